@@ -1,0 +1,332 @@
+"""The web application: FastAPI in front, Bolt's AsyncApp behind `POST /slack/events`.
+
+The request path: size limit (413) → signature and timestamp (401) → parse (400) → Bolt, whose
+listeners ack first and leave slow work to lazy listeners (see handlers/base.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler, to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+
+from bot.clock import Clock
+from bot.config import AppConfig
+from bot.manifest import BOT_SCOPES
+from bot.runtime import Runtime, build_runtime
+from bot.scheduler import Scheduler
+from bot.settings import Mode, Settings
+from handlers import register_listeners
+from handlers.router import CommandRouter
+from storage import installations, migrate
+from storage.installations import DatabaseInstallationStore, DatabaseStateStore
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB; Slack's own payloads are far smaller
+SIGNATURE_MAX_AGE = 60 * 5
+
+# Bolt's default runner polls every 10 ms for the ack, which puts a 10 ms floor under every answer;
+# process_before_response with lazy listeners returns as soon as the ack listener returns.
+# bench/ack.py measures both (README, "Performance").
+PROCESS_BEFORE_RESPONSE = True
+
+
+@dataclass
+class AppState:
+    rt: Runtime
+    bolt: AsyncApp
+    router: CommandRouter
+    signing_secret: str | None
+    run_scheduler: bool
+    scheduler_options: dict[str, Any] = field(default_factory=dict)
+    socket_handler: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_response: bool = True) -> AsyncApp:
+    """The Bolt app for the mode; the listener registry is the same in every mode."""
+    settings = rt.settings
+    client = rt.slack.client(
+        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    )
+    common: dict[str, Any] = {
+        "name": "scalebot",
+        "process_before_response": process_before_response,
+        "request_verification_enabled": False,  # verified in the route, before parsing
+        "client": client,
+        "logger": logging.getLogger("slack_bolt"),
+    }
+    mode = settings.mode
+    if mode in (Mode.HTTP, Mode.SOCKET):
+        bolt = AsyncApp(token=client.token, signing_secret=signing_secret or "", **common)
+    elif mode is Mode.OAUTH:
+        store = DatabaseInstallationStore(rt.db, rt.clock)
+        oauth_settings = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value()
+            if settings.slack_client_secret
+            else None,
+            scopes=list(BOT_SCOPES),
+            installation_store=store,
+            installation_store_bot_only=True,
+            state_store=DatabaseStateStore(rt.db, rt.clock),
+            authorization_url=f"{settings.slack_web_url}/oauth/v2/authorize",
+        )
+        bolt = AsyncApp(
+            signing_secret=signing_secret or "",
+            installation_store=store,
+            installation_store_bot_only=True,
+            oauth_flow=AsyncOAuthFlow(client=rt.slack.client(None), settings=oauth_settings),
+            **common,
+        )
+    else:  # local: the embedded workspace is an installation like any other
+        store = DatabaseInstallationStore(rt.db, rt.clock)
+        bolt = AsyncApp(
+            signing_secret=signing_secret or "",
+            installation_store=store,
+            installation_store_bot_only=True,
+            **common,
+        )
+    return bolt
+
+
+def signature_is_valid(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
+    """Slack's v0 request signature over the raw bytes (slack_sdk's verifier decodes them first and
+    raises on a body that is not UTF-8)."""
+    base = b"v0:" + timestamp.encode("ascii") + b":" + body
+    expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def classify(body: dict[str, Any]) -> str:
+    """The metric label for a request: command, action, view, options, event or other."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    return {
+        "block_actions": "action",
+        "interactive_message": "action",
+        "shortcut": "action",
+        "message_action": "action",
+        "view_submission": "view",
+        "view_closed": "view",
+        "block_suggestion": "options",
+        "event_callback": "event",
+    }.get(str(kind), "other")
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+async def _record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
+    """Token modes: remember the workspace so scheduled jobs know where to post."""
+    try:
+        auth = await bolt.client.auth_test()
+    except Exception as exc:  # Slack unreachable at start-up: requests still work, jobs wait
+        log.warning("auth.test failed at start-up", extra={"error": type(exc).__name__})
+        return
+    row = installations.InstallationRow(
+        workspace_id=auth["team_id"],
+        workspace_name=auth.get("team"),
+        bot_token=bolt.client.token or "",
+        bot_id=auth.get("bot_id"),
+        bot_user_id=auth.get("user_id"),
+        source="token",
+        installed_at=rt.clock.now(),
+    )
+    await rt.db.run(installations.save_installation, row)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    config: AppConfig | None = None,
+    run_scheduler: bool = True,
+    scheduler_options: dict[str, Any] | None = None,
+    process_before_response: bool = PROCESS_BEFORE_RESPONSE,
+) -> FastAPI:
+    """Build the whole application; raises on bad settings or config before anything listens."""
+    mode = settings.mode
+    rt = build_runtime(settings, clock=clock, config=config)
+    if mode is Mode.LOCAL:
+        signing_secret: str | None = secrets.token_hex(16)
+    elif settings.slack_signing_secret is not None:
+        signing_secret = settings.slack_signing_secret.get_secret_value()
+    else:
+        signing_secret = None
+    if signing_secret:
+        from bot.logs import redactor
+
+        redactor.add(signing_secret)
+    bolt = build_bolt(rt, signing_secret, process_before_response=process_before_response)
+    router = register_listeners(bolt, rt)
+    state = AppState(rt, bolt, router, signing_secret, run_scheduler, dict(scheduler_options or {}))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, migrate.upgrade, rt.db)
+        rt.scheduler = Scheduler(rt, loop, **state.scheduler_options)
+        if state.run_scheduler:
+            rt.scheduler.start()
+        if mode in (Mode.HTTP, Mode.SOCKET):
+            await _record_token_workspace(rt, bolt)
+        if mode is Mode.SOCKET:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            state.socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+            await state.socket_handler.connect_async()
+        for hook in app.state.startup_hooks:
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(app)
+            if state.socket_handler is not None:
+                await state.socket_handler.close_async()
+            if rt.scheduler is not None:
+                await loop.run_in_executor(None, rt.scheduler.shutdown)
+            await rt.close()
+
+    app = FastAPI(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.scalebot = state
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    secret_bytes = signing_secret.encode() if signing_secret else None
+    oauth_handler = AsyncSlackRequestHandler(bolt)
+    script_heads = migrate.script_heads()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        reasons = []
+        loop = asyncio.get_running_loop()
+        try:
+            current = await loop.run_in_executor(None, migrate.current_heads, rt.db)
+            missing = script_heads - current
+            if missing:
+                reasons.append(
+                    f"migrations not at head (run `scalebot migrate`): missing {', '.join(sorted(missing))}"
+                )
+        except Exception as exc:
+            reasons.append(f"database unreachable: {type(exc).__name__}")
+        if settings.redis:
+            try:
+                ping = getattr(rt.cache, "primary", rt.cache).ping()
+                await asyncio.wait_for(ping, timeout=1.0)
+            except Exception as exc:
+                reasons.append(f"redis unreachable: {type(exc).__name__}")
+        if reasons:
+            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+        return JSONResponse({"status": "ready", "mode": mode.value})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        primary_up = getattr(rt.cache, "primary_up", None)
+        rt.telemetry.cache_backend_up.set(1 if primary_up is None or primary_up else 0)
+        return Response(rt.telemetry.render(), media_type=rt.telemetry.content_type)
+
+    @app.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        kind, outcome = "other", "ok"
+        try:
+            response = await _handle(request)
+            kind, outcome = (
+                response.headers.get("x-scalebot-kind", kind),
+                response.headers.get("x-scalebot-outcome", outcome),
+            )
+            return response
+        finally:
+            rt.telemetry.requests.labels(kind=kind, outcome=outcome).inc()
+            rt.telemetry.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+
+    def _refuse(status: int, reason: str, outcome: str) -> Response:
+        return PlainTextResponse(reason, status_code=status, headers={"x-scalebot-outcome": outcome})
+
+    async def _handle(request: Request) -> Response:
+        body = await _read_limited(request, MAX_BODY_BYTES)
+        if body is None:
+            return _refuse(413, "request body too large", "too_large")
+        if secret_bytes is None:
+            return _refuse(404, "this deployment receives Slack events over Socket Mode", "rejected")
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        # slack_sdk's verifier raises on a non-numeric timestamp; a malformed header is a bad signature.
+        if not timestamp.isdigit() or not signature:
+            return _refuse(401, "invalid signature", "bad_signature")
+        if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE:
+            return _refuse(401, "stale request timestamp", "stale")
+        if not signature_is_valid(secret_bytes, timestamp, body, signature):
+            return _refuse(401, "invalid signature", "bad_signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+            return _refuse(400, "malformed payload", "malformed")
+        parsed = bolt_request.body
+        if (
+            not isinstance(parsed, dict)
+            or not parsed
+            or (classify(parsed) == "other" and "type" not in parsed)
+        ):
+            return _refuse(400, "malformed payload", "malformed")
+        kind = classify(parsed)
+        try:
+            bolt_response = await bolt.async_dispatch(bolt_request)
+        except (TypeError, KeyError, AttributeError) as exc:
+            # A signed payload whose shape Bolt cannot route (fields of the wrong type).
+            log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
+            return _refuse(400, "malformed payload", "malformed")
+        response = to_starlette_response(bolt_response)
+        outcome = bolt_request.context.get("scalebot_outcome") or (
+            "ok" if bolt_response.status < 400 else ("unhandled" if bolt_response.status == 404 else "error")
+        )
+        response.headers["x-scalebot-kind"] = kind
+        response.headers["x-scalebot-outcome"] = outcome
+        return response
+
+    if mode is Mode.OAUTH:
+
+        @app.get("/slack/install")
+        async def install(request: Request) -> Response:
+            return await oauth_handler.handle(request)
+
+        @app.get("/slack/oauth_redirect")
+        async def oauth_redirect(request: Request) -> Response:
+            return await oauth_handler.handle(request)
+
+    return app

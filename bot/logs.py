@@ -1,0 +1,142 @@
+"""Structured logging with a redaction filter that keeps tokens, secrets and OAuth codes out of every line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import IO, Any
+
+REDACTED = "[redacted]"
+
+# Credentials this process never configured itself (installation tokens, OAuth codes), by shape.
+# Each pattern keeps its first group (the key) and replaces the rest with REDACTED.
+_PATTERNS = [
+    # Slack tokens: bot, user, app-level, config, refresh.
+    re.compile(r"()\bx(?:ox[abposre]|app)-[A-Za-z0-9-]{6,}"),
+    # Query strings and form bodies: ?code=…, &client_secret=…, token=…
+    re.compile(
+        r"(?i)((?<![A-Za-z_])(?:code|client_secret|token|access_token|refresh_token|state|"
+        r"api_key|application_key|password)=)[^&\s\"']+"
+    ),
+    # JSON-ish bodies: "access_token": "…", 'bot_token': '…'
+    re.compile(
+        r"(?i)([\"'](?:access_token|refresh_token|bot_token|user_token|token|client_secret|"
+        r"signing_secret|code|api_key|app_key|application_key|password|secret)[\"']\s*:\s*[\"'])[^\"']+"
+    ),
+    # HTTP auth headers as slack_sdk and httpx print them.
+    re.compile(
+        r"(?i)((?:authorization|dd-api-key|dd-application-key|api-key|x-api-key)[\"']?\s*[:=]\s*[\"']?"
+        r"(?:bearer\s+|basic\s+)?)[^\s\"',}]+"
+    ),
+    # Passwords in URLs: redis://:secret@host, postgresql://user:secret@host
+    re.compile(r"(://[^:/@\s]*:)[^@\s/]+(?=@)"),
+]
+
+
+class Redactor:
+    """Scrubs known secret values and credential-shaped substrings from text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *values: str | None) -> None:
+        """Register exact secret values (from settings, the config file's env references, installs)."""
+        with self._lock:
+            for value in values:
+                if value and len(value) >= 4:
+                    self._values.add(value)
+
+    def scrub(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, REDACTED)
+        for pattern in _PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+        return text
+
+
+redactor = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the record's message once, scrubs it, and freezes it so no handler sees the raw args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's bad format string must not lose the line
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redactor.scrub(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redactor.scrub(record.exc_text)
+            record.exc_info = None  # the scrubbed text replaces the raw traceback
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and any `extra=` fields."""
+
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in self._standard and not key.startswith("_"):
+                payload[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+        if record.exc_text:
+            payload["traceback"] = record.exc_text
+        return redactor.scrub(json.dumps(payload, ensure_ascii=False))
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {
+            k: v
+            for k, v in vars(record).items()
+            if k not in JsonFormatter._standard and not k.startswith("_") and k != "color_message"
+        }
+        if extras:
+            line += " " + " ".join(f"{k}={v}" for k, v in sorted(extras.items()))
+        return redactor.scrub(line)
+
+
+def make_handler(fmt: str = "text", stream: IO[str] | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter())
+    handler.set_name("scalebot")
+    return handler
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text", stream: IO[str] | None = None) -> None:
+    """Route every logger (ours, uvicorn's, slack_sdk's, httpx's) through one redacting handler."""
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if existing.get_name() == "scalebot":
+            root.removeHandler(existing)
+    root.addHandler(make_handler(fmt, stream))
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        lg = logging.getLogger(name)
+        lg.handlers.clear()
+        lg.propagate = True
+    # Chatty at DEBUG and useless to operators even then.
+    for name in ("aiosqlite", "asyncio", "matplotlib", "PIL", "multipart", "python_multipart", "alembic"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))

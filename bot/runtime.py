@@ -1,0 +1,101 @@
+"""The process's services in one place: settings, config, database, cache, clock, Slack clients."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock, SystemClock
+from bot.config import AppConfig, load_and_check
+from bot.logs import redactor
+from bot.settings import Mode, Settings
+from bot.slack_api import InstrumentedWebClient, SlackClients, WorkspaceInactiveError
+from bot.telemetry import Telemetry
+from storage import installations
+from storage.cache import Cache, make_cache
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Runtime:
+    """Built once per process and handed to listeners and jobs; never mutated after start-up."""
+
+    settings: Settings
+    config: AppConfig
+    db: Database
+    cache: Cache
+    clock: Clock
+    telemetry: Telemetry
+    slack: SlackClients = field(init=False)
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    scheduler: Scheduler | None = None
+
+    def __post_init__(self) -> None:
+        self.slack = SlackClients(
+            self.settings.slack_api_url, self.telemetry, on_dead_token=self.on_dead_token
+        )
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Runtime:
+        return self  # shared services; Bolt deep-copies context for lazy listeners
+
+    @property
+    def mode(self) -> Mode:
+        return self.settings.mode
+
+    async def client_for(self, workspace_id: str) -> InstrumentedWebClient:
+        """A Web API client acting as the bot in this workspace; refuses inactive workspaces."""
+        if self.mode in (Mode.HTTP, Mode.SOCKET) and self.settings.slack_bot_token is not None:
+            return self.slack.client(self.settings.slack_bot_token.get_secret_value(), workspace_id)
+        row = await self.db.run(installations.find_installation, workspace_id)
+        if row is None:
+            raise WorkspaceInactiveError(workspace_id, "not installed or inactive")
+        redactor.add(row.bot_token)
+        return self.slack.client(row.bot_token, workspace_id)
+
+    async def on_dead_token(self, workspace_id: str | None, error: str) -> None:
+        """Slack says the token no longer works: stop acting for that workspace until it reinstalls."""
+        if workspace_id is None:
+            log.error("Slack refused the bot token", extra={"error": error})
+            return
+        await self.deactivate_workspace(workspace_id, error)
+
+    async def deactivate_workspace(self, workspace_id: str, reason: str) -> bool:
+        changed = await self.db.run(installations.deactivate, workspace_id, reason, self.clock.now())
+        if self.scheduler is not None:
+            await self.scheduler.remove_workspace_jobs(workspace_id)
+        if changed:
+            log.warning("workspace deactivated", extra={"workspace": workspace_id, "reason": reason})
+        return changed
+
+    async def close(self) -> None:
+        await self.slack.close()
+        await self.cache.close()
+        self.db.close()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    config: AppConfig | None = None,
+    cache: Cache | None = None,
+) -> Runtime:
+    """Read the config file and open the database and cache the settings name."""
+    redactor.add(*settings.secret_values())
+    return Runtime(
+        settings=settings,
+        config=config if config is not None else load_and_check(settings.scalebot_config),
+        db=Database(settings.database_url),
+        cache=cache if cache is not None else make_cache(settings.redis),
+        clock=clock or SystemClock(),
+        telemetry=Telemetry(),
+    )

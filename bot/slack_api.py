@@ -1,0 +1,174 @@
+"""Talking to Slack's Web API: bounded retries, per-method metrics, and workspaces whose token died."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.errors import UserError
+from bot.logs import redactor
+from bot.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+# Errors that mean the workspace's token no longer works: retrying only makes a storm.
+DEAD_TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
+# Errors a person can fix by inviting the bot.
+NOT_IN_CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
+
+MAX_RETRY_AFTER_SECONDS = 30
+
+
+class BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Retries a 429 after its `Retry-After`, but never waits longer than a bounded time."""
+
+    def __init__(self, max_retry_count: int = 3, max_wait: float = MAX_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values:
+                try:
+                    return int(values[0]) <= self.max_wait
+                except ValueError:
+                    return False
+        return True
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    return [AsyncConnectionErrorRetryHandler(max_retry_count=2), BoundedRateLimitRetryHandler()]
+
+
+class WorkspaceInactiveError(Exception):
+    """The workspace's token was revoked or the app uninstalled; nothing more is sent there."""
+
+    def __init__(self, workspace_id: str | None, error: str) -> None:
+        super().__init__(f"workspace {workspace_id} is inactive ({error})")
+        self.workspace_id, self.error = workspace_id, error
+
+
+def not_in_channel_message() -> str:
+    return (
+        "I'm not a member of this channel, so I can't post here. Invite me with `/invite @scalebot`, "
+        "then run the command again."
+    )
+
+
+class InstrumentedWebClient(AsyncWebClient):
+    """An `AsyncWebClient` that counts calls by method and error and reports dead tokens once."""
+
+    def __init__(
+        self,
+        *,
+        telemetry: Telemetry | None = None,
+        on_dead_token: Callable[[str | None, str], Awaitable[None]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_handlers", retry_handlers())
+        super().__init__(**kwargs)
+        self.workspace_id: str | None = kwargs.get("team_id")
+        self.telemetry = telemetry
+        self.on_dead_token = on_dead_token
+        if self.token:
+            redactor.add(self.token)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InstrumentedWebClient:
+        # Bolt deep-copies each request for its lazy listeners; a client (and its pooled HTTP session)
+        # is safe to share on one event loop, and a session cannot be copied.
+        return self
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            response = await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+            self._count(api_method, error)
+            if error in DEAD_TOKEN_ERRORS:
+                if self.on_dead_token is not None:
+                    await self.on_dead_token(self.workspace_id, error)
+                raise WorkspaceInactiveError(self.workspace_id, error) from exc
+            if error in NOT_IN_CHANNEL_ERRORS and api_method.startswith("chat."):
+                raise UserError(not_in_channel_message()) from exc
+            raise
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self._count(api_method, type(exc).__name__)
+            raise
+        self._count(api_method, "ok")
+        return response
+
+    def _count(self, method: str, error: str) -> None:
+        if self.telemetry is not None:
+            self.telemetry.api_calls.labels(method=method, error=error).inc()
+
+
+class SlackClients:
+    """Builds clients that share one HTTP connection pool per event loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        telemetry: Telemetry,
+        on_dead_token: Callable[[str | None, str], Awaitable[None]] | None = None,
+        timeout: int = 10,
+    ) -> None:
+        self.base_url = base_url
+        self.telemetry = telemetry
+        self.on_dead_token = on_dead_token
+        self.timeout = timeout
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+
+    def _session(self) -> aiohttp.ClientSession | None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=64),
+            )
+            self._sessions[loop] = session
+        return session
+
+    def client(self, token: str | None, team_id: str | None = None) -> InstrumentedWebClient:
+        return InstrumentedWebClient(
+            token=token,
+            base_url=self.base_url,
+            team_id=team_id,
+            timeout=self.timeout,
+            session=self._session(),
+            telemetry=self.telemetry,
+            on_dead_token=self.on_dead_token,
+        )
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.pop(loop, None)
+        if session is not None:
+            await session.close()

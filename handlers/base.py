@@ -1,0 +1,271 @@
+"""What every listener shares: the request context, the central error handler, ack-then-work wiring.
+
+Listeners are registered through `Listeners`, never with `app.action(...)` directly, so that each one
+acks at once, does its slow work after the ack (a Bolt lazy listener), and reports errors the same way:
+a sentence the person can act on for a `UserError`, an error id for anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
+from bot import blocks as bk
+from bot.errors import UserError, new_error_id, unexpected_error_message
+from bot.runtime import Runtime
+from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(UserError):
+    """A problem with one input of a modal; shown under that input."""
+
+    def __init__(self, block_id: str, message: str) -> None:
+        super().__init__(message)
+        self.block_id = block_id
+
+
+class ViewErrors(UserError):
+    """Several input problems at once: {block_id: message}."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class Ctx:
+    """One request from Slack, as the domain-facing parts of a listener need it."""
+
+    rt: Runtime
+    body: dict[str, Any]
+    client: InstrumentedWebClient
+    workspace_id: str
+    user_id: str | None
+    channel_id: str | None
+    trigger_id: str | None
+    response_url: str | None
+    respond: AsyncRespond | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        return self.rt.clock.now()
+
+    @property
+    def user_name(self) -> str:
+        user = self.body.get("user") or {}
+        return str(
+            self.body.get("user_name") or user.get("username") or user.get("name") or self.user_id or ""
+        )
+
+    @property
+    def channel_name(self) -> str | None:
+        channel = self.body.get("channel") or {}
+        return self.body.get("channel_name") or channel.get("name")
+
+    async def ephemeral(
+        self, text: str, blocks: list[bk.Block] | None = None, *, thread_ts: str | None = None
+    ) -> None:
+        """Tell only this person: through the response URL when there is one, else chat.postEphemeral."""
+        payload = bk.message(text, blocks)
+        if self.respond is not None and self.response_url:
+            await self.respond(response_type="ephemeral", replace_original=False, **payload)
+            return
+        if self.channel_id and self.user_id:
+            await self.client.chat_postEphemeral(
+                channel=self.channel_id, user=self.user_id, thread_ts=thread_ts, **payload
+            )
+            return
+        if self.user_id:
+            await self.dm(self.user_id, text, blocks)
+
+    async def dm(self, user_id: str, text: str, blocks: list[bk.Block] | None = None) -> dict[str, Any]:
+        opened = await self.client.conversations_open(users=user_id)
+        response = await self.client.chat_postMessage(
+            channel=opened["channel"]["id"], **bk.message(text, blocks)
+        )
+        return dict(response.data)  # type: ignore[arg-type]
+
+
+def build_ctx(
+    rt: Runtime,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: InstrumentedWebClient,
+    respond: AsyncRespond | None,
+) -> Ctx:
+    channel_id = context.channel_id
+    if channel_id is None:
+        container = body.get("container") or {}
+        channel_id = container.get("channel_id")
+    return Ctx(
+        rt=rt,
+        body=body,
+        client=client,
+        workspace_id=context.team_id or body.get("team_id") or (body.get("team") or {}).get("id") or "",
+        user_id=context.user_id,
+        channel_id=channel_id,
+        trigger_id=body.get("trigger_id"),
+        response_url=context.response_url,
+        respond=respond,
+    )
+
+
+async def report(ctx: Ctx, exc: BaseException) -> None:
+    """The central error handler: a fixable error as its sentence, anything else as an error id."""
+    if isinstance(exc, WorkspaceInactiveError):
+        log.warning("not acting for an inactive workspace", extra={"workspace": exc.workspace_id})
+        return
+    if isinstance(exc, UserError):
+        text = exc.message
+    else:
+        error_id = new_error_id()
+        log.error(
+            "listener failed",
+            extra={"error_id": error_id, "workspace": ctx.workspace_id, "kind": _kind(ctx.body)},
+            exc_info=exc,
+        )
+        text = unexpected_error_message(error_id)
+    try:
+        await ctx.ephemeral(text)
+    except Exception:
+        log.warning("could not tell the user about an error", exc_info=True)
+
+
+def _kind(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "command"
+    return str(body.get("type", "unknown"))
+
+
+Work = Callable[[Ctx], Awaitable[None]]
+ActionWork = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
+ViewSubmit = Callable[[Ctx, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+Suggest = Callable[[Ctx, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+
+
+class Listeners:
+    """Registers listeners on a Bolt app with the ack-first pattern and the central error handler."""
+
+    def __init__(self, app: AsyncApp, rt: Runtime, router: Any) -> None:
+        self.app, self.rt, self.router = app, rt, router
+
+    def _ctx(self, body: dict[str, Any], context: AsyncBoltContext, client: Any, respond: Any) -> Ctx:
+        return build_ctx(self.rt, body, context, client, respond)
+
+    def action(self, action_id: str | re.Pattern[str], work: ActionWork) -> None:
+        """A button, select or overflow: acked at once, `work(ctx, action)` runs after."""
+
+        async def ack_action(ack: AsyncAck) -> None:
+            await ack()
+
+        async def run_action(
+            body: dict[str, Any], context: AsyncBoltContext, client: Any, respond: AsyncRespond, action: dict
+        ) -> None:
+            ctx = self._ctx(body, context, client, respond)
+            try:
+                await work(ctx, action)
+            except Exception as exc:
+                await report(ctx, exc)
+
+        run_action.__name__ = f"run_{getattr(work, '__name__', 'action')}"
+        self.app.action(action_id)(ack=ack_action, lazy=[run_action])
+
+    def view(self, callback_id: str | re.Pattern[str], submit: ViewSubmit, after: Work | None = None) -> None:
+        """A modal submission: `submit` validates and stores before the ack (its result is the ack's
+        response_action); `after` does the slow part once Slack has its answer."""
+
+        async def ack_view(
+            ack: AsyncAck, body: dict, context: AsyncBoltContext, client: Any, view: dict
+        ) -> None:
+            ctx = self._ctx(body, context, client, None)
+            try:
+                result = await submit(ctx, view)
+            except ViewErrors as exc:
+                await ack(response_action="errors", errors=exc.errors)
+                return
+            except FieldError as exc:
+                await ack(response_action="errors", errors={exc.block_id: exc.message})
+                return
+            except UserError as exc:
+                first_input = next(
+                    (b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), None
+                )
+                if first_input:
+                    await ack(response_action="errors", errors={first_input: exc.message})
+                else:
+                    await ack()
+                    await report(ctx, exc)
+                return
+            except Exception as exc:
+                await ack()
+                await report(ctx, exc)
+                return
+            context["view_result"] = result
+            await ack(**(result or {}))
+
+        lazy = []
+        if after is not None:
+
+            async def after_view(body: dict, context: AsyncBoltContext, client: Any) -> None:
+                ctx = self._ctx(body, context, client, None)
+                ctx.extras["view_result"] = context.get("view_result")
+                try:
+                    await after(ctx)
+                except Exception as exc:
+                    await report(ctx, exc)
+
+            after_view.__name__ = f"after_{getattr(after, '__name__', 'view')}"
+            lazy.append(after_view)
+        self.app.view(callback_id)(ack=ack_view, lazy=lazy)
+
+    def view_closed(self, callback_id: str | re.Pattern[str], work: Work) -> None:
+        async def ack_closed(ack: AsyncAck) -> None:
+            await ack()
+
+        async def run_closed(body: dict, context: AsyncBoltContext, client: Any) -> None:
+            ctx = self._ctx(body, context, client, None)
+            try:
+                await work(ctx)
+            except Exception as exc:
+                await report(ctx, exc)
+
+        self.app.view_closed(callback_id)(ack=ack_closed, lazy=[run_closed])
+
+    def options(self, action_id: str | re.Pattern[str], suggest: Suggest) -> None:
+        """An external select's suggestions, answered in the ack (Slack waits for them)."""
+
+        async def ack_options(ack: AsyncAck, body: dict, context: AsyncBoltContext, client: Any) -> None:
+            ctx = self._ctx(body, context, client, None)
+            try:
+                options = await suggest(ctx, body)
+            except Exception as exc:
+                error_id = new_error_id()
+                log.error("options failed", extra={"error_id": error_id}, exc_info=exc)
+                options = []
+            await ack(options=options[:100])
+
+        self.app.options(action_id)(ack_options)
+
+    def event(self, event_type: str, work: Work) -> None:
+        async def ack_event(ack: AsyncAck) -> None:
+            await ack()
+
+        async def run_event(body: dict, context: AsyncBoltContext, client: Any) -> None:
+            ctx = self._ctx(body, context, client, None)
+            try:
+                await work(ctx)
+            except Exception as exc:
+                if not isinstance(exc, UserError):
+                    log.error("event listener failed", extra={"event": event_type}, exc_info=exc)
+
+        run_event.__name__ = f"run_{event_type}"
+        self.app.event(event_type)(ack=ack_event, lazy=[run_event])

@@ -1,0 +1,16 @@
+"""The Web API methods; importing this package registers every handler in `METHODS`."""
+
+from localslack.methods import chat, conversations, files, oauth, views
+from localslack.methods.base import METHODS, UNAUTHENTICATED, Call, SlackError
+
+__all__ = [
+    "METHODS",
+    "UNAUTHENTICATED",
+    "Call",
+    "SlackError",
+    "chat",
+    "conversations",
+    "files",
+    "oauth",
+    "views",
+]

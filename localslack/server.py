@@ -1,0 +1,358 @@
+"""`FakeSlack`: a local Slack running on 127.0.0.1 in a background thread, and the test-facing API.
+
+Typical use: `with FakeSlack() as fake:`, then `ws = fake.add_workspace()` and
+`WebClient(base_url=fake.api_url, token=ws.bot_token)`.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from localslack import payloads
+from localslack.actor import Actor
+from localslack.api import create_app
+from localslack.background import BackgroundServer
+from localslack.faults import Faults
+from localslack.methods.views import home_of, open_modal_of
+from localslack.state import (
+    JSON,
+    AppConfig,
+    Channel,
+    RecordedCall,
+    ResponseUrlPost,
+    StoredFile,
+    User,
+    Workspace,
+)
+from localslack.store import Store
+
+_T = TypeVar("_T")
+
+
+class FakeSlack:
+    """Seeds, runs and inspects a local Slack; everything is safe to call from the test thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, store: Store | None = None) -> None:
+        self.store = store or Store()
+        self.faults = Faults()
+        self._host, self._port = host, port
+        self._server: BackgroundServer | None = None
+        self._actors: list[Actor] = []
+        self.url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> FakeSlack:
+        self._server = BackgroundServer(self._host, self._port)
+        self.url = self._server.url
+        self._server.start(create_app(self.store, self.faults, public_url=self.url), timeout)
+        return self
+
+    def stop(self) -> None:
+        for actor in self._actors:
+            actor.close()
+        if self._server is not None:
+            self._server.stop()
+        self._server = None
+
+    def reset(self) -> None:
+        """Back to an empty Slack (no workspaces, app config, calls or faults), server still running.
+
+        Lets a test session share one server: start it once, reset it before each test.
+        """
+        for actor in self._actors:
+            actor.close()
+        self._actors.clear()
+        self.faults.clear()
+        self.store.reset()
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL (what SLACK_API_URL is set to; slack_sdk appends the method name)."""
+        return f"{self.url}/api/"
+
+    @property
+    def authorize_url(self) -> str:
+        """Where an OAuth install starts (bolt's OAuthSettings(authorization_url=...))."""
+        return f"{self.url}/oauth/v2/authorize"
+
+    # -- the app -----------------------------------------------------------------------------------
+
+    def configure_app(
+        self,
+        request_url: str | None = None,
+        signing_secret: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        app_id: str = "A0SCALEBOT",
+        redirect_uri: str | None = None,
+    ) -> AppConfig:
+        with self.store.lock:
+            app = self.store.app
+            app.request_url, app.signing_secret = request_url, signing_secret
+            app.client_id, app.client_secret = client_id, client_secret
+            app.app_id, app.redirect_uri = app_id, redirect_uri
+            return copy.deepcopy(app)
+
+    def actor(
+        self, request_url: str | None = None, signing_secret: str | None = None, timeout: float = 3.0
+    ) -> Actor:
+        """Users acting against the app's request URL (defaults: the configured app's)."""
+        with self.store.lock:
+            app = self.store.app
+            app.request_url = app.request_url or request_url
+            app.signing_secret = app.signing_secret or signing_secret
+            url, secret = request_url or app.request_url, signing_secret or app.signing_secret
+        if not url or not secret:
+            raise ValueError("the actor needs a request_url and signing_secret (or configure_app first)")
+        actor = Actor(self.store, url, secret, timeout=timeout)
+        self._actors.append(actor)
+        return actor
+
+    # -- seeding -----------------------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str = "T0001", name: str = "Acme", domain: str = "acme") -> Workspace:
+        """A workspace with the app installed: bot user `U…`, bot id `B…`, `workspace.bot_token`."""
+        return copy.deepcopy(self.store.add_workspace(team_id, name, domain))
+
+    def workspace(self, team_id: str) -> Workspace:
+        return self._read(lambda: self.store.workspaces[team_id])
+
+    def add_user(
+        self,
+        team_id: str,
+        user_id: str,
+        name: str,
+        real_name: str | None = None,
+        tz: str = "Europe/Berlin",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        display_name: str | None = None,
+        email: str | None = None,
+    ) -> User:
+        ZoneInfo(tz)  # refuse unknown zones now rather than inside users.info
+        user = User(
+            id=user_id,
+            team_id=team_id,
+            name=name,
+            real_name=real_name if real_name is not None else name,
+            display_name=display_name if display_name is not None else name,
+            tz=tz,
+            email=email,
+            is_admin=is_admin,
+            is_owner=is_owner,
+        )
+        return copy.deepcopy(self.store.add_user(user))
+
+    def add_channel(
+        self,
+        team_id: str,
+        channel_id: str,
+        name: str,
+        members: Iterable[str] = (),
+        bot_member: bool = True,
+        is_private: bool = False,
+    ) -> Channel:
+        with self.store.lock:
+            member_ids = list(dict.fromkeys(members))
+            if bot_member:
+                member_ids.append(self.store.workspaces[team_id].bot_user_id)
+            for user_id in member_ids:
+                if user_id not in self.store.users:
+                    raise ValueError(f"unknown user {user_id}")
+            channel = Channel(
+                id=channel_id, team_id=team_id, name=name, members=member_ids, is_private=is_private
+            )
+            return copy.deepcopy(self.store.add_channel(channel))
+
+    def join(self, channel_id: str, user_id: str) -> None:
+        self.store.join(channel_id, user_id)
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        self.store.leave(channel_id, user_id)
+
+    def add_bot_to(self, channel_id: str) -> None:
+        with self.store.lock:
+            team_id = self.store.channels[channel_id].team_id
+            self.store.join(channel_id, self.store.workspaces[team_id].bot_user_id)
+
+    def remove_bot_from(self, channel_id: str) -> None:
+        with self.store.lock:
+            team_id = self.store.channels[channel_id].team_id
+            self.store.leave(channel_id, self.store.workspaces[team_id].bot_user_id)
+
+    def revoke_tokens(self, team_id: str) -> None:
+        """Uninstall: every token of the workspace answers `token_revoked`."""
+        self.store.revoke_tokens(team_id)
+
+    def deactivate_workspace(self, team_id: str) -> None:
+        """Every call with the workspace's tokens answers `account_inactive`."""
+        self.store.set_workspace_active(team_id, False)
+
+    def deactivate_user(self, user_id: str) -> None:
+        """The user is `deleted`, leaves every member list and their tokens stop working."""
+        self.store.deactivate_user(user_id)
+
+    def new_trigger_id(self, team_id: str, user_id: str) -> str:
+        """A fresh trigger_id, as if `user_id` had just clicked or run a command (valid 3 s, once)."""
+        return self.store.mint_trigger(team_id, user_id).id
+
+    def new_response_url(
+        self, team_id: str, user_id: str, channel_id: str, message_ts: str | None = None
+    ) -> str:
+        """A fresh response_url, as if `user_id` had just acted in `channel_id` (on `message_ts`)."""
+        hook = self.store.mint_response_url(
+            team_id=team_id, user_id=user_id, channel_id=channel_id, source_ts=message_ts
+        )
+        return f"{self.url}/hooks/response/{hook.id}"
+
+    # -- faults and time ---------------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
+        """The next `times` calls of `method` ("*" for any) answer `{"ok": false, "error": error}`."""
+        self.faults.fail_next(method, error, times)
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls answer HTTP 429 with `Retry-After` and error `ratelimited`."""
+        self.faults.rate_limit_next(method, retry_after, times)
+
+    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls wait `seconds` before answering (for client timeouts)."""
+        self.faults.stall_next(method, seconds, times)
+
+    def set_message_rate(self, per_channel_per_second: float | None) -> None:
+        """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
+        self.faults.set_message_rate(per_channel_per_second)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def advance_time(self, seconds: float) -> None:
+        """Age triggers, response_urls and OAuth codes without sleeping."""
+        self.store.advance(seconds)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _read(self, read: Callable[[], _T]) -> _T:
+        with self.store.lock:
+            return copy.deepcopy(read())
+
+    def calls(self, method: str | None = None) -> list[RecordedCall]:
+        return self._read(lambda: [c for c in self.store.calls if method is None or c.method == method])
+
+    def messages(self, channel_id: str, thread_ts: str | None = None) -> list[JSON]:
+        """The channel's top-level messages oldest first, or with `thread_ts` that thread (parent first)."""
+
+        def read() -> list[JSON]:
+            store = self.store
+            if thread_ts is None:
+                top = [
+                    m for m in store.messages.get(channel_id, []) if m.thread_ts is None or m.reply_broadcast
+                ]
+                return [store.message_to_api(m) for m in top]
+            parent = store.find_message(channel_id, thread_ts)
+            thread = ([parent] if parent else []) + store.replies_of(channel_id, thread_ts)
+            return [store.message_to_api(m) for m in thread]
+
+        return self._read(read)
+
+    def message(self, channel_id: str, ts: str) -> JSON | None:
+        def read() -> JSON | None:
+            found = self.store.find_message(channel_id, ts)
+            return self.store.message_to_api(found) if found else None
+
+        return self._read(read)
+
+    def ephemerals(self, user_id: str, channel_id: str | None = None) -> list[JSON]:
+        """Ephemeral messages shown to `user_id` (from chat.postEphemeral, response_urls, command answers)."""
+        return self._read(
+            lambda: [
+                {
+                    "type": "message",
+                    "channel": e.channel,
+                    "user": e.user,
+                    "ts": e.ts,
+                    "text": e.text,
+                    "blocks": e.blocks,
+                    "thread_ts": e.thread_ts,
+                    "source": e.source,
+                }
+                for e in self.store.ephemerals
+                if e.user == user_id and (channel_id is None or e.channel == channel_id)
+            ]
+        )
+
+    def view(self, view_id: str) -> JSON | None:
+        """The view object (with `state.values`), open or closed."""
+        return self._read(lambda: payloads.view_object(v) if (v := self.store.views.get(view_id)) else None)
+
+    def is_open(self, view_id: str) -> bool:
+        return self._read(lambda: (v := self.store.views.get(view_id)) is not None and v.status == "open")
+
+    def views_for(self, user_id: str) -> list[JSON]:
+        """The user's open modal stack, bottom first (the last one is what they see)."""
+
+        def read() -> list[JSON]:
+            user = self.store.users[user_id]
+            top = open_modal_of(self.store, user.team_id, user_id)
+            if top is None:
+                return []
+            stack = [
+                v
+                for v in self.store.views.values()
+                if v.status == "open" and v.root_view_id == top.root_view_id
+            ]
+            return [payloads.view_object(v) for v in stack]
+
+        return self._read(read)
+
+    def home(self, user_id: str) -> JSON | None:
+        def read() -> JSON | None:
+            user = self.store.users[user_id]
+            view = home_of(self.store, user.team_id, user_id)
+            return payloads.view_object(view) if view else None
+
+        return self._read(read)
+
+    def view_errors(self, view_id: str) -> dict[str, str] | None:
+        """The errors the app's last `response_action: errors` put on the view's inputs."""
+        return self._read(lambda: self.store.views[view_id].errors)
+
+    def response_url_posts(self) -> list[ResponseUrlPost]:
+        return self._read(lambda: list(self.store.response_url_posts))
+
+    def files(self) -> list[StoredFile]:
+        """Uploaded files; `.content` holds the bytes."""
+        return self._read(lambda: list(self.store.files.values()))
+
+    def snapshot(self) -> JSON:
+        return self.store.snapshot()
+
+    def wait_for(
+        self, predicate: Callable[[], _T], timeout: float = 5.0, interval: float = 0.02, message: str = ""
+    ) -> _T:
+        """Poll `predicate` until it returns something truthy, and return that; work after an ack is async."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                recent = [f"{c.method} ok={c.ok} error={c.error}" for c in self.calls()[-10:]]
+                refused = [f"{p.status} {p.error}" for p in self.response_url_posts() if not p.ok][-5:]
+                detail = f": {message}" if message else ""
+                raise TimeoutError(
+                    f"condition not met within {timeout}s{detail}; last Web API calls: {recent}; "
+                    f"refused response_url posts: {refused}"
+                )
+            time.sleep(interval)

@@ -1,0 +1,111 @@
+"""Shared fixtures: the Slack fake, the seeded workspace, the bot in a real server, the log capture.
+
+Every log line of the whole run goes through the product's own redacting handler into one file, and
+every secret a test configures is remembered, so the last test can prove none of them leaked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.logs import make_handler
+from localslack import Actor, FakeSlack
+from tests.harness import SIGNING_SECRET, BotServer, Seeded, bot_settings, seed_workspace
+
+pytest_plugins = ["tests.fixtures_servers"]
+
+LOG_DIR_ENV = "SCALEBOT_TEST_LOG_DIR"
+CONFIGURED_SECRETS: set[str] = {SIGNING_SECRET}
+
+
+def remember_secret(*values: str | None) -> None:
+    """Note a secret the test configured; no log line of the run may contain it."""
+    CONFIGURED_SECRETS.update(v for v in values if v)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def whole_run_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Capture every log record of the run at DEBUG through the product's redacting handler."""
+    log_dir = tmp_path_factory.mktemp("logs")
+    os.environ[LOG_DIR_ENV] = str(log_dir)  # subprocesses write their logs here
+    path = log_dir / "tests.log"
+    stream = open(path, "w", encoding="utf-8")  # noqa: SIM115
+    handler = make_handler("text", stream)
+    handler.set_name("test-capture")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield log_dir
+    root.removeHandler(handler)
+    stream.close()
+
+
+@pytest.fixture(autouse=True)
+def _debug_level() -> Iterator[None]:
+    # A test that calls configure_logging() must not turn DEBUG capture off for the rest of the run.
+    yield
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+@pytest.fixture(scope="session")
+def fake_session() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_session: FakeSlack) -> FakeSlack:
+    fake_session.reset()
+    return fake_session
+
+
+@pytest.fixture
+def seeded(fake: FakeSlack) -> Seeded:
+    s = seed_workspace(fake)
+    remember_secret(s.bot_token)
+    return s
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite by default; suites that run on PostgreSQL too pass `database_url=` to `make_bot`."""
+    return f"sqlite:///{tmp_path}/scalebot.sqlite3"
+
+
+BotFactory = Callable[..., BotServer]
+
+
+@pytest.fixture
+def make_bot(fake: FakeSlack, seeded: Seeded, database_url: str) -> Iterator[BotFactory]:
+    """`make_bot(**settings_overrides, config=…, clock=…, run_scheduler=…)` → a started bot."""
+    started: list[BotServer] = []
+
+    def factory(
+        *, config: Any = None, clock: Any = None, run_scheduler: bool = False, **overrides: Any
+    ) -> BotServer:
+        settings = bot_settings(fake, seeded, overrides.pop("database_url", database_url), **overrides)
+        server = BotServer(settings, config=config, clock=clock, run_scheduler=run_scheduler)
+        fake.configure_app(request_url=server.events_url, signing_secret=SIGNING_SECRET)
+        server.start()
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def bot(make_bot: BotFactory) -> BotServer:
+    return make_bot()
+
+
+@pytest.fixture
+def actor(fake: FakeSlack, bot: BotServer) -> Actor:
+    return fake.actor()

@@ -1,0 +1,214 @@
+"""The request path over real signed HTTP, on SQLite and PostgreSQL, with and without Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from handlers.base import Ctx, Listeners
+from handlers.router import CommandRouter
+from localslack import FakeSlack, signed_headers
+from tests.harness import SIGNING_SECRET, BotServer, Seeded, wait_until
+from tests.servers import RedisServer
+
+
+@pytest.fixture(params=["sqlite", "sqlite+redis", "postgres", "postgres+redis"])
+def stack(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    db, _, redis = request.param.partition("+")
+    values: dict[str, Any] = {
+        "database_url": request.getfixturevalue("pg_url")
+        if db == "postgres"
+        else f"sqlite:///{tmp_path}/s.db"
+    }
+    if redis:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        values["redis_url"] = server.url
+        values["_redis"] = server
+    yield values
+
+
+@pytest.fixture
+def served(make_bot: Any, stack: dict[str, Any]) -> BotServer:
+    return make_bot(**{k: v for k, v in stack.items() if not k.startswith("_")})
+
+
+def count_events(bot: BotServer, event_type: str = "scalebot_probe") -> list[str]:
+    """Register a listener on the running bot the way capabilities do; returns what it processed."""
+    seen: list[str] = []
+
+    async def probe(ctx: Ctx) -> None:
+        seen.append(ctx.body["event_id"])
+
+    Listeners(bot.state.bolt, bot.rt, CommandRouter()).event(event_type, probe)
+    return seen
+
+
+def test_help_answers_within_three_seconds(served: BotServer, fake: FakeSlack, seeded: Seeded) -> None:
+    actor = fake.actor()
+    started = time.perf_counter()
+    response = actor.slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and elapsed < 3
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    assert "/scale-check help" in json.dumps(body["blocks"])
+    assert body["text"].startswith("scalebot commands")
+    assert fake.ephemerals(seeded.member)  # shown to the person who asked, only
+
+
+def test_unknown_subcommand_gets_help_with_the_closest_match(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    response = fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "hepl me")
+    assert "Did you mean /scale-check help?" in response.json()["text"]
+
+
+def sign(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+    return signed_headers(SIGNING_SECRET, body, timestamp=timestamp)
+
+
+def test_bad_signatures_and_timestamps_are_refused(served: BotServer) -> None:
+    body = b"command=%2Fscale-check&text=help&team_id=T0001&user_id=U0MEMBER1&channel_id=C0PAYMENTS"
+    url = served.events_url
+    good = sign(body)
+    forged = dict(good, **{"X-Slack-Signature": "v0=" + "0" * 64})
+    assert httpx.post(url, content=body, headers=forged).status_code == 401
+    stale_ts = str(int(time.time()) - 6 * 60)
+    assert httpx.post(url, content=body, headers=sign(body, stale_ts)).status_code == 401
+    non_numeric = dict(good, **{"X-Slack-Request-Timestamp": "yesterday"})
+    assert httpx.post(url, content=body, headers=non_numeric).status_code == 401
+    unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert httpx.post(url, content=body, headers=unsigned).status_code == 401
+    assert httpx.post(url, content=body, headers=good).status_code == 200
+
+
+def test_a_body_over_one_mebibyte_is_refused_before_parsing(served: BotServer) -> None:
+    body = b"payload=" + b"x" * (2 * 1024 * 1024)
+    response = httpx.post(served.events_url, content=body, headers=sign(body))
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'payload={"type": "block_actions", "actions": [',
+        b"payload=%7Bnot json",
+        b'{"type": "event_callback", "event": ',
+        b"\xff\xfe\x00garbage",
+        b"hello=world",
+        b"payload=[1, 2, 3]",
+        b'payload={"type": "block_actions", "team": "T1", "user": 7, "actions": "x"}',
+    ],
+)
+def test_a_signed_but_malformed_payload_gets_a_4xx(served: BotServer, body: bytes) -> None:
+    response = httpx.post(served.events_url, content=body, headers=sign(body))
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_retried_event_is_processed_once(served: BotServer, fake: FakeSlack, seeded: Seeded) -> None:
+    seen = count_events(served)
+    actor = fake.actor()
+    event = {"type": "scalebot_probe", "user": seeded.member, "event_ts": "1.0"}
+    for retry in (None, 1, 2, 3):
+        assert actor.event(seeded.team_id, event, event_id="Ev0001", retry_num=retry).status_code == 200
+    wait_until(lambda: seen)
+    time.sleep(0.2)
+    assert seen == ["Ev0001"]
+    # A retry of an event never seen before (its first delivery was lost) is processed.
+    actor.event(seeded.team_id, event, event_id="Ev0002", retry_num=1)
+    wait_until(lambda: len(seen) == 2)
+
+
+def test_retries_are_processed_once_when_redis_dies_mid_test(
+    served: BotServer, fake: FakeSlack, seeded: Seeded, stack: dict[str, Any]
+) -> None:
+    redis: RedisServer | None = stack.get("_redis")
+    if redis is None:
+        pytest.skip("this combination has no Redis to stop")
+    seen = count_events(served)
+    actor = fake.actor()
+    event = {"type": "scalebot_probe", "user": seeded.member, "event_ts": "2.0"}
+    actor.event(seeded.team_id, event, event_id="Ev0100")
+    wait_until(lambda: seen)
+    redis.stop()
+    try:
+        for retry in (1, 2, 3):
+            started = time.perf_counter()
+            assert actor.event(seeded.team_id, event, event_id="Ev0100", retry_num=retry).status_code == 200
+            assert time.perf_counter() - started < 2
+        # The bot keeps answering commands with Redis gone.
+        assert actor.slash_command(seeded.team_id, seeded.member, seeded.channel, "help").status_code == 200
+        assert httpx.get(f"{served.url}/readyz").status_code == 503
+    finally:
+        redis.start()
+    time.sleep(0.2)
+    assert seen == ["Ev0100"]
+    wait_until(lambda: httpx.get(f"{served.url}/readyz").status_code == 200)
+
+
+def test_health_readiness_and_metrics(served: BotServer, fake: FakeSlack, seeded: Seeded) -> None:
+    assert httpx.get(f"{served.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{served.url}/readyz").json()["status"] == "ready"
+    fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
+    httpx.post(served.events_url, content=b"x", headers={"X-Slack-Signature": "v0=00"})
+    metrics = httpx.get(f"{served.url}/metrics").text
+    assert 'scalebot_slack_requests_total{kind="command",outcome="ok"} 1.0' in metrics
+    assert 'scalebot_slack_requests_total{kind="other",outcome="bad_signature"} 1.0' in metrics
+    assert 'scalebot_ack_seconds_count{kind="command"} 1.0' in metrics
+    assert "scalebot_slack_api_calls_total" in metrics
+
+
+def test_url_verification_is_answered(served: BotServer, fake: FakeSlack) -> None:
+    response = fake.actor().url_verification()
+    assert response.status_code == 200
+
+
+def test_readiness_reports_pending_migrations(served: BotServer) -> None:
+    from sqlalchemy import text
+
+    with served.rt.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    response = httpx.get(f"{served.url}/readyz")
+    assert response.status_code == 503
+    assert "migrations not at head" in response.json()["reasons"][0]
+
+
+def test_slack_api_calls_are_counted_and_rate_limits_retried(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.rate_limit_next("chat.postMessage", retry_after=1, times=1)
+
+    async def post() -> str:
+        client = served.rt.slack.client(seeded.bot_token, seeded.team_id)
+        response = await client.chat_postMessage(channel=seeded.channel, text="hello")
+        return str(response["ts"])
+
+    started = time.perf_counter()
+    served.call(post())
+    assert time.perf_counter() - started >= 1.0  # waited for Retry-After, then succeeded
+    metrics = httpx.get(f"{served.url}/metrics").text
+    assert 'scalebot_slack_api_calls_total{error="ok",method="chat.postMessage"} 1.0' in metrics
+    assert [m["text"] for m in fake.messages(seeded.channel)] == ["hello"]
+
+
+def test_a_revoked_token_marks_the_workspace_inactive_without_retrying(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    from bot.slack_api import WorkspaceInactiveError
+    from storage import installations
+
+    fake.revoke_tokens(seeded.team_id)
+
+    async def post() -> None:
+        client = served.rt.slack.client(seeded.bot_token, seeded.team_id)
+        await client.chat_postMessage(channel=seeded.channel, text="hello")
+
+    with pytest.raises(WorkspaceInactiveError):
+        served.call(post())
+    assert len(fake.calls("chat.postMessage")) == 1
+    assert served.db(installations.find_installation, seeded.team_id) is None
