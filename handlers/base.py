@@ -20,6 +20,8 @@ from bot import blocks as bk
 from bot.errors import UserError, new_error_id, unexpected_error_message
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
+from bot.teams import Team, resolve_team
+from storage import teams as teams_repo
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,20 @@ class Ctx:
             return
         if self.user_id:
             await self.dm(self.user_id, text, blocks)
+
+    async def team(self) -> Team:
+        """This channel's team (setup in Slack wins over the file; else a team named after the channel),
+        remembered so the digest and the App Home know it."""
+        if not self.channel_id:
+            raise UserError("Run this in your team's channel.")
+        name = self.channel_name
+        if name is None and not self.rt.config.team_for(self.workspace_id, self.channel_id):
+            info = await self.client.conversations_info(channel=self.channel_id)
+            name = info["channel"].get("name")
+        row = await self.rt.db.run(
+            teams_repo.remember, self.workspace_id, self.channel_id, name or self.channel_id, self.now
+        )
+        return resolve_team(self.rt.config, self.workspace_id, self.channel_id, name or row.name, row.setup)
 
     async def dm(self, user_id: str, text: str, blocks: list[bk.Block] | None = None) -> dict[str, Any]:
         opened = await self.client.conversations_open(users=user_id)

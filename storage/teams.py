@@ -1,0 +1,61 @@
+"""Teams the bot has met in each workspace (any command in a channel), and what setup stored for them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, select
+
+
+class TeamRow(SQLModel, table=True):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_teams_workspace_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    name: str
+    first_seen: datetime
+    # What the setup modal stored (JSON), which wins over the config file for this channel.
+    setup_json: str | None = None
+    setup_by: str | None = Field(default=None, max_length=32)
+    setup_at: datetime | None = None
+
+    @property
+    def setup(self) -> dict[str, Any] | None:
+        return json.loads(self.setup_json) if self.setup_json else None
+
+
+def find(session: Session, workspace_id: str, channel_id: str) -> TeamRow | None:
+    return session.exec(
+        select(TeamRow).where(TeamRow.workspace_id == workspace_id, TeamRow.channel_id == channel_id)
+    ).first()
+
+
+def remember(session: Session, workspace_id: str, channel_id: str, name: str, now: datetime) -> TeamRow:
+    """Record that this channel is a team (idempotent; keeps the first name unless setup renames it)."""
+    row = find(session, workspace_id, channel_id)
+    if row is None:
+        row = TeamRow(workspace_id=workspace_id, channel_id=channel_id, name=name, first_seen=now)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def save_setup(
+    session: Session, workspace_id: str, channel_id: str, setup: dict[str, Any], user_id: str, now: datetime
+) -> TeamRow:
+    row = remember(session, workspace_id, channel_id, str(setup.get("name") or channel_id), now)
+    row.name = str(setup.get("name") or row.name)
+    row.setup_json, row.setup_by, row.setup_at = json.dumps(setup, sort_keys=True), user_id, now
+    session.add(row)
+    return row
+
+
+def list_teams(session: Session, workspace_id: str) -> list[TeamRow]:
+    return list(
+        session.exec(select(TeamRow).where(TeamRow.workspace_id == workspace_id).order_by(col(TeamRow.name)))
+    )
