@@ -138,5 +138,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text", stream: IO[str] | 
         lg.handlers.clear()
         lg.propagate = True
     # Chatty at DEBUG and useless to operators even then.
-    for name in ("aiosqlite", "asyncio", "matplotlib", "PIL", "multipart", "python_multipart", "alembic"):
+    for name in ("aiosqlite", "asyncio", "matplotlib", "PIL", "multipart", "python_multipart"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Alembic announces its context on every readiness probe; `storage.migrate` logs what it applied.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

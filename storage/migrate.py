@@ -61,10 +61,11 @@ def _sqlite_file_lock(db: Database) -> Iterator[None]:
 
 
 def _upgrade_locked(conn: Connection) -> list[str]:
-    before = set(MigrationContext.configure(conn).get_current_heads())
-    command.upgrade(_config(conn), "heads")
-    after = set(MigrationContext.configure(conn).get_current_heads())
-    return sorted(after - before)
+    cfg = _config(conn)
+    applied: list[str] = []
+    cfg.attributes["applied"] = applied
+    command.upgrade(cfg, "heads")
+    return applied
 
 
 def upgrade(db: Database) -> list[str]:

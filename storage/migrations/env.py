@@ -22,8 +22,12 @@ def run_migrations() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("run migrations through `scalebot migrate` (storage.migrate.upgrade)")
+    applied = context.config.attributes.get("applied")
     context.configure(
         connection=connection,
+        on_version_apply=(lambda *, step, **_: applied.append(step.up_revision_id))
+        if applied is not None
+        else None,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
