@@ -62,7 +62,7 @@ def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_respon
     """The Bolt app for the mode; the listener registry is the same in every mode."""
     settings = rt.settings
     client = rt.slack.client(
-        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None, pooled=False
     )
     common: dict[str, Any] = {
         "name": "scalebot",
@@ -73,7 +73,7 @@ def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_respon
     }
     mode = settings.mode
     if mode in (Mode.HTTP, Mode.SOCKET):
-        bolt = AsyncApp(token=client.token, signing_secret=signing_secret or "", **common)
+        bolt = AsyncApp(signing_secret=signing_secret or "", **common)  # the token is the client's
     elif mode is Mode.OAUTH:
         store = DatabaseInstallationStore(rt.db, rt.clock)
         oauth_settings = AsyncOAuthSettings(
@@ -91,7 +91,7 @@ def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_respon
             signing_secret=signing_secret or "",
             installation_store=store,
             installation_store_bot_only=True,
-            oauth_flow=AsyncOAuthFlow(client=rt.slack.client(None), settings=oauth_settings),
+            oauth_flow=AsyncOAuthFlow(client=rt.slack.client(None, pooled=False), settings=oauth_settings),
             **common,
         )
     else:  # local: the embedded workspace is an installation like any other

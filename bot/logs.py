@@ -22,10 +22,10 @@ _PATTERNS = [
         r"(?i)((?<![A-Za-z_])(?:code|client_secret|token|access_token|refresh_token|state|"
         r"api_key|application_key|password)=)[^&\s\"']+"
     ),
-    # JSON-ish bodies: "access_token": "…", 'bot_token': '…'
+    # JSON-ish bodies and query dicts: "access_token": "…", 'code': ['…']
     re.compile(
         r"(?i)([\"'](?:access_token|refresh_token|bot_token|user_token|token|client_secret|"
-        r"signing_secret|code|api_key|app_key|application_key|password|secret)[\"']\s*:\s*[\"'])[^\"']+"
+        r"signing_secret|code|state|api_key|app_key|application_key|password|secret)[\"']\s*:\s*\[?\s*[\"'])[^\"']+"
     ),
     # HTTP auth headers as slack_sdk and httpx print them.
     re.compile(

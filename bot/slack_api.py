@@ -156,13 +156,17 @@ class SlackClients:
             self._sessions[loop] = session
         return session
 
-    def client(self, token: str | None, team_id: str | None = None) -> InstrumentedWebClient:
+    def client(
+        self, token: str | None, team_id: str | None = None, *, pooled: bool = True
+    ) -> InstrumentedWebClient:
+        """A client for `token`; `pooled=False` for Bolt's own base client, which Bolt copies into
+        objects it deep-copies (a pooled session cannot be copied)."""
         return InstrumentedWebClient(
             token=token,
             base_url=self.base_url,
             team_id=team_id,
             timeout=self.timeout,
-            session=self._session(),
+            session=self._session() if pooled else None,
             telemetry=self.telemetry,
             on_dead_token=self.on_dead_token,
         )

@@ -22,6 +22,8 @@ pytest_plugins = ["tests.fixtures_servers"]
 
 LOG_DIR_ENV = "SCALEBOT_TEST_LOG_DIR"
 CONFIGURED_SECRETS: set[str] = {SIGNING_SECRET}
+# Every Web API method the bot called on the fake during the run (for the manifest's scopes).
+RECORDED_METHODS: set[str] = set()
 
 
 def remember_secret(*values: str | None) -> None:
@@ -60,9 +62,12 @@ def fake_session() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def fake(fake_session: FakeSlack) -> FakeSlack:
+def fake(fake_session: FakeSlack) -> Iterator[FakeSlack]:
     fake_session.reset()
-    return fake_session
+    yield fake_session
+    RECORDED_METHODS.update(call.method for call in fake_session.calls())
+    state = fake_session.snapshot()
+    remember_secret(*(t["token"] for t in state["tokens"]), *(c["code"] for c in state["oauth_codes"]))
 
 
 @pytest.fixture

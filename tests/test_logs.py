@@ -29,6 +29,7 @@ def captured() -> io.StringIO:
         "Received the following response - status: 200, body: {'access_token': 'xoxb-9-9-zzz'}",
         "redis://:hunter2pw@127.0.0.1:6379/0",
         "client_secret=shhh123&code=abc",
+        "Handling an OAuth callback success (request: {'code': ['1795.codecode'], 'state': ['st4t3st4t3']})",
     ],
 )
 def test_credentials_by_shape_are_redacted(captured: io.StringIO, line: str) -> None:

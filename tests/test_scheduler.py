@@ -23,6 +23,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from storage import installations, migrate
 from storage import jobs as claims
+from tests.conftest import LOG_DIR_ENV
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +153,7 @@ async def test_two_scheduler_processes_fire_once_and_a_missed_run_runs_once(
     clock_file, out = tmp_path / "clock", tmp_path / "runs.txt"
     clock = FileClock(clock_file)
     clock.set(T0)
-    env = {**os.environ, "DATABASE_URL": pg_url, "LOG_LEVEL": "INFO"}
+    env = {**os.environ, "DATABASE_URL": pg_url, "LOG_LEVEL": "DEBUG"}
     env.pop("REDIS_URL", None)
 
     settings = Settings(database_url=pg_url)  # type: ignore[call-arg]
@@ -166,7 +167,7 @@ async def test_two_scheduler_processes_fire_once_and_a_missed_run_runs_once(
         out=str(out),
     )
 
-    procs = start_schedulers(2, env, clock_file, tmp_path)
+    procs = start_schedulers(2, env, clock_file, Path(os.environ[LOG_DIR_ENV]))
     try:
         for hour in range(1, 6):
             clock.set(T0 + timedelta(hours=hour, seconds=1))
@@ -179,7 +180,7 @@ async def test_two_scheduler_processes_fire_once_and_a_missed_run_runs_once(
 
     # Both down across three scheduled times; they return 15 minutes after the last one.
     clock.set(T0 + timedelta(hours=8, minutes=15))
-    procs = start_schedulers(2, env, clock_file, tmp_path)
+    procs = start_schedulers(2, env, clock_file, Path(os.environ[LOG_DIR_ENV]))
     try:
         await eventually(lambda: len(runs(out)) >= 6, timeout=10)
         await asyncio.sleep(1.0)
