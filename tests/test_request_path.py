@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -212,3 +213,39 @@ def test_a_revoked_token_marks_the_workspace_inactive_without_retrying(
         served.call(post())
     assert len(fake.calls("chat.postMessage")) == 1
     assert served.db(installations.find_installation, seeded.team_id) is None
+
+
+def add_subcommand(bot: BotServer, name: str, run: Any) -> None:
+    """Register a subcommand on the running bot's router, as a capability module would."""
+    from handlers.router import Subcommand
+
+    router = bot.state.router
+    router.add(Subcommand(name, "test", "", f"/scale-check {name}", run))
+
+
+def test_an_unexpected_error_gives_the_person_an_error_id_that_is_in_the_log(
+    served: BotServer, fake: FakeSlack, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def explode(ctx: Ctx, args: str) -> None:
+        raise RuntimeError("database on fire")
+
+    add_subcommand(served, "explode", explode)
+    fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "explode")
+    post = fake.wait_for(lambda: fake.response_url_posts())[-1]
+    match = re.search(r"error id `([0-9a-f]{8})`", post.body["text"])
+    assert match, post.body
+    assert post.body["response_type"] == "ephemeral"
+    record = next(r for r in caplog.records if getattr(r, "error_id", None) == match.group(1))
+    assert "database on fire" in (record.exc_text or "")
+
+
+def test_a_fixable_error_is_shown_as_its_sentence(served: BotServer, fake: FakeSlack, seeded: Seeded) -> None:
+    from bot.errors import UserError
+
+    async def refuse(ctx: Ctx, args: str) -> None:
+        raise UserError("Name a team, like `/scale-check metrics payments`.")
+
+    add_subcommand(served, "refuse", refuse)
+    fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "refuse")
+    post = fake.wait_for(lambda: fake.response_url_posts())[-1]
+    assert post.body["text"] == "Name a team, like `/scale-check metrics payments`."
