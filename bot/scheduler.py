@@ -70,15 +70,17 @@ def job_kind(
     return register
 
 
-def load_job_kinds() -> None:
-    """Import every `bot.<capability>.jobs` module so its job kinds register."""
+def load_job_kinds() -> list[Any]:
+    """Import every `bot.<capability>.jobs` module so its job kinds register; returns the modules."""
+    loaded = []
     for module in pkgutil.iter_modules(bot.__path__):
         if module.ispkg:
             try:
-                importlib.import_module(f"bot.{module.name}.jobs")
+                loaded.append(importlib.import_module(f"bot.{module.name}.jobs"))
             except ModuleNotFoundError as exc:
                 if exc.name != f"bot.{module.name}.jobs":
                     raise
+    return loaded
 
 
 def dispatch(kind: str, **kwargs: Any) -> None:
@@ -129,11 +131,14 @@ class _ClockScheduler(BackgroundScheduler):
                             "job still running; this run is left to the claim sweep", extra={"job": job.id}
                         )
                     following = job.trigger.get_next_fire_time(run_times[-1], now)
-                    if following:
-                        job._modify(next_run_time=following)
-                        store.update_job(job)
-                    else:
-                        self.remove_job(job.id, alias)
+                    try:
+                        if following:
+                            job._modify(next_run_time=following)
+                            store.update_job(job)
+                        else:
+                            self.remove_job(job.id, alias)
+                    except JobLookupError:
+                        pass  # another scheduler sharing the store handled this (one-shot) job first
                 candidate = store.get_next_run_time()
                 if candidate and (next_wakeup is None or candidate < next_wakeup):
                     next_wakeup = candidate
@@ -209,7 +214,20 @@ class Scheduler:
         self._stop.clear()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
         self._sweeper.start()
+        self.ensure_recurring()
         log.info("scheduler started", extra={"owner": self.rt.owner})
+
+    def ensure_recurring(self) -> None:
+        """Let each capability create the recurring jobs its config asks for (daily imports…): an
+        `ensure_jobs(scheduler)` function in its `bot/<capability>/jobs.py`."""
+        for module in load_job_kinds():
+            ensure = getattr(module, "ensure_jobs", None)
+            if ensure is None:
+                continue
+            try:
+                ensure(self)
+            except Exception:
+                log.error("could not set up recurring jobs", extra={"module": module.__name__}, exc_info=True)
 
     def shutdown(self) -> None:
         self._stop.set()

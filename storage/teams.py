@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 
@@ -38,11 +39,17 @@ def find(session: Session, workspace_id: str, channel_id: str) -> TeamRow | None
 def remember(session: Session, workspace_id: str, channel_id: str, name: str, now: datetime) -> TeamRow:
     """Record that this channel is a team (idempotent; keeps the first name unless setup renames it)."""
     row = find(session, workspace_id, channel_id)
-    if row is None:
-        row = TeamRow(workspace_id=workspace_id, channel_id=channel_id, name=name, first_seen=now)
-        session.add(row)
-        session.flush()
-    return row
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():  # the first commands in a new channel race to insert it
+            row = TeamRow(workspace_id=workspace_id, channel_id=channel_id, name=name, first_seen=now)
+            session.add(row)
+        return row
+    except IntegrityError:
+        existing = find(session, workspace_id, channel_id)
+        assert existing is not None
+        return existing
 
 
 def save_setup(

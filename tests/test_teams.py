@@ -52,3 +52,32 @@ def test_setup_wins_over_the_file_and_says_both_exist() -> None:
         True,
     )
     assert team.playbook == "payments.yaml"
+
+
+def test_concurrent_first_commands_in_a_channel_remember_one_team(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    from datetime import UTC, datetime
+
+    from storage import migrate
+    from storage import teams as repo
+    from storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path}/db.sqlite3")
+    migrate.upgrade(db)
+    barrier, rows, errors = threading.Barrier(8), [], []
+
+    def first_command() -> None:
+        barrier.wait()
+        try:
+            rows.append(db.call(repo.remember, "T1", "C1", "payments", datetime.now(UTC)).id)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_command) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(rows)) == 1
+    assert len(db.call(repo.list_teams, "T1")) == 1
+    db.close()

@@ -1,37 +1,52 @@
-"""Config-file models for tech-debt tracking and the trackers it imports from (capability 4)."""
+"""Config-file models for tech-debt tracking and the trackers it imports from (capability 4).
+
+Only the operator writes these; credentials are named by environment variable. `bot/debt/checks.py`
+checks that each team's `import` section has what its tracker's kind needs.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, field_validator
 
 from bot.configbase import EnvName, Strict
 
 
-class JiraCloudTracker(Strict):
+class TrackerHttp(Strict):
+    """How the bot talks to a tracker: per-request timeout, retries with backoff, page size."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    retries: int = Field(default=2, ge=0, le=5)  # after the first attempt, on 429, 5xx and timeouts
+    backoff_seconds: float = Field(default=0.5, ge=0, le=30)  # doubled on each retry
+    page_size: int = Field(default=100, ge=1, le=100)
+
+
+class JiraCloudTracker(TrackerHttp):
     kind: Literal["jira_cloud"]
     url: HttpUrl
     email_env: EnvName
-    token_env: EnvName
+    token_env: EnvName  # an API token, sent with the email as basic auth
 
 
-class JiraDataCenterTracker(Strict):
+class JiraDataCenterTracker(TrackerHttp):
     kind: Literal["jira_datacenter"]
     url: HttpUrl
     token_env: EnvName  # a personal access token, sent as a bearer token
 
 
-class LinearTracker(Strict):
+class LinearTracker(TrackerHttp):
     kind: Literal["linear"]
     url: HttpUrl = HttpUrl("https://api.linear.app/graphql")
-    api_key_env: EnvName
+    api_key_env: EnvName  # a personal API key, sent as the Authorization header
 
 
-class GitHubTracker(Strict):
+class GitHubTracker(TrackerHttp):
     kind: Literal["github"]
     url: HttpUrl = HttpUrl("https://api.github.com")
-    token_env: EnvName
+    token_env: EnvName  # a token that can read the repository's issues (and its Projects, if used)
 
 
 TrackerConfig = Annotated[
@@ -44,16 +59,43 @@ class DebtImportConfig(Strict):
 
     tracker: str
     board: int | None = None  # Jira: the board whose active sprint is imported
-    team_key: str | None = None  # Linear: the team whose active cycle is imported
+    team_key: str | None = None  # Linear: the team (key, e.g. ENG) whose active cycle is imported
     repository: str | None = None  # GitHub: owner/name
-    milestone: str | None = None  # GitHub: milestone title (or use project + iteration)
-    project: int | None = None  # GitHub: Projects (v2) number
+    milestone: str | None = None  # GitHub: milestone title (or use project + iteration_field)
+    project: int | None = None  # GitHub: Projects (v2) number, owned by the repository's owner
+    iteration_field: str = "Iteration"  # GitHub Projects: the iteration field whose current one is imported
     labels: list[str] = ["tech-debt"]
     jql: str | None = None  # Jira: a JQL filter that selects tech-debt issues instead of labels
-    estimate_field: str | None = None  # Jira: story points field name or id; GitHub: project field
+    estimate_field: str | None = None  # Jira: story points field name or id; GitHub: a project number field
     size_labels: dict[str, float] = {}  # GitHub: label -> size, e.g. {"size/S": 1, "size/M": 3}
     unestimated: Literal["skip"] | float = "skip"  # or a default size
-    schedule: str = "06:00"  # daily, HH:MM in the team's time zone
+    schedule: str = "06:00"  # daily, HH:MM
+    timezone: str | None = None  # of `schedule`; default the workspace digest's time zone
+
+    @field_validator("schedule")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a time like 06:00 (24-hour HH:MM)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin") from None
+        return value
+
+    @field_validator("unestimated")
+    @classmethod
+    def _size(cls, value: Literal["skip"] | float) -> Literal["skip"] | float:
+        if value != "skip" and float(value) < 0:
+            raise ValueError("a default size cannot be negative; use a size like 1 or `skip`")
+        return value
 
 
 class TeamDebtConfig(Strict):

@@ -1,0 +1,120 @@
+"""Linear: the issues of a team's active cycle, with their estimates and labels (GraphQL, paginated).
+
+Linear takes a personal API key as the Authorization header itself (no "Bearer"), and reports GraphQL
+errors in an `errors` list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.debt.config import DebtImportConfig, LinearTracker
+from bot.debt.importers.base import (
+    MAX_PAGES,
+    ImportedSprint,
+    ImportFailed,
+    Secret,
+    TrackerClient,
+    TrackerIssue,
+    day,
+    estimate,
+    need,
+)
+
+LABEL = "Linear"
+
+QUERY = """
+query DebtActiveCycle($teamKey: String!, $first: Int!, $after: String) {
+  teams(filter: { key: { eq: $teamKey } }) {
+    nodes {
+      key
+      activeCycle {
+        id
+        number
+        name
+        startsAt
+        endsAt
+        issues(first: $first, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes {
+            identifier
+            estimate
+            labels { nodes { name } }
+          }
+        }
+      }
+    }
+  }
+}
+""".strip()
+
+
+async def fetch(
+    tracker: LinearTracker, spec: DebtImportConfig, secret: Secret, today: date
+) -> ImportedSprint:
+    if not spec.team_key:
+        raise ImportFailed("no Linear team is configured (debt.import.team_key)")
+    wanted = {label.casefold() for label in spec.labels}
+    url = str(tracker.url)
+    issues: list[TrackerIssue] = []
+    cycle: dict[str, Any] | None = None
+    after: str | None = None
+    async with TrackerClient(LABEL, url, tracker, {"Authorization": secret(tracker.api_key_env)}) as client:
+        for _ in range(MAX_PAGES):
+            variables = {"teamKey": spec.team_key, "first": tracker.page_size, "after": after}
+            body, _ = await client.post(url, {"query": QUERY, "variables": variables})
+            cycle = _cycle(body, spec.team_key)
+            page = cycle.get("issues")
+            need(
+                isinstance(page, dict) and isinstance(page.get("nodes"), list),
+                LABEL,
+                "a page of cycle issues",
+            )
+            assert isinstance(page, dict)
+            for node in page["nodes"]:
+                need(isinstance(node, dict) and isinstance(node.get("identifier"), str), LABEL, "an issue")
+                labels = {str(n.get("name", "")).casefold() for n in _nodes(node.get("labels"))}
+                issues.append(
+                    TrackerIssue(node["identifier"], estimate(node.get("estimate")), bool(labels & wanted))
+                )
+            info = page.get("pageInfo") or {}
+            after = info.get("endCursor") if isinstance(info, dict) else None
+            if not (isinstance(info, dict) and info.get("hasNextPage") and after):
+                break
+        else:
+            raise ImportFailed("Linear kept paging the cycle's issues")
+    assert cycle is not None
+    name = cycle.get("name") or f"Cycle {cycle.get('number')}"
+    return ImportedSprint(str(name), day(cycle.get("startsAt")), day(cycle.get("endsAt")), tuple(issues))
+
+
+def _cycle(body: Any, team_key: str) -> dict[str, Any]:
+    need(isinstance(body, dict), LABEL, "a GraphQL answer")
+    errors = body.get("errors")
+    if errors:
+        first = (
+            errors[0].get("message") if isinstance(errors, list) and isinstance(errors[0], dict) else errors
+        )
+        raise ImportFailed(f"Linear answered an error: {str(first)[:200]}")
+    teams = (
+        ((body.get("data") or {}).get("teams") or {}).get("nodes")
+        if isinstance(body.get("data"), dict)
+        else None
+    )
+    need(isinstance(teams, list), LABEL, "a GraphQL answer with teams")
+    assert isinstance(teams, list)
+    if not teams:
+        raise ImportFailed(f"Linear has no team with the key {team_key!r}")
+    cycle = teams[0].get("activeCycle") if isinstance(teams[0], dict) else None
+    if cycle is None:
+        raise ImportFailed(f"Linear team {team_key} has no active cycle")
+    need(isinstance(cycle, dict), LABEL, "a cycle")
+    assert isinstance(cycle, dict)
+    return cycle
+
+
+def _nodes(connection: Any) -> list[dict[str, Any]]:
+    if isinstance(connection, dict) and isinstance(connection.get("nodes"), list):
+        return [n for n in connection["nodes"] if isinstance(n, dict)]
+    return []

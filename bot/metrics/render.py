@@ -1,0 +1,211 @@
+"""`/scale-check metrics` as Block Kit: each signal against its threshold, the 10x projection ranked by
+headroom, the breached triggers with their seeds, and when and where the data was read."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from bot import blocks as bk
+from bot.metrics.projection import Headroom
+from bot.metrics.service import SignalReading, TeamReading, Trigger
+from bot.metrics.signals import Signal
+
+SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
+STATUS_ICONS = {
+    "ok": ":white_check_mark:",
+    "breached": ":red_circle:",
+    "n/a": ":grey_question:",
+    "unavailable": ":warning:",
+    "no threshold": ":white_circle:",
+}
+SPARKS = "▁▂▃▄▅▆▇█"
+MAX_RANKED = 10  # lines of the projection; the rest are counted
+
+
+def _trim(number: float, digits: int = 3) -> str:
+    return f"{number:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def percent(value: float) -> str:
+    p = value * 100
+    return f"{_trim(p, 3)}%" if abs(p) >= 99 else f"{float(f'{p:.3g}'):g}%"
+
+
+def fmt_value(kind: str, value: float | None) -> str:
+    """A value in its unit: latency in ms (s from 1 s), ratios and utilisation in %, rates in req/s."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if kind == "latency":
+        return f"{float(f'{value * 1000:.3g}'):g} ms" if value < 1 else f"{float(f'{value:.3g}'):g} s"
+    if kind in ("ratio", "saturation"):
+        return percent(value)
+    if kind == "rate":
+        return (
+            f"{float(f'{value:.3g}'):g} req/s" if value < 1000 else f"{float(f'{value / 1000:.3g}'):g}k req/s"
+        )
+    return f"{float(f'{value:.3g}'):g}"
+
+
+def fmt_multiple(k: float) -> str:
+    if math.isinf(k):
+        return "×∞"
+    return f"×{float(f'{k:.3g}'):g}"
+
+
+def _limit_text(signal: Signal) -> str:
+    rule, limit = signal.rule, signal.threshold
+    if rule is None or limit is None:
+        return "no threshold"
+    if signal.is_feature:
+        return f"limit {fmt_multiple(limit)} relative growth"
+    shown = fmt_value(signal.kind, limit)
+    if signal.kind == "saturation":
+        return f"ceiling {shown}"
+    return f"at least {shown}" if rule.op == "<" else f"limit {shown}"
+
+
+def sparkline(values: Sequence[float | None]) -> str | None:
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return None
+    low, high = min(known), max(known)
+    span = high - low
+    flat = len(SPARKS) // 2 - 1  # a steady value sits mid-height, not at the bottom
+
+    def bar(v: float) -> str:
+        return SPARKS[flat if span == 0 else min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))]
+
+    return "".join("·" if v is None else bar(v) for v in values)
+
+
+def signal_line(r: SignalReading) -> str:
+    s = r.signal
+    head = f"{STATUS_ICONS[r.status]} *{bk.escape(s.title)}*"
+    if r.error is not None:
+        return f"{head} — {bk.escape(r.error)}"
+    if s.is_feature and r.features:
+        top = r.features[0]
+        growth = (
+            "new" if math.isinf(top.relative) else f"grew {fmt_multiple(top.relative)} relative to the rest"
+        )
+        rates = ", ".join(f"{bk.escape(g.feature)} {fmt_value('rate', g.last_week)}" for g in r.features[:5])
+        return f"{head} {bk.escape(top.feature)} {growth} over 7 days ({_limit_text(s)}) · {rates}"
+    value = fmt_value(s.kind, r.value)
+    if r.value is None and r.note:
+        value = f"n/a ({bk.escape(r.note)})"
+    line = f"{head} {value} ({_limit_text(s)})"
+    spark = sparkline(r.trend)
+    if spark is not None:
+        first = next(v for v in r.trend if v is not None)
+        line += f" `{spark}` 7d, was {fmt_value(s.kind, first)}"
+    return line
+
+
+def headroom_line(i: int, h: Headroom, k: float, titles: dict[str, str]) -> str:
+    title = bk.escape(titles.get(h.name, h.name))
+    if h.kind == "saturation":
+        now = f"{percent(h.current)} now, ceiling {percent(h.limit or 0)}"
+        at_k = "saturates" if h.saturates else percent(h.at_k or 0)
+    else:
+        driver = bk.escape(titles.get(h.driven_by or "", h.driven_by or ""))
+        limit = f", limit {fmt_value('latency', h.limit)}" if h.limit is not None else ""
+        now = f"{fmt_value('latency', h.current)} now{limit}, driven by {driver}"
+        at_k = "saturates" if h.saturates or h.at_k is None else fmt_value("latency", h.at_k)
+    return f"{i}. *{title}* — headroom {fmt_multiple(h.headroom)} ({now}); at {k:g}x: {at_k}"
+
+
+OP_WORDS = {">": "is over", ">=": "is at or over", "<": "is under"}
+
+
+def trigger_line(t: Trigger) -> str:
+    seed = f" (`{t.seed}`)" if t.seed else " (the team's threshold)"
+    title = bk.escape(t.title)
+    action = f"*{bk.escape(t.action)}*"
+    if t.subject is not None:
+        growth = fmt_multiple(t.value)
+        return f"• *{title}*: {bk.escape(t.subject)} grew {growth} relative to the rest → {action}{seed}"
+    value, limit = fmt_value(t.kind, t.value), fmt_value(t.kind, t.limit)
+    return f"• *{title}* {value} {OP_WORDS.get(t.op, t.op)} {limit} → {action}{seed}"
+
+
+def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if out and len(out[-1]) + 1 + len(line) <= limit:
+            out[-1] += "\n" + line
+        else:
+            out.append(line[:limit])
+    return out
+
+
+def reading_blocks(reading: TeamReading) -> list[bk.Block]:
+    """The answer to `/scale-check metrics`: a handful of blocks, whatever the number of signals."""
+    titles = {r.name: r.signal.title for r in reading.signals}
+    blocks: list[bk.Block] = [bk.header(f"Live metrics · {reading.team}")]
+    lines = [signal_line(r) for r in reading.signals] or ["No signals configured for this team."]
+    blocks += [bk.section(chunk) for chunk in _chunks(lines)]
+    blocks.append(bk.divider())
+    p = reading.projection
+    if p.breaks_first:
+        ranked = [headroom_line(i, h, p.k, titles) for i, h in enumerate(p.breaks_first[:MAX_RANKED], 1)]
+        if len(p.breaks_first) > MAX_RANKED:
+            ranked.append(f"…and {len(p.breaks_first) - MAX_RANKED} more under {p.k:g}x")
+        text = f"*Breaks first at {p.k:g}x* (least headroom first)\n" + "\n".join(ranked)
+    elif p.ranked:
+        text = f"*Breaks first at {p.k:g}x*: nothing; every projected signal holds at {p.k:g}x."
+    else:
+        text = (
+            f"*Breaks first at {p.k:g}x*: nothing to project. Add saturation signals (`kind: saturation`) "
+            "and tie latency signals to them with `driven_by`."
+        )
+    holds = [h for h in p.ranked if h not in p.breaks_first]
+    if holds:
+        shown = ", ".join(
+            f"{bk.escape(titles.get(h.name, h.name))} ({fmt_multiple(h.headroom)})"
+            for h in holds[:MAX_RANKED]
+        )
+        more = f" and {len(holds) - MAX_RANKED} more" if len(holds) > MAX_RANKED else ""
+        text += f"\nHolds at {p.k:g}x: {shown}{more}"
+    if p.unprojected:
+        names = ", ".join(bk.escape(titles.get(n, n)) for n in p.unprojected)
+        text += f"\nNot projected (no `driven_by` saturation signal): {names}"
+    blocks.append(bk.section(text))
+    if reading.triggers:
+        blocks.append(
+            bk.section("*Scaling triggers*\n" + "\n".join(trigger_line(t) for t in reading.triggers))
+        )
+    else:
+        blocks.append(bk.section("*Scaling triggers*: none breached."))
+    blocks.append(bk.context(_provenance(reading), p.assumptions))
+    warnings = sorted({w for r in reading.signals for w in r.warnings})
+    if warnings:
+        blocks.append(bk.context("The source warned: " + bk.escape("; ".join(warnings))))
+    return blocks
+
+
+def _provenance(reading: TeamReading) -> str:
+    sources = ", ".join(
+        f"{bk.escape(name)} ({SOURCE_NAMES.get(kind, kind)})"
+        for name, kind in sorted(reading.source_kinds.items())
+    )
+    cached = f" · kept for up to {reading.cache_ttl:g} s" if reading.cache_ttl else ""
+    return f"Read {bk.date(reading.read_at)} from {sources or bk.escape(reading.source)}{cached}"
+
+
+def reading_text(reading: TeamReading) -> str:
+    """The notification text: the team, how many triggers, and what breaks first."""
+    parts = [f"{bk.escape(reading.team)} metrics"]
+    parts.append(
+        f"{len(reading.triggers)} trigger(s) breached" if reading.triggers else "no trigger breached"
+    )
+    if reading.projection.breaks_first:
+        titles = {r.name: r.signal.title for r in reading.signals}
+        first = ", ".join(
+            f"{bk.escape(titles.get(h.name, h.name))} ({fmt_multiple(h.headroom)})"
+            for h in reading.projection.breaks_first[:3]
+        )
+        parts.append(f"breaks first at 10x: {first}")
+    if reading.errors:
+        parts.append("unavailable from " + ", ".join(bk.escape(e) for e in sorted(reading.errors)))
+    return "; ".join(parts)

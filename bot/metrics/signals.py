@@ -1,0 +1,110 @@
+"""A team's signals: the reserved names and their kinds, and the config resolved into queries and rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.metrics import promql
+from bot.metrics.config import MetricsDefaults, SignalConfig, SignalKind, SourceConfig, TeamMetricsConfig
+from bot.metrics.thresholds import Rule, rule_for
+
+# Reserved names, each with its kind (and so its unit), in the order answers list them.
+RESERVED: Mapping[str, SignalKind] = {
+    "p95_latency": "latency",
+    "p99_latency": "latency",
+    "p95_read_latency": "latency",
+    "error_rate": "ratio",
+    "availability": "ratio",
+    "request_rate": "rate",
+    "primary_write_utilisation": "saturation",
+    "feature_request_rate": "rate",
+}
+FEATURE_SIGNAL = "feature_request_rate"
+DEFAULT_FEATURE_LABEL = "feature"
+
+TITLES: Mapping[str, str] = {
+    "p95_latency": "p95 latency",
+    "p99_latency": "p99 latency",
+    "p95_read_latency": "p95 read latency",
+    "error_rate": "error rate",
+    "availability": "availability",
+    "request_rate": "request rate",
+    "primary_write_utilisation": "primary write utilisation",
+    "feature_request_rate": "feature request rates",
+}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One signal ready to read: where, which query, and what it is judged against."""
+
+    name: str
+    kind: SignalKind
+    source: str
+    query: str | None  # None: no query for this source (the answer says so)
+    rule: Rule | None
+    driven_by: str | None = None
+    ceiling: float | None = None  # saturation signals only
+    label: str | None = None  # feature_request_rate only
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.name, self.name.replace("_", " "))
+
+    @property
+    def is_feature(self) -> bool:
+        return self.name == FEATURE_SIGNAL
+
+    @property
+    def threshold(self) -> float | None:
+        if self.rule is None:
+            return None
+        return self.rule.limit if self.rule.limit is not None else self.ceiling
+
+
+def kind_of(name: str, config: SignalConfig) -> SignalKind | None:
+    return RESERVED.get(name) or config.kind
+
+
+def resolve_signals(
+    metrics: TeamMetricsConfig, sources: Mapping[str, SourceConfig], defaults: MetricsDefaults
+) -> list[Signal]:
+    """The team's signals: the default set for Prometheus teams, then the ones the file names.
+
+    Signals the config leaves incomplete (a custom name without a kind) are skipped here; the config
+    checks report them at start-up.
+    """
+    team_source = sources.get(metrics.source)
+    configured: dict[str, SignalConfig] = {}
+    if metrics.default_signals and team_source is not None and team_source.kind == "prometheus":
+        configured = {name: SignalConfig() for name in promql.DEFAULT_SET}
+    configured.update(metrics.signals)
+    order = {name: i for i, name in enumerate(RESERVED)}
+    names = sorted(configured, key=lambda n: (order.get(n, len(order)), list(configured).index(n)))
+    sel = promql.selector(metrics.service, metrics.selector)
+    out = []
+    for name in names:
+        cfg = configured[name]
+        kind = kind_of(name, cfg)
+        if kind is None:
+            continue
+        source_name = cfg.source or metrics.source
+        source = sources.get(source_name)
+        label = (cfg.label or DEFAULT_FEATURE_LABEL) if name == FEATURE_SIGNAL else None
+        query = cfg.query
+        if query is None and source is not None and source.kind == "prometheus":
+            query = promql.default_query(name, sel, label or DEFAULT_FEATURE_LABEL)
+        out.append(
+            Signal(
+                name=name,
+                kind=kind,
+                source=source_name,
+                query=query,
+                rule=rule_for(name, kind, cfg.threshold),
+                driven_by=cfg.driven_by if kind == "latency" else None,
+                ceiling=(cfg.ceiling or defaults.ceiling) if kind == "saturation" else None,
+                label=label,
+            )
+        )
+    return out

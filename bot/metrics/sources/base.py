@@ -1,0 +1,193 @@
+"""What every monitoring source shares: results, errors safe to show, and HTTP with retries and bounds.
+
+A source answers `read(query, at, history, step)`: the value of `query` at `at` (history None) or its
+points over `[at - history, at]`. Values are floats and may be NaN or ±Inf (shown as "n/a").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import ssl
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+Point = tuple[float, float]  # (Unix seconds, value)
+
+
+@dataclass(frozen=True)
+class Series:
+    labels: Mapping[str, str]
+    points: tuple[Point, ...]
+
+    @property
+    def last(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+
+@dataclass(frozen=True)
+class Result:
+    series: tuple[Series, ...]
+    warnings: tuple[str, ...] = ()
+
+
+class SourceError(Exception):
+    """A source could not answer. `reason` is shown to people: it never holds a URL or a credential."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Source(Protocol):
+    name: str
+    kind: str
+    has_history: bool  # can answer range reads cheaply (a 7-day trend)
+
+    @property
+    def identity(self) -> str:
+        """What makes two sources the same for caching (kind, URL, account), without credentials."""
+        ...
+
+    async def read(
+        self, query: str, at: datetime, history: timedelta | None = None, step: timedelta | None = None
+    ) -> Result: ...
+
+
+def number(raw: Any) -> float:
+    """A sample value as sent: numbers, or strings like "0.5", "NaN", "+Inf", "-Inf"; None is NaN."""
+    if raw is None:
+        return math.nan
+    if isinstance(raw, bool):
+        raise SourceError("answered a value that is not a number")
+    if isinstance(raw, int | float):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SourceError("answered a value that is not a number") from None
+    raise SourceError("answered a value that is not a number")
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+# One verifying TLS context for every client, built at import (loading the CA bundle blocks for a
+# moment, which must not happen on the event loop).
+_SSL_CONTEXT = ssl.create_default_context()
+
+
+def ssl_context() -> ssl.SSLContext:
+    return _SSL_CONTEXT
+
+
+_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def semaphore(identity: str, limit: int) -> asyncio.Semaphore:
+    """The bound on concurrent requests to one source, per event loop."""
+    per_loop = _semaphores.setdefault(asyncio.get_running_loop(), {})
+    if identity not in per_loop:
+        per_loop[identity] = asyncio.Semaphore(limit)
+    return per_loop[identity]
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    timeout: float
+    retries: int = 2
+    max_concurrency: int = 8
+    backoff: float = 0.1  # first wait; doubles after each attempt
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # httpx wraps the OSError (anyio may wrap it again)
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _transport_reason(exc: httpx.TransportError, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out after {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return "refused the connection" if _refused(exc) else "could not be reached"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "closed the connection before answering"
+    return "the connection failed"
+
+
+async def send(
+    identity: str,
+    policy: HttpPolicy,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+) -> httpx.Response:
+    """One request with connect/read timeouts, a bound on concurrency per source, and retries with
+    backoff after a 5xx or a connection error (not after a read timeout: that would double the wait).
+    Returns the last response (maybe a 5xx); raises `SourceError` when no response came."""
+    timeout = httpx.Timeout(policy.timeout, connect=min(policy.timeout, 2.0))
+    limit = semaphore(identity, policy.max_concurrency)
+    attempt = 0
+    async with httpx.AsyncClient(timeout=timeout, verify=ssl_context(), follow_redirects=False) as client:
+        while True:
+            retryable: httpx.TransportError | None = None
+            async with limit:
+                try:
+                    response = await client.request(
+                        method, url, params=params, json=json, headers=headers, auth=auth
+                    )
+                except httpx.ReadTimeout as exc:
+                    raise SourceError(_transport_reason(exc, policy.timeout)) from None
+                except httpx.TransportError as exc:
+                    retryable = exc
+            if retryable is None and response.status_code < 500:
+                return response
+            if attempt >= policy.retries:
+                if retryable is not None:
+                    raise SourceError(_transport_reason(retryable, policy.timeout)) from None
+                return response
+            await asyncio.sleep(policy.backoff * (2**attempt) + random.uniform(0, policy.backoff / 2))
+            attempt += 1
+
+
+def json_body(response: httpx.Response, what: str) -> Any:
+    """The parsed body, or a `SourceError` naming what came instead."""
+    try:
+        return response.json()
+    except ValueError:
+        if response.status_code >= 400:
+            raise SourceError(f"HTTP {response.status_code}") from None
+        ctype = response.headers.get("content-type", "no content type").split(";")[0]
+        raise SourceError(
+            f"answered HTTP {response.status_code} with {ctype}, not the {what} API's JSON"
+        ) from None
+
+
+def http_reason(response: httpx.Response, credentials: str) -> str:
+    """A short reason for a refused request; names the config key to check for 401/403."""
+    status = response.status_code
+    if status in (401, 403):
+        return f"HTTP {status}: the credentials were refused (check {credentials})"
+    if status == 404:
+        return "HTTP 404: no such API at the configured URL"
+    if status == 429:
+        return "HTTP 429: rate limited, try again in a minute"
+    return f"HTTP {status}"

@@ -1,0 +1,109 @@
+"""Datadog: `GET /api/v1/query` ("Query timeseries points": `from`/`to` in seconds, `query`; the answer's
+`series[].pointlist` holds `[milliseconds, value or null]`), keys in `DD-API-KEY` and `DD-APPLICATION-KEY`.
+
+The value at a time is the last point in the five minutes before it (what a Prometheus instant query
+looks back over); a read over a history returns every point Datadog rolled up for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.metrics.config import DatadogSource
+from bot.metrics.sources.base import (
+    HttpPolicy,
+    Result,
+    Series,
+    SourceError,
+    http_reason,
+    json_body,
+    number,
+    send,
+)
+
+LOOKBACK = timedelta(minutes=5)
+
+
+class DatadogClient:
+    kind = "datadog"
+    has_history = False  # a week of points costs a rollup per signal; the trend stays Prometheus-only
+
+    def __init__(
+        self, name: str, config: DatadogSource, secret: Callable[[str], str], policy: HttpPolicy
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.policy = policy
+        self.base = str(config.base_url).rstrip("/") if config.base_url else f"https://api.{config.site}"
+        self.headers = {
+            "Accept": "application/json",
+            "DD-API-KEY": secret(config.api_key_env),
+            "DD-APPLICATION-KEY": secret(config.app_key_env),
+        }
+
+    @property
+    def identity(self) -> str:
+        return f"datadog|{self.base}"
+
+    async def read(
+        self, query: str, at: datetime, history: timedelta | None = None, step: timedelta | None = None
+    ) -> Result:
+        end = int(at.timestamp())
+        start = end - int((history or LOOKBACK).total_seconds())
+        params = {"from": str(start), "to": str(end), "query": query}
+        response = await send(
+            self.identity,
+            self.policy,
+            "GET",
+            f"{self.base}/api/v1/query",
+            params=params,
+            headers=self.headers,
+        )
+        credentials = f"sources.{self.name}.api_key_env and app_key_env"
+        return parse_response(response, credentials, latest_only=history is None)
+
+
+def _labels(item: dict[str, Any]) -> dict[str, str]:
+    tags = item.get("tag_set") or []
+    if not tags and item.get("scope") not in (None, "*"):
+        tags = str(item["scope"]).split(",")
+    labels = {}
+    for tag in tags:
+        key, _, value = str(tag).partition(":")
+        labels[key] = value
+    return labels
+
+
+def parse_response(response: Any, credentials: str, *, latest_only: bool) -> Result:
+    body = json_body(response, "Datadog")
+    if response.status_code >= 400:
+        errors = body.get("errors") if isinstance(body, dict) else None
+        detail = (
+            f": {'; '.join(str(e) for e in errors)[:300]}" if errors and response.status_code == 400 else ""
+        )
+        raise SourceError(http_reason(response, credentials) + detail)
+    if not isinstance(body, dict):
+        raise SourceError("answered JSON that is not a Datadog query answer")
+    if body.get("status") == "error" or body.get("error"):
+        raise SourceError(f"query failed: {str(body.get('error') or 'no detail')[:300]}")
+    series = body.get("series")
+    if not isinstance(series, list):
+        raise SourceError("answered without series")
+    out = []
+    for item in series:
+        if not isinstance(item, dict) or not isinstance(item.get("pointlist"), list):
+            raise SourceError("answered a series without a pointlist")
+        points = []
+        for raw in item["pointlist"]:
+            if not isinstance(raw, list) or len(raw) != 2:
+                raise SourceError("answered a point that is not [time, value]")
+            points.append((number(raw[0]) / 1000.0, number(raw[1])))
+        if latest_only:
+            finite = [p for p in points if math.isfinite(p[1])]
+            points = finite[-1:] or points[-1:]
+        if points:
+            out.append(Series(_labels(item), tuple(points)))
+    return Result(tuple(out))

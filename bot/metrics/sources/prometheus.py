@@ -1,0 +1,126 @@
+"""Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics): `/api/v1/query` and
+`/api/v1/query_range`, with every documented response shape (vector, matrix, scalar, string; status
+error; warnings; NaN and ±Inf sent as strings; empty results)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bot.metrics.config import PrometheusSource
+from bot.metrics.sources.base import (
+    HttpPolicy,
+    Result,
+    Series,
+    SourceError,
+    http_reason,
+    json_body,
+    number,
+    send,
+)
+
+
+class PrometheusClient:
+    kind = "prometheus"
+    has_history = True
+
+    def __init__(
+        self, name: str, config: PrometheusSource, secret: Callable[[str], str], policy: HttpPolicy
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.policy = policy
+        self.base = str(config.url).rstrip("/")
+        self.headers = {"Accept": "application/json", **config.headers}
+        self.auth: httpx.Auth | None = None
+        if config.bearer_token_env:
+            self.headers["Authorization"] = f"Bearer {secret(config.bearer_token_env)}"
+        elif config.basic_auth:
+            self.auth = httpx.BasicAuth(config.basic_auth.username, secret(config.basic_auth.password_env))
+
+    @property
+    def identity(self) -> str:
+        org = self.config.headers.get("X-Scope-OrgID", "")
+        return f"prometheus|{self.base}|{org}"
+
+    @property
+    def credentials_key(self) -> str:
+        if self.config.bearer_token_env:
+            return f"sources.{self.name}.bearer_token_env"
+        if self.config.basic_auth:
+            return f"sources.{self.name}.basic_auth"
+        return f"sources.{self.name} (no credentials are configured)"
+
+    async def read(
+        self, query: str, at: datetime, history: timedelta | None = None, step: timedelta | None = None
+    ) -> Result:
+        end = at.timestamp()
+        if history is None:
+            path, params = "/api/v1/query", {"query": query, "time": f"{end:.3f}"}
+        else:
+            step_s = (step or timedelta(days=1)).total_seconds()
+            params = {
+                "query": query,
+                "start": f"{end - history.total_seconds():.3f}",
+                "end": f"{end:.3f}",
+                "step": f"{step_s:g}",
+            }
+            path = "/api/v1/query_range"
+        response = await send(
+            self.identity,
+            self.policy,
+            "GET",
+            self.base + path,
+            params=params,
+            headers=self.headers,
+            auth=self.auth,
+        )
+        return parse_response(response, self.credentials_key)
+
+
+def parse_response(response: httpx.Response, credentials_key: str = "the source's credentials") -> Result:
+    """Turn an API answer into a `Result`, or raise `SourceError` saying what was wrong with it."""
+    if response.status_code in (401, 403, 404, 429):
+        raise SourceError(http_reason(response, credentials_key))
+    body = json_body(response, "Prometheus")
+    if not isinstance(body, dict) or "status" not in body:
+        raise SourceError(f"answered HTTP {response.status_code} with JSON that is not a Prometheus answer")
+    if body["status"] == "error":
+        kind = body.get("errorType") or "error"
+        raise SourceError(f"query failed ({kind}): {str(body.get('error') or 'no detail')[:300]}")
+    if response.status_code >= 400 or body["status"] != "success":
+        raise SourceError(http_reason(response, credentials_key))
+    warnings = tuple(str(w)[:300] for w in body.get("warnings") or ())
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise SourceError("answered without data")
+    return Result(_series(data.get("resultType"), data.get("result")), warnings)
+
+
+def _pair(raw: Any) -> tuple[float, float]:
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        raise SourceError("answered a sample that is not [time, value]")
+    return float(number(raw[0])), number(raw[1])
+
+
+def _series(result_type: Any, result: Any) -> tuple[Series, ...]:
+    if result_type == "scalar":
+        return (Series({}, (_pair(result),)),)
+    if result_type == "string":
+        raise SourceError("the query returns a string, not a number")
+    if result_type not in ("vector", "matrix") or not isinstance(result, list):
+        raise SourceError(f"answered an unknown result type {str(result_type)[:40]!r}")
+    out = []
+    for item in result:
+        if not isinstance(item, dict):
+            raise SourceError("answered a series that is not an object")
+        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
+        if result_type == "vector":
+            points: tuple[tuple[float, float], ...] = (_pair(item.get("value")),)
+        else:
+            points = tuple(_pair(p) for p in item.get("values") or ())
+        out.append(Series(labels, points))
+    return tuple(out)

@@ -1,0 +1,199 @@
+"""Tech-debt follow-up: the nudge of each out-of-band run (with the Fix-It plan it led to) and each
+team's import status (fine, or stale with the reason). Every function takes the workspace id."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+
+class DebtNudgeRow(SQLModel, table=True):
+    __tablename__ = "debt_nudges"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "run_start_sprint_id", name="uq_debt_nudges_run"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    run_start_sprint_id: int  # a run of out-of-band sprints is known by its first sprint
+    run_names: str = ""
+    run_length: int = 0
+    direction: str = Field(default="outside", max_length=8)  # under, over or outside (both)
+    created_at: datetime
+    message_ts: str | None = Field(default=None, max_length=32)
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = None
+    fixit_by: str | None = Field(default=None, max_length=32)
+    fixit_at: datetime | None = None
+    fixit_starts: date | None = None
+    fixit_ends: date | None = None
+    fixit_after: str | None = Field(default=None, max_length=120)
+
+
+class DebtImportRow(SQLModel, table=True):
+    __tablename__ = "debt_imports"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_debt_imports_team"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    tracker: str = Field(max_length=80)
+    kind: str = Field(max_length=16)
+    stale: bool = False
+    reason: str | None = None
+    last_attempt_at: datetime
+    last_success_at: datetime | None = None
+    sprint_name: str | None = Field(default=None, max_length=120)
+    issues: int | None = None
+    unestimated: int | None = None
+    unestimated_rule: str | None = Field(default=None, max_length=60)
+
+
+# --- nudges and Fix-It plans ---------------------------------------------------------------------------
+
+
+def nudges(session: Session, workspace_id: str, channel_id: str) -> list[DebtNudgeRow]:
+    return list(
+        session.exec(
+            select(DebtNudgeRow)
+            .where(DebtNudgeRow.workspace_id == workspace_id, DebtNudgeRow.channel_id == channel_id)
+            .order_by(col(DebtNudgeRow.id))
+        )
+    )
+
+
+def claim_nudge(
+    session: Session,
+    workspace_id: str,
+    channel_id: str,
+    run_start_sprint_id: int,
+    run_names: str,
+    run_length: int,
+    direction: str,
+    now: datetime,
+) -> DebtNudgeRow | None:
+    """The right to post the nudge of a run; None when it was already nudged (here or on another replica)."""
+    row = DebtNudgeRow(
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        run_start_sprint_id=run_start_sprint_id,
+        run_names=run_names,
+        run_length=run_length,
+        direction=direction,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def get_nudge(session: Session, workspace_id: str, nudge_id: int) -> DebtNudgeRow | None:
+    return session.exec(
+        select(DebtNudgeRow)
+        .where(DebtNudgeRow.workspace_id == workspace_id, DebtNudgeRow.id == nudge_id)
+        .with_for_update()
+    ).first()
+
+
+def set_nudge_message(session: Session, workspace_id: str, nudge_id: int, ts: str) -> None:
+    row = get_nudge(session, workspace_id, nudge_id)
+    if row is not None:
+        row.message_ts = ts
+        session.add(row)
+
+
+def drop_nudge(session: Session, workspace_id: str, nudge_id: int) -> None:
+    """Give the claim back (posting failed), so the next write tries again."""
+    row = get_nudge(session, workspace_id, nudge_id)
+    if row is not None and row.message_ts is None:
+        session.delete(row)
+
+
+def acknowledge(
+    session: Session, workspace_id: str, nudge_id: int, user_id: str, now: datetime
+) -> tuple[DebtNudgeRow | None, bool]:
+    """Record who acknowledged the nudge; a second click changes nothing. (row, changed)."""
+    row = get_nudge(session, workspace_id, nudge_id)
+    if row is None or row.acknowledged_at is not None:
+        return row, False
+    row.acknowledged_by, row.acknowledged_at = user_id, now
+    session.add(row)
+    return row, True
+
+
+def plan_fixit(
+    session: Session,
+    workspace_id: str,
+    nudge_id: int,
+    user_id: str,
+    now: datetime,
+    starts: date | None,
+    ends: date | None,
+    after: str,
+) -> tuple[DebtNudgeRow | None, bool]:
+    """Record a planned Fix-It sprint for the sprint after `after`; a second click changes nothing."""
+    row = get_nudge(session, workspace_id, nudge_id)
+    if row is None or row.fixit_at is not None:
+        return row, False
+    row.fixit_by, row.fixit_at = user_id, now
+    row.fixit_starts, row.fixit_ends, row.fixit_after = starts, ends, after
+    session.add(row)
+    return row, True
+
+
+# --- imports -------------------------------------------------------------------------------------------
+
+
+def import_status(session: Session, workspace_id: str, channel_id: str) -> DebtImportRow | None:
+    return session.exec(
+        select(DebtImportRow).where(
+            DebtImportRow.workspace_id == workspace_id, DebtImportRow.channel_id == channel_id
+        )
+    ).first()
+
+
+def _import_row(
+    session: Session, workspace_id: str, channel_id: str, tracker: str, kind: str, now: datetime
+) -> DebtImportRow:
+    row = import_status(session, workspace_id, channel_id)
+    if row is None:
+        row = DebtImportRow(
+            workspace_id=workspace_id, channel_id=channel_id, tracker=tracker, kind=kind, last_attempt_at=now
+        )
+    row.tracker, row.kind, row.last_attempt_at = tracker, kind, now
+    return row
+
+
+def import_succeeded(
+    session: Session,
+    workspace_id: str,
+    channel_id: str,
+    tracker: str,
+    kind: str,
+    now: datetime,
+    sprint_name: str,
+    issues: int,
+    unestimated: int,
+    unestimated_rule: str,
+) -> None:
+    row = _import_row(session, workspace_id, channel_id, tracker, kind, now)
+    row.stale, row.reason, row.last_success_at = False, None, now
+    row.sprint_name, row.issues = sprint_name, issues
+    row.unestimated, row.unestimated_rule = unestimated, unestimated_rule
+    session.add(row)
+
+
+def import_failed(
+    session: Session, workspace_id: str, channel_id: str, tracker: str, kind: str, now: datetime, reason: str
+) -> None:
+    """Mark the team's imported figure stale with the reason; the last good figure stays as it was."""
+    row = _import_row(session, workspace_id, channel_id, tracker, kind, now)
+    row.stale, row.reason = True, reason[:500]
+    session.add(row)

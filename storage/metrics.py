@@ -1,0 +1,124 @@
+"""Weekly snapshots of each team's signal values, so the digest can show "change since last week".
+
+One row per team (workspace, channel) and ISO week (starting Monday, UTC); a later reading in the same
+week replaces an earlier one. Every function takes the workspace id and filters by it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+
+class MetricsSnapshotRow(SQLModel, table=True):
+    __tablename__ = "metrics_snapshots"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "week_start", name="uq_metrics_snapshots_team_week"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    week_start: date
+    team_name: str = Field(max_length=80)
+    source: str = Field(max_length=80)
+    read_at: datetime
+    # {signal: {"value": float | null, "status": "ok" | "breached" | …}}
+    values_json: str = Field(sa_column=Column(Text, nullable=False))
+
+    @property
+    def values(self) -> dict[str, dict[str, Any]]:
+        loaded: dict[str, dict[str, Any]] = json.loads(self.values_json)
+        return loaded
+
+    @property
+    def read_at_utc(self) -> datetime:
+        """SQLite hands datetimes back without their zone; every one stored here is UTC."""
+        return self.read_at if self.read_at.tzinfo else self.read_at.replace(tzinfo=UTC)
+
+
+def week_start(when: datetime) -> date:
+    """The Monday (UTC) of the ISO week holding `when`."""
+    day = when.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _clean(values: dict[str, dict[str, Any]]) -> str:
+    out = {}
+    for name, entry in values.items():
+        value = entry.get("value")
+        finite = value if isinstance(value, int | float) and math.isfinite(value) else None
+        out[name] = {"value": finite, "status": str(entry.get("status", ""))}
+    return json.dumps(out, sort_keys=True)
+
+
+def snapshot_for_week(
+    session: Session, workspace_id: str, channel_id: str, week: date
+) -> MetricsSnapshotRow | None:
+    return session.exec(
+        select(MetricsSnapshotRow).where(
+            MetricsSnapshotRow.workspace_id == workspace_id,
+            MetricsSnapshotRow.channel_id == channel_id,
+            MetricsSnapshotRow.week_start == week,
+        )
+    ).first()
+
+
+def previous_snapshot(
+    session: Session, workspace_id: str, channel_id: str, before: date
+) -> MetricsSnapshotRow | None:
+    """The latest snapshot of a week before `before` (a week start), e.g. last week's for the digest."""
+    return session.exec(
+        select(MetricsSnapshotRow)
+        .where(
+            MetricsSnapshotRow.workspace_id == workspace_id,
+            MetricsSnapshotRow.channel_id == channel_id,
+            col(MetricsSnapshotRow.week_start) < before,
+        )
+        .order_by(col(MetricsSnapshotRow.week_start).desc())
+    ).first()
+
+
+def save_snapshot(
+    session: Session,
+    workspace_id: str,
+    channel_id: str,
+    team_name: str,
+    source: str,
+    read_at: datetime,
+    values: dict[str, dict[str, Any]],
+) -> MetricsSnapshotRow:
+    """Keep `values` as the team's snapshot for the week of `read_at` (an older reading never replaces
+    a newer one; two replicas saving at once end with one row)."""
+    week = week_start(read_at)
+    row = snapshot_for_week(session, workspace_id, channel_id, week)
+    if row is None:
+        row = MetricsSnapshotRow(
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            week_start=week,
+            team_name=team_name[:80],
+            source=source[:80],
+            read_at=read_at,
+            values_json=_clean(values),
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            existing = snapshot_for_week(session, workspace_id, channel_id, week)
+            assert existing is not None
+            row = existing
+        else:
+            return row
+    if row.read_at_utc <= read_at:
+        row.team_name, row.source, row.read_at = team_name[:80], source[:80], read_at
+        row.values_json = _clean(values)
+        session.add(row)
+    return row

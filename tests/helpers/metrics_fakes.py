@@ -1,0 +1,334 @@
+"""Local fakes of monitoring APIs for the metrics tests, on 127.0.0.1 only.
+
+- :class:`FakePrometheus` answers `/api/v1/query` and `/api/v1/query_range` per query with a scripted
+  behaviour (a value, NaN, empty, a 500, a stall, a `status: error` body, garbage…).
+- :class:`FakeDatadog` answers `GET /api/v1/query` with the documented `series[].pointlist` shape and
+  refuses a request without the right `DD-API-KEY` / `DD-APPLICATION-KEY` (403 `{"errors": ["Forbidden"]}`).
+- :class:`FakeNewRelic` answers NerdGraph `POST /graphql` with `data.actor.account.nrql.results` and
+  refuses a request without the right `API-Key`.
+
+Every request is recorded (method, path, query, headers, JSON body) so tests check what the bot sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any = None
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-serialisable, or bytes sent as they are
+    content_type: str = "application/json"
+    stall: float = 0.0  # seconds to wait before answering
+
+
+Responder = Callable[[Recorded], Reply]
+
+
+class FakeApi:
+    """A threaded HTTP server whose answers come from `respond(request) -> Reply`."""
+
+    def __init__(self, respond: Responder) -> None:
+        self.respond = respond
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep the test output clean
+                return
+
+            def _handle(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                request = Recorded(
+                    self.command,
+                    url.path,
+                    {k: v[-1] for k, v in parse_qs(url.query).items()},
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
+                with fake._lock:
+                    fake.requests.append(request)
+                reply = fake.respond(request)
+                if reply.stall:
+                    time.sleep(reply.stall)
+                data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", reply.content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            do_GET = _handle
+            do_POST = _handle
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # a burst of connects must not overflow the backlog (1 s SYN retry)
+
+        self.server = Server((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://{HOST}:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> FakeApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sent(self, path: str | None = None) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if path is None or r.path == path]
+
+
+# --- Prometheus --------------------------------------------------------------------------------
+
+Behaviour = Callable[[Recorded], Reply]
+
+
+def prom_value(value: str | float) -> Behaviour:
+    """A vector (instant) or matrix (range, a point at every step) whose value is `value` ("NaN"…)."""
+
+    def reply(req: Recorded) -> Reply:
+        text = value if isinstance(value, str) else repr(float(value))
+        if req.path.endswith("query_range"):
+            start, end, step = float(req.query["start"]), float(req.query["end"]), float(req.query["step"])
+            n = round((end - start) / step)
+            values = [[start + i * step, text] for i in range(n + 1)]
+            result: Any = [{"metric": {}, "values": values}]
+            return Reply(body={"status": "success", "data": {"resultType": "matrix", "result": result}})
+        at = float(req.query["time"])
+        result = [{"metric": {}, "value": [at, text]}]
+        return Reply(body={"status": "success", "data": {"resultType": "vector", "result": result}})
+
+    return reply
+
+
+def prom_body(
+    body: Any, status: int = 200, stall: float = 0.0, content_type: str = "application/json"
+) -> Behaviour:
+    return lambda req: Reply(status, body, content_type, stall)
+
+
+def prom_empty() -> Behaviour:
+    def reply(req: Recorded) -> Reply:
+        kind = "matrix" if req.path.endswith("query_range") else "vector"
+        return Reply(body={"status": "success", "data": {"resultType": kind, "result": []}})
+
+    return reply
+
+
+def prom_stall(seconds: float, then: Behaviour) -> Behaviour:
+    def reply(req: Recorded) -> Reply:
+        answer = then(req)
+        answer.stall = seconds
+        return answer
+
+    return reply
+
+
+def prom_sequence(*behaviours: Behaviour) -> Behaviour:
+    """Each request gets the next behaviour; the last one repeats."""
+    remaining = list(behaviours)
+
+    def reply(req: Recorded) -> Reply:
+        return (remaining.pop(0) if len(remaining) > 1 else remaining[0])(req)
+
+    return reply
+
+
+@dataclass
+class FakePrometheus:
+    """A Prometheus HTTP API whose answer to each query is scripted; unknown queries are empty."""
+
+    behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    api: FakeApi = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api = FakeApi(self._respond)
+
+    def _respond(self, req: Recorded) -> Reply:
+        if req.path not in ("/api/v1/query", "/api/v1/query_range"):
+            return Reply(404, b"404 page not found", "text/plain")
+        return self.behaviours.get(req.query.get("query", ""), prom_empty())(req)
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    def asked(self, query: str) -> int:
+        return sum(1 for r in self.api.sent() if r.query.get("query") == query)
+
+    def close(self) -> None:
+        self.api.close()
+
+
+# --- Datadog -----------------------------------------------------------------------------------
+
+DD_API_KEY = "dd-api-key-0123456789abcdef"
+DD_APP_KEY = "dd-app-key-fedcba9876543210"
+
+# query -> {tag: value(t seconds)}: one series per tag ("" for no tag)
+DatadogSeries = dict[str, dict[str, Callable[[float], float | None]]]
+
+
+def datadog_server(series: DatadogSeries) -> FakeApi:
+    """Datadog's "Query timeseries points" endpoint, answering the documented fields (rolled up to a
+    point a minute for a window up to a day, a point an hour beyond, as Datadog rolls up long windows)."""
+
+    def respond(req: Recorded) -> Reply:
+        if req.method != "GET" or req.path != "/api/v1/query":
+            return Reply(404, {"errors": ["Not found"]})
+        if req.headers.get("dd-api-key") != DD_API_KEY or req.headers.get("dd-application-key") != DD_APP_KEY:
+            return Reply(403, {"errors": ["Forbidden"]})
+        missing = [k for k in ("from", "to", "query") if k not in req.query]
+        if missing:
+            return Reply(400, {"errors": [f"The value provided for parameter '{missing[0]}' is invalid"]})
+        start, end, query = int(req.query["from"]), int(req.query["to"]), req.query["query"]
+        if query not in series:
+            return Reply(400, {"errors": [f"Error parsing query: unknown metric in {query!r}"]})
+        interval = 60 if end - start <= 86400 else 3600
+        out = []
+        for i, (tag, fn) in enumerate(series[query].items()):
+            times = [start + interval * (n + 1) for n in range(int((end - start) // interval))]
+            pointlist = [[t * 1000.0, fn(t)] for t in times]
+            out.append(
+                {
+                    "aggr": "avg",
+                    "display_name": query,
+                    "end": end * 1000,
+                    "expression": query,
+                    "interval": int(interval),
+                    "length": len(pointlist),
+                    "metric": query.split("{")[0].split(":")[-1],
+                    "pointlist": pointlist,
+                    "query_index": 0,
+                    "scope": tag or "*",
+                    "start": start * 1000,
+                    "tag_set": [tag] if tag else [],
+                    "unit": None,
+                    "series_index": i,
+                }
+            )
+        body = {
+            "status": "ok",
+            "res_type": "time_series",
+            "resp_version": 1,
+            "query": query,
+            "from_date": start * 1000,
+            "to_date": end * 1000,
+            "series": out,
+            "group_by": [],
+            "message": "",
+        }
+        return Reply(body=body)
+
+    return FakeApi(respond)
+
+
+# --- New Relic ---------------------------------------------------------------------------------
+
+NR_USER_KEY = "NRAK-TESTKEY0123456789ABCDEFGH"
+NR_ACCOUNT = 1234567
+
+# NRQL without its time clause -> rows (a function of the NRQL sent, to answer TIMESERIES too)
+NewRelicRows = dict[str, Callable[[str], list[dict[str, Any]]]]
+_TIME_CLAUSE = re.compile(r"\s+SINCE\s+\d+\s+UNTIL\s+\d+(\s+TIMESERIES\s+.*)?$")
+
+
+def newrelic_server(rows: NewRelicRows) -> FakeApi:
+    """NerdGraph answering NRQL queries with `data.actor.account.nrql.results`."""
+
+    def respond(req: Recorded) -> Reply:
+        if req.method != "POST" or req.path != "/graphql":
+            return Reply(404, {"errors": [{"message": "Not found"}]})
+        if req.headers.get("api-key") != NR_USER_KEY:
+            error = {"message": "Invalid API key", "extensions": {"errorClass": "UNAUTHORIZED"}}
+            return Reply(200, {"errors": [error], "data": {"actor": None}})
+        body = req.body or {}
+        variables = body.get("variables") or {}
+        nrql = str(variables.get("nrql", ""))
+        if variables.get("accountId") != NR_ACCOUNT or "nrql(query: $nrql" not in str(body.get("query")):
+            return Reply(
+                200, {"errors": [{"message": "Account not found"}], "data": {"actor": {"account": None}}}
+            )
+        base = _TIME_CLAUSE.sub("", nrql)
+        if base not in rows:
+            error = {"message": f"NRQL Syntax Error: Error at line 1 position 7, unexpected '{base[:20]}'"}
+            return Reply(200, {"errors": [error], "data": {"actor": {"account": {"nrql": None}}}})
+        results = rows[base](nrql)
+        return Reply(body={"data": {"actor": {"account": {"nrql": {"results": results}}}}})
+
+    return FakeApi(respond)
+
+
+# --- a runtime for reading signals without the whole app ---------------------------------------
+
+
+@dataclass
+class MiniRuntime:
+    """What `read_team_signals` uses of the runtime: config, clock, cache and telemetry."""
+
+    config: Any
+    clock: Any
+    cache: Any
+    telemetry: Any
+
+
+def mini_runtime(config: Any, at: Any) -> MiniRuntime:
+    from bot.clock import ManualClock
+    from bot.telemetry import Telemetry
+    from storage.cache import MemoryCache
+
+    return MiniRuntime(config, ManualClock(at), MemoryCache(), Telemetry())
+
+
+def team_with(metrics: Any, name: str = "Payments", channel: str = "C0PAYMENTS") -> Any:
+    from bot.teams import Team
+
+    return Team(workspace_id="T0001", channel_id=channel, name=name, playbook="default", metrics=metrics)
+
+
+def queries_sent(rt: MiniRuntime, outcome: str = "ok") -> float:
+    """How many queries the bot counted with this outcome (its own `scalebot_source_queries_total`)."""
+    total = 0.0
+    for metric in rt.telemetry.source_queries.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total") and sample.labels.get("outcome") == outcome:
+                total += sample.value
+    return total
