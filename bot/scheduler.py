@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 JobFunc = Callable[..., Awaitable[None]]
 
+# How soon to look again at a run that came due while its job's previous run was still finishing.
+DEFERRED_RETRY_SECONDS = 0.1
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -113,6 +116,7 @@ class _ClockScheduler(BackgroundScheduler):
             return None
         now = self._clock_now()
         next_wakeup: datetime | None = None
+        deferred = False
         with self._jobstores_lock:
             for alias, store in self._jobstores.items():
                 try:
@@ -127,9 +131,10 @@ class _ClockScheduler(BackgroundScheduler):
                     try:
                         self._lookup_executor(job.executor).submit_job(job, run_times)
                     except MaxInstancesReachedError:
-                        log.info(
-                            "job still running; this run is left to the claim sweep", extra={"job": job.id}
-                        )
+                        # The previous run is still finishing: leave this one due and look again
+                        # shortly (advancing next_run_time here would lose it: nothing claimed it yet).
+                        deferred = True
+                        continue
                     following = job.trigger.get_next_fire_time(run_times[-1], now)
                     try:
                         if following:
@@ -144,7 +149,8 @@ class _ClockScheduler(BackgroundScheduler):
                     next_wakeup = candidate
         if next_wakeup is None:
             return self._max_wait
-        return min(max((next_wakeup - now).total_seconds(), 0.0), self._max_wait)
+        floor = min(DEFERRED_RETRY_SECONDS, self._max_wait) if deferred else 0.0
+        return min(max((next_wakeup - now).total_seconds(), floor), self._max_wait)
 
 
 class ClaimingExecutor(BaseExecutor):

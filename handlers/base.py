@@ -226,12 +226,17 @@ class Listeners:
                 await report(ctx, exc)
                 return
             context["view_result"] = result
+            context["view_accepted"] = True
             await ack(**(result or {}))
 
         lazy = []
         if after is not None:
 
             async def after_view(body: dict, context: AsyncBoltContext, client: Any) -> None:
+                # Bolt starts lazy listeners whatever the ack said; a refused submission has no after.
+                # (The ack listener has returned before Bolt copies the context for this one.)
+                if not context.get("view_accepted"):
+                    return
                 ctx = self._ctx(body, context, client, None)
                 ctx.extras["view_result"] = context.get("view_result")
                 try:

@@ -249,3 +249,38 @@ def test_a_fixable_error_is_shown_as_its_sentence(served: BotServer, fake: FakeS
     fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "refuse")
     post = fake.wait_for(lambda: fake.response_url_posts())[-1]
     assert post.body["text"] == "Name a team, like `/scale-check metrics payments`."
+
+
+def test_a_refused_modal_submission_shows_its_errors_and_skips_the_after_step(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    from bot import blocks as bk
+    from handlers.base import FieldError
+
+    after_ran: list[str] = []
+
+    async def open_form(ctx: Ctx, args: str) -> None:
+        element = {"type": "plain_text_input", "action_id": "value"}
+        view = bk.modal("Probe", [bk.input_block("Users", element, block_id="users")], callback_id="probe")
+        await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
+
+    async def submit(ctx: Ctx, view: dict[str, Any]) -> None:
+        value = view["state"]["values"]["users"]["value"]["value"]
+        if not value.isdigit():
+            raise FieldError("users", "Type a whole number, like 12000.")
+
+    async def after(ctx: Ctx) -> None:
+        after_ran.append(ctx.body["view"]["state"]["values"]["users"]["value"]["value"])
+
+    add_subcommand(served, "probe", open_form)
+    Listeners(served.state.bolt, served.rt, CommandRouter()).view("probe", submit, after)
+    actor = fake.actor()
+    actor.slash_command(seeded.team_id, seeded.member, seeded.channel, "probe")
+    view_id = fake.wait_for(lambda: fake.views_for(seeded.member))[-1]["id"]
+    refused = actor.submit_view(seeded.team_id, seeded.member, view_id, {"users": {"value": "lots"}})
+    assert refused.errors == {"users": "Type a whole number, like 12000."}
+    accepted = actor.submit_view(seeded.team_id, seeded.member, view_id, {"users": {"value": "12000"}})
+    assert accepted.response_action == "close"
+    wait_until(lambda: after_ran)
+    time.sleep(0.2)
+    assert after_ran == ["12000"]

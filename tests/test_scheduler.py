@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -50,7 +51,8 @@ async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
     migrate.upgrade(runtime.db)
     yield runtime
     if runtime.scheduler is not None:
-        runtime.scheduler.shutdown()
+        # Off the loop, as the app's lifespan does: a job thread may be waiting on this loop.
+        await asyncio.get_running_loop().run_in_executor(None, runtime.scheduler.shutdown)
     await runtime.close()
 
 
@@ -72,6 +74,22 @@ async def test_a_due_job_runs_once_per_scheduled_time(rt: Runtime, tmp_path: Pat
     assert runs(out) == {(T0 + timedelta(hours=h)).isoformat(): 1 for h in range(1, 4)}
     (job,) = rt.scheduler.jobs()
     assert job.next_run == T0 + timedelta(hours=4)
+
+
+async def test_a_run_due_while_the_previous_one_is_still_running_is_not_lost(rt: Runtime, tmp_path: Path) -> None:
+    out = tmp_path / "runs.txt"
+    clock: ManualClock = rt.clock  # type: ignore[assignment]
+    rt.scheduler = Scheduler(rt, asyncio.get_running_loop(), max_wait=0.05, sweep_every=3600)
+    trigger = IntervalTrigger(hours=1, start_date=T0 + timedelta(hours=1), timezone=UTC)
+    rt.scheduler.schedule("test.record", "slow", trigger, out=str(out), sleep=0.4)
+    rt.scheduler.start()
+    clock.set(T0 + timedelta(hours=1, seconds=1))
+    rt.scheduler.wakeup()
+    await asyncio.sleep(0.1)  # the 10:00 run has started and takes 0.4 s
+    clock.set(T0 + timedelta(hours=2, seconds=1))  # 11:00 comes due while 10:00 is still running
+    rt.scheduler.wakeup()
+    await eventually(lambda: len(runs(out)) == 2)
+    assert runs(out) == {(T0 + timedelta(hours=h)).isoformat(): 1 for h in (1, 2)}
 
 
 async def test_a_run_after_its_grace_is_recorded_as_missed_not_run(rt: Runtime, tmp_path: Path) -> None:
@@ -135,7 +153,9 @@ def start_schedulers(
             )
         )
     for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        assert p.stdout is not None
+        ready, _, _ = select.select([p.stdout], [], [], 60)
+        assert ready and p.stdout.readline().strip() == "ready", "a scheduler process did not start"
     return procs
 
 
