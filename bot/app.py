@@ -219,6 +219,10 @@ def create_app(
     app.state.scalebot = state
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    if mode is Mode.LOCAL:
+        from bot.local import install_local
+
+        install_local(app, state)  # the embedded workspace, its Web API and the console
     secret_bytes = signing_secret.encode() if signing_secret else None
     oauth_handler = AsyncSlackRequestHandler(bolt)
     script_heads = migrate.script_heads()

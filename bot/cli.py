@@ -58,6 +58,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     app = create_app(settings, run_scheduler=not args.no_scheduler)
     url = f"http://{args.host}:{args.port}"
+    if settings.mode is Mode.LOCAL:
+        from bot.local import serve_at
+
+        url = serve_at(app, args.host, args.port, allow_remote=args.allow_remote)
     log.info("scalebot starting", extra={"mode": settings.mode.value, "url": url})
     if settings.mode is Mode.LOCAL:
         banner = app.state.scalebot.extras.get("local_banner") or (

@@ -138,12 +138,17 @@ class Actor(ViewActions):
             entered: dict[str, dict[str, JSON]] = {}
             if not clicking and kind != "overflow":
                 entered = {str(block["block_id"]): {action_id: state_entry(element, selected)}}
+            # An answer to a click in a thread is shown in that thread.
+            in_thread = (
+                message.thread_ts if message is not None else ephemeral.thread_ts if ephemeral else None
+            )
             hook = self.store.mint_response_url(
                 team_id=team_id,
                 user_id=user_id,
                 channel_id=channel_id,
                 source_ts=message_ts,
                 source_ephemeral=message is None,
+                thread_ts=in_thread,
             )
             trigger = self.store.mint_trigger(team_id, user_id)
             self.last_trigger_id = trigger.id
@@ -162,6 +167,40 @@ class Actor(ViewActions):
                 self._hook_url(hook.id),
             )
         return self._post_interaction(payload)
+
+    def suggest_in_message(
+        self,
+        team_id: str,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        action_id: str,
+        block_id: str | None,
+        value: str,
+    ) -> list[JSON]:
+        """Type `value` into an external select in a message: block_suggestion, the options answered."""
+        with self.store.lock:
+            ws, user = self._who(team_id, user_id)
+            message = self.store.find_message(channel_id, message_ts)
+            blocks = message.blocks if message is not None else None
+            if message is None:
+                ephemeral = self.store.find_ephemeral(user_id, message_ts)
+                if ephemeral is None or ephemeral.channel != channel_id:
+                    raise ActorError(f"no message {message_ts} in {channel_id} that {user_id} can see")
+                blocks = ephemeral.blocks
+                channel = self.store.channels[channel_id]
+            else:
+                channel = self._channel_of(ws, user, channel_id)
+            block, element = find_element(blocks, action_id, block_id, f"message {message_ts}")
+            if element.get("type") not in ("external_select", "multi_external_select"):
+                raise ActorError(f"{action_id!r} is a {element.get('type')}, not an external select")
+            least = int(element.get("min_query_length", 3))
+            if len(value) < least:
+                raise ActorError(f"Slack sends no block_suggestion before {least} characters are typed")
+            payload = payloads.message_suggestion(
+                self.store, ws, user, channel, message, message_ts, action_id, str(block["block_id"]), value
+            )
+        return self._options_answer(self._post_interaction(payload))
 
     def event(
         self,

@@ -236,7 +236,10 @@ class ViewActions(Transport):
             payload = payloads.block_suggestion(
                 self.store, ws, user, view, action_id, str(block["block_id"]), value
             )
-        response = self._post_interaction(payload)
+        return self._options_answer(self._post_interaction(payload))
+
+    def _options_answer(self, response: httpx.Response) -> list[JSON]:
+        """The options an app answered a block_suggestion with, checked as Slack checks them."""
         if response.status_code != 200:
             raise ActorError(f"the app answered block_suggestion with HTTP {response.status_code}")
         try:

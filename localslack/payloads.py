@@ -152,6 +152,37 @@ def block_suggestion(
     }
 
 
+def message_suggestion(
+    store: Store,
+    ws: Workspace,
+    user: User,
+    channel: Channel,
+    message: Message | None,
+    message_ts: str,
+    action_id: str,
+    block_id: str,
+    value: str,
+) -> JSON:
+    """block_suggestion for an external select in a message (ephemeral messages carry no `message`)."""
+    payload: JSON = {
+        "type": "block_suggestion",
+        **_common(store, ws, user),
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel.id,
+            "is_ephemeral": message is None,
+        },
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "channel": {"id": channel.id, "name": "directmessage" if channel.is_im else channel.name},
+    }
+    if message is not None:
+        payload["message"] = store.message_to_api(message)
+    return payload
+
+
 def event_callback(store: Store, ws: Workspace, event: JSON, event_id: str) -> JSON:
     return {
         "token": store.app.verification_token,

@@ -12,9 +12,9 @@ import string
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
+from localslack.snapshot import put_back, take
 from localslack.state import (
     JSON,
     AppConfig,
@@ -45,6 +45,8 @@ class Store:
         self._clock = clock
         self._rng = random.Random()
         self._last_us = 0  # survives reset(), so message timestamps never repeat
+        # Bumped by every change a caller might want to persist or redraw (see `touch`).
+        self.revision = 0
         # Absolute URLs (response_url, upload_url, permalinks) start here; the server sets it.
         self.public_url = "http://127.0.0.1"
         self.reset()
@@ -54,7 +56,13 @@ class Store:
         with self.lock:
             self._init_tables()
 
+    def touch(self) -> None:
+        """Note a change made outside the store's own methods (a view filled in, a user joining)."""
+        with self.lock:
+            self.revision += 1
+
     def _init_tables(self) -> None:
+        self.revision = getattr(self, "revision", 0) + 1
         self._offset = 0.0
         self.app = AppConfig()
         self.workspaces: dict[str, Workspace] = {}
@@ -187,12 +195,14 @@ class Store:
 
     def join(self, channel_id: str, user_id: str) -> None:
         with self.lock:
+            self.revision += 1
             members = self.channels[channel_id].members
             if user_id not in members:
                 members.append(user_id)
 
     def leave(self, channel_id: str, user_id: str) -> None:
         with self.lock:
+            self.revision += 1
             members = self.channels[channel_id].members
             if user_id in members:
                 members.remove(user_id)
@@ -232,6 +242,7 @@ class Store:
 
     def add_message(self, message: Message) -> Message:
         with self.lock:
+            self.revision += 1
             message.ts = message.ts or self.next_ts()
             self.messages.setdefault(message.channel, []).append(message)
             return message
@@ -245,6 +256,7 @@ class Store:
 
     def edit_message(self, message: Message, text: str, blocks: list[JSON] | None, editor: str) -> None:
         with self.lock:
+            self.revision += 1
             message.text = text
             message.blocks = blocks
             message.edited = {"user": editor, "ts": self.next_ts()}
@@ -252,6 +264,7 @@ class Store:
     def delete_message(self, message: Message) -> None:
         """Remove a message; a thread parent with replies leaves a tombstone, as in Slack."""
         with self.lock:
+            self.revision += 1
             if self.replies_of(message.channel, message.ts):
                 message.subtype = "tombstone"
                 message.text = "This message was deleted."
@@ -306,6 +319,7 @@ class Store:
 
     def add_ephemeral(self, ephemeral: Ephemeral) -> Ephemeral:
         with self.lock:
+            self.revision += 1
             ephemeral.ts = ephemeral.ts or self.next_ts()
             self.ephemerals.append(ephemeral)
             return ephemeral
@@ -316,12 +330,14 @@ class Store:
 
     def remove_ephemeral(self, ephemeral: Ephemeral) -> None:
         with self.lock:
+            self.revision += 1
             self.ephemerals.remove(ephemeral)
 
     # -- views, triggers, response_urls ---------------------------------------------------------
 
     def put_view(self, view: View) -> View:
         with self.lock:
+            self.revision += 1
             self.views[view.id] = view
             return view
 
@@ -330,6 +346,7 @@ class Store:
 
     def mint_trigger(self, team_id: str, user_id: str, view_id: str | None = None) -> Trigger:
         with self.lock:
+            self.revision += 1
             tid = f"{int(self.now())}.{self._rng.randrange(10**9, 10**10)}.{self.secret(32).lower()}"
             trigger = Trigger(id=tid, team_id=team_id, user_id=user_id, created=self.now(), view_id=view_id)
             self.triggers[tid] = trigger
@@ -337,16 +354,19 @@ class Store:
 
     def mint_response_url(self, **kwargs: Any) -> ResponseUrl:
         with self.lock:
+            self.revision += 1
             hook = ResponseUrl(id=self.secret(32), created=self.now(), **kwargs)
             self.response_urls[hook.id] = hook
             return hook
 
     def record_hook_post(self, post: ResponseUrlPost) -> None:
         with self.lock:
+            self.revision += 1
             self.response_url_posts.append(post)
 
     def record_call(self, call: RecordedCall) -> None:
         with self.lock:
+            self.revision += 1
             self.calls.append(call)
 
     # -- files and OAuth ------------------------------------------------------------------------
@@ -361,49 +381,23 @@ class Store:
             self.oauth_codes[code.code] = code
             return code
 
-    # -- persistence ---------------------------------------------------------------------------
-
-    # table name -> (record class, the field it is keyed by)
-    _TABLES: dict[str, tuple[type, str]] = {
-        "workspaces": (Workspace, "team_id"),
-        "tokens": (Token, "token"),
-        "users": (User, "id"),
-        "channels": (Channel, "id"),
-        "views": (View, "id"),
-        "triggers": (Trigger, "id"),
-        "response_urls": (ResponseUrl, "id"),
-        "files": (StoredFile, "id"),
-        "oauth_codes": (OAuthCode, "code"),
-    }
+    # -- persistence (localslack/snapshot.py) ------------------------------------------------------
 
     def snapshot(self) -> JSON:
         """Everything as plain JSON-compatible data (see `restore`)."""
         with self.lock:
-            data: JSON = {name: [asdict(v) for v in getattr(self, name).values()] for name in self._TABLES}
-            data["app"] = asdict(self.app)
-            data["public_url"] = self.public_url
-            data["messages"] = [asdict(m) for ms in self.messages.values() for m in ms]
-            data["ephemerals"] = [asdict(e) for e in self.ephemerals]
-            data["response_url_posts"] = [asdict(p) for p in self.response_url_posts]
-            data["calls"] = [asdict(c) for c in self.calls]
-            data["last_us"] = self._last_us
-            return data
+            return take(self)
 
     def restore(self, data: JSON) -> None:
+        """Replace everything with a `snapshot()`; timestamps keep increasing past the restored ones."""
         with self.lock:
-            self.app = _build(AppConfig, data["app"])
-            self.public_url = data.get("public_url", self.public_url)
-            for name, (cls, key) in self._TABLES.items():
-                setattr(self, name, {row[key]: _build(cls, row) for row in data.get(name, [])})
-            self.messages = {cid: [] for cid in self.channels}
-            for row in data.get("messages", []):
-                self.messages.setdefault(row["channel"], []).append(_build(Message, row))
-            self.ephemerals = [_build(Ephemeral, r) for r in data.get("ephemerals", [])]
-            self.response_url_posts = [_build(ResponseUrlPost, r) for r in data.get("response_url_posts", [])]
-            self.calls = [_build(RecordedCall, r) for r in data.get("calls", [])]
-            self._last_us = int(data.get("last_us", 0))
+            put_back(self, data)
+            self.revision += 1
 
+    @property
+    def last_us(self) -> int:
+        return self._last_us
 
-def _build(cls: type[_T], row: JSON) -> _T:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in row.items() if k in names})
+    @last_us.setter
+    def last_us(self, value: int) -> None:
+        self._last_us = max(self._last_us, value)

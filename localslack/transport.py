@@ -92,7 +92,7 @@ class Transport:
     def _check_choice(self, ws: Workspace, element: JSON, selected: Any) -> None:
         """Users and conversations selects only offer what exists in the workspace."""
         kind = str(element.get("type"))
-        chosen = selected if isinstance(selected, list) else [selected]
+        chosen = selected if isinstance(selected, list) else [] if selected is None else [selected]
         if kind.endswith("users_select"):
             for user_id in chosen:
                 user = self.store.users.get(str(user_id))

@@ -1,0 +1,250 @@
+"""Local mode: the bot and an embedded Slack workspace in one process, with the console at `/console`.
+
+With no Slack credentials `create_app` calls `install_local`, which
+- mounts the local Slack's Web API (and response URLs, uploads) under `/localslack/`, and points the
+  runtime's real `slack_sdk` clients at it over HTTP on loopback;
+- keeps the workspace's state in the bot's own database (`storage/localslack.py`): restored at
+  start-up, seeded with a few channels and people on the first run, saved shortly after every change
+  and at shutdown;
+- installs the bot into that workspace (an installation row, as an OAuth install would leave);
+- serves the console, whose every click reaches `/slack/events` as a request signed with this
+  session's signing secret by the local Slack's actor, exactly as Slack would send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+
+from bot.logs import redactor
+from bot.manifest import BOT_SCOPES
+from localslack import Actor, Channel, Faults, Store, User, create_router
+from localslack.console import Console
+from localslack.console_routes import create_console_router
+from storage import installations
+from storage import localslack as repo
+
+if TYPE_CHECKING:
+    from bot.app import AppState
+
+log = logging.getLogger(__name__)
+
+TEAM_ID = "T0LOCAL"
+WORKSPACE_NAME = "Acme (local)"
+PREFIX = "/localslack"
+HOOKS = f"{PREFIX}/hooks/response/"
+DEFAULT_URL = "http://127.0.0.1:3000"
+SAVE_EVERY = 0.5  # seconds between checks for unsaved changes
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
+
+BANNER = (
+    "Local mode: no Slack credentials, so scalebot runs its own workspace (stored in the database).\n"
+    "  Open {url}/console and type /scale-check"
+)
+
+# (id, handle, real name, time zone, workspace admin): a tech lead, a manager, a member, an admin.
+PEOPLE = (
+    ("U0LEAD", "ana", "Ana Lead", "Europe/Berlin", False),
+    ("U0MANAGER", "maria", "Maria Manager", "Europe/London", False),
+    ("U0MEMBER", "sam", "Sam Member", "America/New_York", False),
+    ("U0ADMIN", "ada", "Ada Admin", "Asia/Tokyo", True),
+)
+CHANNELS = (("C0PAYMENTS", "payments"), ("C0SEARCH", "search"), ("C0ENGMGRS", "eng-managers"))
+
+
+def seed(store: Store) -> None:
+    """The workspace a newcomer starts with: the app installed, three channels, four people."""
+    ws = store.add_workspace(TEAM_ID, WORKSPACE_NAME, "acme-local")
+    for user_id, handle, real_name, tz, admin in PEOPLE:
+        store.add_user(
+            User(
+                id=user_id,
+                team_id=TEAM_ID,
+                name=handle,
+                real_name=real_name,
+                display_name=real_name.split()[0],
+                tz=tz,
+                is_admin=admin,
+            )
+        )
+    members = [p[0] for p in PEOPLE] + [ws.bot_user_id]
+    for channel_id, name in CHANNELS:
+        store.add_channel(Channel(id=channel_id, team_id=TEAM_ID, name=name, members=list(members)))
+
+
+def self_url(host: str, port: int) -> str:
+    """Where this server reaches itself: loopback when it listens on every interface."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"http://127.0.0.1:{port}"  # a name such as localhost
+    if address.is_unspecified:
+        return f"http://127.0.0.1:{port}"
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+@dataclass(eq=False)
+class LocalWorkspace:
+    """The embedded workspace of one server process."""
+
+    state: AppState
+    store: Store = field(default_factory=Store)
+    faults: Faults = field(default_factory=Faults)
+    url: str = DEFAULT_URL
+    allow_remote: bool = False
+    console: Console = field(init=False)
+    pool: ThreadPoolExecutor = field(init=False)
+    actor: Actor | None = None
+    _saver: asyncio.Task[None] | None = None
+    _saved_revision: int = -1
+
+    def __post_init__(self) -> None:
+        self.console = Console(
+            self.store, TEAM_ID, origin=self.url, default_user=PEOPLE[0][0], default_channel=CHANNELS[0][0]
+        )
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="localslack")
+
+    @property
+    def hosts(self) -> set[str] | None:
+        """Host header names the console answers (every name when serving beyond loopback)."""
+        return None if self.allow_remote else LOOPBACK_NAMES
+
+    def serve_at(self, url: str, allow_remote: bool) -> None:
+        self.url, self.allow_remote = url.rstrip("/"), allow_remote
+        self.console.origin = self.url
+        self._point_clients()
+
+    def _point_clients(self) -> None:
+        api = f"{self.url}{PREFIX}/api/"
+        self.state.rt.slack.base_url = api
+        self.state.bolt.client.base_url = api
+        self.store.public_url = f"{self.url}{PREFIX}"
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self, app: FastAPI) -> None:
+        rt = self.state.rt
+        loop = asyncio.get_running_loop()
+        saved = await rt.db.run(repo.load_state, TEAM_ID)
+        if saved is None:
+            await loop.run_in_executor(self.pool, seed, self.store)
+            log.info("local workspace created", extra={"workspace": TEAM_ID})
+        else:
+            await loop.run_in_executor(self.pool, self._restore, saved)
+            log.info("local workspace restored", extra={"workspace": TEAM_ID})
+        secret = self.state.signing_secret or ""
+        with self.store.lock:
+            self.store.app.request_url = f"{self.url}/slack/events"
+            self.store.app.signing_secret = secret
+            ws = self.store.workspaces[TEAM_ID]
+            bot_token, bot_id, bot_user_id = ws.bot_token, ws.bot_id, ws.bot_user_id
+        self._point_clients()
+        redactor.add(bot_token, secret)
+        row = installations.InstallationRow(
+            workspace_id=TEAM_ID,
+            workspace_name=WORKSPACE_NAME,
+            app_id=self.store.app.app_id,
+            bot_token=bot_token,
+            bot_id=bot_id,
+            bot_user_id=bot_user_id,
+            bot_scopes=",".join(BOT_SCOPES),
+            source="local",
+            installed_at=rt.clock.now(),
+        )
+        await rt.db.run(installations.save_installation, row)
+        self.actor = Actor(self.store, f"{self.url}/slack/events", secret, timeout=3.0)
+        self.console.actor = self.actor
+        await self.save()
+        self._saver = asyncio.create_task(self._save_often(), name="localslack-save")
+
+    def _restore(self, saved: str) -> None:
+        self.store.restore(json.loads(saved))
+
+    async def stop(self, app: FastAPI) -> None:
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+        await self.save()
+        if self.actor is not None:
+            self.actor.close()
+        self.console.actor = None
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _save_often(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY)
+            try:
+                await self.save()
+            except Exception:  # a locked database now and then: the next round saves it
+                log.warning("could not save the local workspace", exc_info=True)
+
+    async def save(self) -> None:
+        """Write the workspace to the database if it changed since the last save."""
+        revision = self.store.revision
+        if revision == self._saved_revision:
+            return
+        data = await asyncio.get_running_loop().run_in_executor(self.pool, self._dump)
+        await self.state.rt.db.run(repo.save_state, TEAM_ID, data, self.state.rt.clock.now())
+        self._saved_revision = revision
+
+    def _dump(self) -> str:
+        store = self.store
+        with store.lock:
+            # Logs of calls are for tests; the console keeps only recent ones and saves none.
+            del store.calls[:-500]
+            del store.response_url_posts[:-100]
+            snapshot: dict[str, Any] = store.snapshot()
+        snapshot["calls"], snapshot["response_url_posts"] = [], []
+        snapshot["app"]["signing_secret"] = None  # a new one each session
+        return json.dumps(snapshot, separators=(",", ":"))
+
+
+class _AccessLog(logging.Filter):
+    """The console's page polls its state a few times a second: the access log need not say so. And a
+    response URL's path is a credential for 30 minutes: the log shows it without its id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not (isinstance(args, tuple) and len(args) > 2):
+            return True
+        path = str(args[2])
+        if path.startswith("/console/api/state"):
+            return False
+        if path.startswith(HOOKS):
+            record.args = (*args[:2], HOOKS + "[redacted]", *args[3:])
+        return True
+
+
+_QUIET = _AccessLog()
+
+
+def install_local(app: FastAPI, state: AppState) -> LocalWorkspace:
+    """Mount the embedded workspace and the console on the bot's app (see the module docstring)."""
+    access = logging.getLogger("uvicorn.access")
+    if _QUIET not in access.filters:
+        access.addFilter(_QUIET)
+    local = LocalWorkspace(state)
+    app.include_router(create_router(local.store, local.faults), prefix=PREFIX)
+    app.include_router(create_console_router(local.console, local.pool, lambda: local.hosts))
+    app.state.startup_hooks.append(local.start)
+    app.state.shutdown_hooks.append(local.stop)
+    state.extras["local"] = local
+    state.extras["local_banner"] = BANNER
+    local.serve_at(DEFAULT_URL, allow_remote=False)
+    return local
+
+
+def serve_at(app: FastAPI, host: str, port: int, *, allow_remote: bool = False) -> str:
+    """Tell local mode where the server listens, before it starts; returns the console's base URL."""
+    local: LocalWorkspace = app.state.scalebot.extras["local"]
+    local.serve_at(self_url(host, port), allow_remote)
+    return local.url
