@@ -1,0 +1,255 @@
+"""The pre-mortem's messages: the root in the channel, the prompt in the thread, and the reveal.
+
+Plain Block Kit dicts; every one has `text`, escapes what people typed, and stays within Slack's limits
+(the reveal is split into several messages rather than exceed 50 blocks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import blocks as bk
+from bot.premortem.board import Board
+from bot.premortem.datasays import Mark, headroom_text, marks_for
+from bot.premortem.grouping import Group
+from bot.premortem.model import (
+    EVIDENCE_KINDS,
+    MITIGATION_STATUSES,
+    QUESTION,
+    SEED,
+    SYNC_ANSWER,
+    Premortem,
+    Ref,
+    Risk,
+)
+from bot.premortem.timing import EXTEND_BY
+
+ACTION_ANSWER = "premortem:answer"
+ACTION_EXTEND = "premortem:extend"
+ACTION_CANCEL = "premortem:cancel"
+ACTION_REPLACE = "premortem:replace"
+ACTION_VOTE = "premortem:vote"
+ACTION_UNVOTE = "premortem:unvote"
+ACTION_SPLIT = "premortem:split"
+ACTION_CLOSE = "premortem:close"
+ACTION_START_FROM_CHECK = "premortem:start_from_check"
+REPLACE_BLOCK = "replace"  # block_id "replace:<pm>:<user>"
+
+Message = dict[str, Any]
+
+
+def mentions(users: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(bk.mention(u) for u in users) or "nobody"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def start_button(check_id: int) -> dict[str, Any]:
+    """The "Start a pre-mortem" button on a finished signal check's summary."""
+    return bk.button("Start a pre-mortem", ACTION_START_FROM_CHECK, Ref.dump(check=check_id))
+
+
+def status_line(pm: Premortem, board: Board | None = None) -> str:
+    """One sentence on where the pre-mortem stands (root message and prompt)."""
+    answered, leads = len(pm.answered), len(pm.leads)
+    if pm.status == "collecting":
+        return (
+            f"Answers due {bk.date(pm.deadline)} · {answered} of {plural(leads, 'lead')} answered. "
+            "Answers stay hidden until every lead has answered or the deadline passes."
+        )
+    if pm.status == "cancelled":
+        who = bk.mention(pm.cancelled_by) if pm.cancelled_by else "someone"
+        when = bk.date(pm.cancelled_at) if pm.cancelled_at else ""
+        return f"Cancelled by {who} {when}."
+    when = bk.date(pm.revealed_at) if pm.revealed_at else ""
+    why = (
+        "every lead answered"
+        if pm.reveal_reason == "all_answered"
+        else f"the deadline passed with {answered} of {plural(leads, 'lead')} answered"
+    )
+    if pm.status == "voting":
+        return f"Answers revealed {when} ({why}). Vote in the thread for the risks that worry you most."
+    return f"Answers revealed {when} ({why}); voting closed {bk.date(pm.closed_at) if pm.closed_at else ''}."
+
+
+def _top_lines(board: Board) -> str:
+    lines = []
+    for ranked, mitigation in board.top_mitigations():
+        title = f"*{ranked.place}. {bk.escape(ranked.group.title)}*"
+        if mitigation is None:
+            lines.append(f"{title}: no mitigation yet")
+        else:
+            lines.append(
+                f"{title}: {bk.mention(mitigation.owner)} · due {mitigation.due.isoformat()} · "
+                f"{_status_label(mitigation.status)}"
+            )
+    return "\n".join(lines)
+
+
+def _status_label(status: str) -> str:
+    return MITIGATION_STATUSES.get(status, status)
+
+
+def root_message(board: Board) -> Message:
+    pm = board.pm
+    team = bk.escape(pm.team_name)
+    blocks = [
+        bk.header("Pre-mortem: what breaks first at 10x?"),
+        bk.section(
+            f"*{team}* · started by {bk.mention(pm.started_by)} {bk.date(pm.started_at)}\n"
+            f"Leads: {mentions(pm.lead_ids)}"
+        ),
+        bk.section(status_line(pm)),
+    ]
+    if pm.status == "planning" and board.top:
+        blocks.append(bk.section("*Top risks and their mitigations*\n" + _top_lines(board)))
+    text = f"Pre-mortem for {bk.escape(pm.team_name)}, started by {bk.mention(pm.started_by)}: what breaks first at 10x?"
+    return bk.message(text, blocks)
+
+
+def _answered_line(pm: Premortem) -> str:
+    marks = [f"{'✅' if lead.answered else '⏳'} {bk.mention(lead.user_id)}" for lead in pm.leads]
+    return "*Answered:* " + " · ".join(marks)
+
+
+def prompt_message(pm: Premortem) -> Message:
+    """The question, the leads, the deadline, who has answered (never what), and the buttons."""
+    blocks = [
+        bk.section(f"{mentions(pm.lead_ids)}: *{QUESTION}*"),
+        bk.section(
+            "Each lead adds up to three risks, the one most likely to break first at the top: the "
+            "component, why it breaks at 10x, and the evidence (a metric, an incident, a load test, a "
+            "hunch). Answers stay hidden until every lead has answered or the deadline passes, so nobody "
+            "anchors on the first reply."
+        ),
+        bk.context(
+            f"In the product–engineering sync of {SEED} the tech lead answered: “{SYNC_ANSWER}” "
+            "Three risks like those, each with why it breaks and what shows it."
+        ),
+    ]
+    if pm.status == "collecting":
+        blocks.append(bk.section(f"*Deadline:* {bk.date(pm.deadline)}\n{_answered_line(pm)}"))
+        for lead in pm.leads:
+            if lead.in_channel:
+                continue
+            blocks.append(
+                bk.section(
+                    f":warning: {bk.mention(lead.user_id)} is not in this channel, so they can't answer "
+                    "here. Invite them, or replace them (the starter, the team's managers or an admin):",
+                    block_id=f"{REPLACE_BLOCK}:{pm.id}:{lead.user_id}",
+                    accessory={
+                        "type": "users_select",
+                        "action_id": ACTION_REPLACE,
+                        "placeholder": bk.plain("Replace with…"),
+                    },
+                )
+            )
+        later = pm.deadline + EXTEND_BY
+        blocks.append(
+            bk.actions(
+                bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
+                bk.button("Extend by 24 hours", ACTION_EXTEND, Ref.dump(pm=pm.id, to=int(later.timestamp()))),
+                bk.button(
+                    "Cancel",
+                    ACTION_CANCEL,
+                    Ref.dump(pm=pm.id),
+                    style="danger",
+                    confirm=bk.confirm_dialog(
+                        "Cancel the pre-mortem?", "Answers given so far are kept but never revealed."
+                    ),
+                ),
+                block_id=f"prompt:{pm.id}",
+            )
+        )
+    else:
+        blocks.append(bk.section(f"{_answered_line(pm)}\n{status_line(pm)}"))
+    text = f"Pre-mortem for {bk.escape(pm.team_name)}: {QUESTION} Leads: {mentions(pm.lead_ids)}"
+    return bk.message(text, blocks)
+
+
+def _risk_line(risk: Risk) -> str:
+    line = f"• {bk.mention(risk.lead)} (#{risk.rank})"
+    if risk.why:
+        line += f": {bk.escape(risk.why)}"
+    if risk.evidence_kind or risk.evidence:
+        kind = EVIDENCE_KINDS.get(risk.evidence_kind or "", "evidence")
+        detail = f": {bk.escape(risk.evidence)}" if risk.evidence else ""
+        line += f" — _{kind}{detail}_"
+    return line
+
+
+def mark_line(mark: Mark) -> str:
+    signal = f"`{mark.signal.name}`"
+    room = headroom_text(mark.signal)
+    if mark.verdict == "agree":
+        return f":white_check_mark: *Data agrees:* {signal} breaks first at 10x ({room})"
+    if mark.verdict == "leads_only":
+        return f":warning: *Data disagrees:* {signal} has {room}"
+    return f"{signal}: {room}"
+
+
+def group_text(board: Board, group: Group, place: int | None = None) -> str:
+    votes = board.votes(group.id)
+    number = f"{place}. " if place else ""
+    head = f"*{number}{bk.escape(group.title)}* · {plural(len(votes), 'vote')}"
+    if votes:
+        head += f" ({mentions(sorted(votes))})"
+    raised = ", ".join(
+        f"{bk.mention(lead)} (#{min(r.rank for r in group.risks if r.lead == lead)})" for lead in group.leads
+    )
+    lines = [head, f"Raised by {raised}"]
+    others = [s for s in group.spellings if s != group.title]
+    if others:
+        lines[-1] += " · also written " + ", ".join(f"“{bk.escape(s)}”" for s in others)
+    lines.extend(_risk_line(r) for r in group.risks)
+    marks = marks_for(group, board.marks)
+    if marks:
+        lines.extend(mark_line(m) for m in marks)
+    elif board.pm.data is not None and board.pm.data.signals:
+        lines.append("_No signal of the team measures this._")
+    return "\n".join(lines)
+
+
+def reveal_messages(board: Board) -> list[Message]:
+    """The answers grouped by component, with vote buttons while voting is open."""
+    pm = board.pm
+    voting = pm.status == "voting"
+    blocks: list[bk.Block] = [
+        bk.header(f"The answers: {plural(len(pm.risks), 'risk')}, {plural(len(board.groups), 'component')}"),
+        bk.context(
+            "Grouped by component: names with the same words match after case, punctuation and common "
+            "abbreviations (db, auth, svc, k8s) are set aside. One vote per person per risk."
+            + (" A lead can split a merge with “Not the same”." if voting else "")
+        ),
+    ]
+    if not board.groups:
+        blocks.append(bk.section("Nobody named a risk before the deadline."))
+    for group in board.groups:
+        blocks.append(bk.section(group_text(board, group), block_id=f"group:{group.id}"))
+        if not voting:
+            continue
+        value = Ref.dump(pm=pm.id, g=group.id)
+        buttons = [bk.button("Vote", ACTION_VOTE, value), bk.button("Remove vote", ACTION_UNVOTE, value)]
+        if group.merged:
+            buttons.append(bk.button("Not the same", ACTION_SPLIT, value))
+        blocks.append(bk.actions(*buttons, block_id=f"vote:{group.id}"))
+    if voting and board.groups:
+        blocks.append(
+            bk.actions(
+                bk.button(
+                    "Close voting and plan the top three",
+                    ACTION_CLOSE,
+                    Ref.dump(pm=pm.id),
+                    style="primary",
+                    confirm=bk.confirm_dialog(
+                        "Close voting?",
+                        "The three risks with the most votes each get a mitigation with an owner.",
+                    ),
+                ),
+                block_id=f"close:{pm.id}",
+            )
+        )
+    text = f"Pre-mortem for {bk.escape(pm.team_name)}: the answers, grouped by component"
+    return [bk.message(text, chunk) for chunk in bk.split_blocks(blocks)]

@@ -1,0 +1,235 @@
+"""After the reveal: "data says", the top three with their mitigations, the owner's DM, reminders, and
+`/scale-check premortem status`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from bot import blocks as bk
+from bot.premortem.board import Board
+from bot.premortem.datasays import headroom_text
+from bot.premortem.mitigation import format_value, is_overdue
+from bot.premortem.model import (
+    MITIGATION_STATUSES,
+    QUESTION,
+    DataSays,
+    Mitigation,
+    OpenMitigation,
+    Premortem,
+    Ref,
+)
+from bot.premortem.ranking import Ranked
+from bot.premortem.render import ACTION_ANSWER, plural
+
+ACTION_MITIGATE = "premortem:mitigate"
+ACTION_STATUS = "premortem:status"  # + ":<status>"
+ACTION_SNOOZE = "premortem:snooze"
+ACTION_OVERRIDE = "premortem:override"
+
+Message = dict[str, Any]
+
+NO_SOURCE = (
+    "This team has no metrics source yet, so the data can't weigh in. An operator adds one under the "
+    "team's `metrics:` in the config file, or an admin picks one with `/scale-check setup`."
+)
+VERDICTS = {
+    "agree": ":white_check_mark: leads agree: {groups}",
+    "data_only": ":warning: no lead named it",
+    "leads_only": ":warning: leads named {groups}; the data shows room",
+    "neutral": "",
+}
+
+
+def data_message(board: Board) -> Message:
+    data = board.pm.data or DataSays(note=NO_SOURCE)
+    blocks: list[bk.Block] = [bk.header("What the data says")]
+    if data.note:
+        blocks.append(bk.section(bk.escape(data.note) if data.note != NO_SOURCE else NO_SOURCE))
+    if data.signals:
+        when = bk.date(data.read_at) if data.read_at else "now"
+        source = f" from *{bk.escape(data.source)}*" if data.source else ""
+        blocks.append(
+            bk.section(
+                f"The signals of {bk.escape(board.pm.team_name)} ranked by 10x headroom{source}, read {when}:"
+            )
+        )
+        lines = []
+        for place, mark in enumerate(board.marks, start=1):
+            s = mark.signal
+            titles = ", ".join(f"*{bk.escape(g.title)}*" for g in mark.groups)
+            verdict = VERDICTS[mark.verdict].format(groups=titles)
+            flag = " · *breaks first at 10x*" if s.breaks_first else ""
+            line = f"{place}. `{s.name}` — {format_value(s.current)} now · {headroom_text(s)}{flag}"
+            lines.append(line + (f" · {verdict}" if verdict else ""))
+        for start in range(0, len(lines), 10):
+            blocks.append(bk.section("\n".join(lines[start : start + 10])))
+    elif not data.note:
+        blocks.append(bk.section("No saturation or latency signal could be projected to 10x."))
+    if data.unavailable:
+        blocks.append(bk.context(*[bk.escape(u) for u in data.unavailable[:10]]))
+    if data.assumptions:
+        blocks.append(bk.context(bk.escape(data.assumptions)))
+    text = f"Pre-mortem for {bk.escape(board.pm.team_name)}: what the data says"
+    return bk.message(text, blocks[: bk.MAX_MESSAGE_BLOCKS])
+
+
+def due_text(mitigation: Mitigation, today: date) -> str:
+    text = f"due {mitigation.due.isoformat()}"
+    if is_overdue(mitigation, today):
+        days = (today - mitigation.due).days
+        text += f" :warning: *overdue by {plural(days, 'day')}*"
+    return text
+
+
+def mitigation_text(mitigation: Mitigation, today: date) -> str:
+    verify = (
+        f"`{bk.escape(mitigation.metric or '')}` {mitigation.target.op} {bk.escape(mitigation.target.text)}"
+        if mitigation.verification == "metric" and mitigation.target
+        else "load test at 10x passes"
+    )
+    lines = [
+        f"*Plan:* {bk.escape(mitigation.plan)}",
+        f"*Owner:* {bk.mention(mitigation.owner)} · {due_text(mitigation, today)} · *Verified by:* {verify}",
+        f"*Status:* {MITIGATION_STATUSES[mitigation.status]} "
+        f"({bk.mention(mitigation.updated_by)} {bk.date(mitigation.updated_at)})",
+    ]
+    if mitigation.override_reason:
+        lines.append(
+            f"_Marked done without the metric by {bk.mention(mitigation.override_by or '')}: "
+            f"{bk.escape(mitigation.override_reason)}_"
+        )
+    return "\n".join(lines)
+
+
+def status_buttons(mitigation: Mitigation) -> list[dict[str, Any]]:
+    buttons = []
+    for status, label in MITIGATION_STATUSES.items():
+        style = "primary" if status == mitigation.status else None
+        buttons.append(
+            bk.button(label, f"{ACTION_STATUS}:{status}", Ref.dump(m=mitigation.id, s=status), style=style)
+        )
+    return buttons
+
+
+def _top_blocks(pm: Premortem, ranked: Ranked, mitigation: Mitigation | None, today: date) -> list[bk.Block]:
+    group = ranked.group
+    head = (
+        f"*{ranked.place}. {bk.escape(group.title)}* · {plural(ranked.votes, 'vote')} · best rank "
+        f"#{group.best_rank} · raised by {plural(len(group.leads), 'lead')}"
+    )
+    value = Ref.dump(pm=pm.id, g=group.id)
+    if mitigation is None:
+        body = "_No mitigation yet: add a plan, an owner, a due date and how it is verified._"
+        buttons = [bk.button("Add mitigation", ACTION_MITIGATE, value, style="primary")]
+    else:
+        body = mitigation_text(mitigation, today)
+        buttons = [bk.button("Edit mitigation", ACTION_MITIGATE, value), *status_buttons(mitigation)]
+    return [
+        bk.section(f"{head}\n{body}", block_id=f"top:{group.id}"),
+        bk.actions(*buttons, block_id=f"plan:{group.id}"),
+    ]
+
+
+def top_message(board: Board, today: date) -> Message:
+    blocks: list[bk.Block] = [
+        bk.header("Top three risks and their mitigations"),
+        bk.context(
+            "Chosen by votes; ties go to the best rank a lead gave, then to the risk more leads raised. "
+            "The owner, the team's managers and admins change a mitigation's status."
+        ),
+    ]
+    for ranked, mitigation in board.top_mitigations():
+        blocks.extend(_top_blocks(board.pm, ranked, mitigation, today))
+    if not board.top:
+        blocks.append(bk.section("No risks were named, so there is nothing to mitigate."))
+    return bk.message(
+        f"Pre-mortem for {bk.escape(board.pm.team_name)}: the top three risks and their mitigations", blocks
+    )
+
+
+def owner_dm(pm: Premortem, mitigation: Mitigation, today: date) -> Message:
+    where = bk.link(pm.permalink, "the pre-mortem thread") if pm.permalink else bk.channel_link(pm.channel_id)
+    blocks = [
+        bk.section(
+            f"You own a mitigation from the {bk.escape(pm.team_name)} pre-mortem ({where}): "
+            f"*{bk.escape(mitigation.title)}*"
+        ),
+        bk.section(mitigation_text(mitigation, today)),
+        bk.actions(*status_buttons(mitigation), block_id=f"dm:{mitigation.id}"),
+    ]
+    text = (
+        f"You own a mitigation from the {bk.escape(pm.team_name)} pre-mortem: {bk.escape(mitigation.title)}"
+    )
+    return bk.message(text, blocks)
+
+
+def reminder_dm(pm: Premortem, step: str) -> Message:
+    where = bk.link(pm.permalink, "the thread") if pm.permalink else bk.channel_link(pm.channel_id)
+    blocks = [
+        bk.section(
+            f"Reminder: your answer to the {bk.escape(pm.team_name)} pre-mortem is due {bk.date(pm.deadline)} "
+            f"({where}).\n*{QUESTION}*"
+        ),
+        bk.actions(
+            bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
+            bk.button("Snooze a day", ACTION_SNOOZE, Ref.dump(pm=pm.id, step=step)),
+            block_id=f"remind:{pm.id}",
+        ),
+    ]
+    return bk.message(f"Reminder: your pre-mortem answer for {bk.escape(pm.team_name)} is due", blocks)
+
+
+def snoozed_dm(pm: Premortem, until: datetime, next_at: datetime | None) -> Message:
+    if next_at is None:
+        text = (
+            f"Snoozed. The deadline ({bk.date(pm.deadline)}) comes before a day is up, so this was your "
+            "last reminder."
+        )
+    else:
+        text = f"Snoozed until {bk.date(until)}; I'll remind you again {bk.date(next_at)}."
+    return bk.message(text, [bk.section(text)])
+
+
+def absent_lead_dm(pm: Premortem, user_id: str) -> Message:
+    text = (
+        f"{bk.mention(pm.started_by)} named you a lead in the {bk.escape(pm.team_name)} pre-mortem, but you "
+        f"are not in {bk.channel_link(pm.channel_id)}. Join the channel to answer by {bk.date(pm.deadline)}, "
+        f"or ask {bk.mention(pm.started_by)} to replace you."
+    )
+    return bk.message(text, [bk.section(text)])
+
+
+def status_message(
+    team: str,
+    items: Sequence[OpenMitigation],
+    now: datetime,
+    has_premortem: bool,
+    deactivated: Collection[str] = (),
+) -> Message:
+    """`/scale-check premortem status`: the team's open mitigations with age, owner and overdue marks."""
+    blocks: list[bk.Block] = [bk.header(f"Open mitigations: {team}")]  # plain text: no escaping
+    if not items:
+        hint = "" if has_premortem else " No pre-mortem yet: start one with `/scale-check premortem @lead …`."
+        blocks.append(bk.section(f"No open mitigations for {bk.escape(team)}.{hint}"))
+    lines = []
+    for m in items:
+        where = bk.link(m.permalink, "thread") if m.permalink else "thread"
+        owner = bk.mention(m.owner)
+        if m.owner in deactivated:
+            owner += " :warning: _deactivated: pick a new owner with “Edit mitigation”_"
+        due = f"due {m.due.isoformat()}"
+        if m.overdue:
+            due += f" :warning: *overdue by {plural((now.date() - m.due).days, 'day')}*"
+        lines.append(
+            f"• *{bk.escape(m.title)}* — {owner} · {due} · open {plural(m.age_days, 'day')} · "
+            f"{m.status_label} · {where}"
+        )
+    for start in range(0, len(lines), 8):
+        blocks.append(bk.section("\n".join(lines[start : start + 8])))
+    overdue = sum(1 for m in items if m.overdue)
+    text = f"{plural(len(items), 'open mitigation')} for {bk.escape(team)}" + (
+        f", {overdue} overdue" if overdue else ""
+    )
+    return bk.message(text, blocks[: bk.MAX_MESSAGE_BLOCKS])

@@ -1,0 +1,333 @@
+"""The pre-mortem's work behind the listeners and jobs: loading, permissions, and the thread.
+
+The thread is always drawn from what is stored. Every change asks for a refresh, which reads the
+pre-mortem, renders it, updates the messages whose content changed and posts the ones that are due and
+missing (the reveal, "data says", the top three); concurrent requests share one render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import weakref
+from collections.abc import Collection, Coroutine, Iterable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks as bk
+from bot.errors import PermissionDenied, UserError
+from bot.premortem.board import Board
+from bot.premortem.model import DataSays, Lead, Mitigation, Premortem, Risk, Target
+from bot.premortem.render import prompt_message, reveal_messages, root_message
+from bot.premortem.render_plan import data_message, top_message
+from bot.runtime import Runtime
+from bot.slack_api import InstrumentedWebClient
+from bot.teams import Team, resolve_team
+from storage import premortem as repo
+from storage import premortem_mitigations as mitigations_repo
+from storage import teams as teams_repo
+from storage.cache import locked
+from storage.premortem import aware, maybe_aware
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "I can't find that pre-mortem any more. Start one with `/scale-check premortem @lead …`."
+RENDER_LOCK_SECONDS = 30
+RENDER_WAIT_SECONDS = 10
+
+
+def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
+    assert row.id is not None
+    target = None
+    if row.target_op and row.target_value is not None:
+        target = Target(row.target_op, row.target_value, row.target_text or str(row.target_value))
+    return Mitigation(
+        id=row.id,
+        group_id=row.group_id,
+        title=row.title,
+        plan=row.plan,
+        owner=row.owner,
+        due=row.due,
+        verification="metric" if row.verification == "metric" else "load_test",
+        metric=row.metric,
+        target=target,
+        status=row.status,  # type: ignore[arg-type]
+        created_by=row.created_by,
+        created_at=aware(row.created_at),
+        updated_by=row.updated_by,
+        updated_at=aware(row.updated_at),
+        override_reason=row.override_reason,
+        override_by=row.override_by,
+    )
+
+
+def state_of(loaded: repo.Loaded, mitigations: Iterable[mitigations_repo.MitigationRow]) -> Premortem:
+    row = loaded.premortem
+    assert row.id is not None
+    leads = tuple(
+        Lead(
+            user_id=lead.user_id,
+            in_channel=lead.in_channel,
+            answered_at=maybe_aware(lead.answered_at),
+            tz=lead.tz,
+            snoozed_until=maybe_aware(lead.snoozed_until),
+            added_at=aware(lead.added_at),
+        )
+        for lead in loaded.leads
+        if lead.replaced_by is None
+    )
+    current = {lead.user_id for lead in leads}
+    votes: dict[str, set[str]] = {}
+    for vote in loaded.votes:
+        votes.setdefault(vote.group_id, set()).add(vote.user_id)
+    return Premortem(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        channel_id=row.channel_id,
+        team_name=row.team_name,
+        status=row.status,  # type: ignore[arg-type]
+        started_by=row.started_by,
+        started_at=aware(row.started_at),
+        deadline=aware(row.deadline),
+        leads=leads,
+        risks=tuple(
+            Risk(r.lead, r.rank, r.component, r.why, r.evidence_kind, r.evidence)
+            for r in loaded.risks
+            if r.lead in current
+        ),
+        votes={gid: frozenset(users) for gid, users in votes.items()},
+        splits=frozenset(s.group_key for s in loaded.splits),
+        top=tuple(row.top),
+        mitigations=tuple(mitigation_of(m) for m in mitigations),
+        data=DataSays.from_json(row.data_json),
+        root_ts=row.root_ts,
+        permalink=row.permalink,
+        revealed_at=maybe_aware(row.revealed_at),
+        reveal_reason=row.reveal_reason,  # type: ignore[arg-type]
+        closed_at=maybe_aware(row.closed_at),
+        closed_by=row.closed_by,
+        cancelled_at=maybe_aware(row.cancelled_at),
+        cancelled_by=row.cancelled_by,
+    )
+
+
+def _load(session: Any, workspace_id: str, premortem_id: int) -> tuple[repo.Loaded, list[Any]] | None:
+    loaded = repo.load(session, workspace_id, premortem_id)
+    if loaded is None:
+        return None
+    return loaded, mitigations_repo.for_premortem(session, workspace_id, premortem_id)
+
+
+def closed_sentence(pm: Premortem, *, plain: bool = False) -> str:
+    """Why answers or votes are closed; `plain` for a modal's error (no mentions, no dates)."""
+    if pm.status == "cancelled":
+        if plain:
+            return "This pre-mortem was cancelled, so it takes no more answers or votes."
+        who = bk.mention(pm.cancelled_by) if pm.cancelled_by else "someone"
+        return f"This pre-mortem was cancelled by {who}, so it takes no more answers or votes."
+    if pm.status == "voting":
+        return "The answers were revealed, so answers are closed: vote on the risks in the thread instead."
+    if pm.status == "planning":
+        return (
+            "Voting has closed and the top three risks are being mitigated, so answers and votes are closed."
+        )
+    return "This pre-mortem is still collecting answers; voting starts when they are revealed."
+
+
+def _digest(message: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
+
+
+class PremortemService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._pending: dict[tuple[str, int], int] = {}
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._shown: dict[tuple[str, int, str], str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` after the current request has been answered (errors are logged)."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.error("pre-mortem background work failed", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    async def load(self, workspace_id: str, premortem_id: int) -> Premortem:
+        found = await self.rt.db.run(_load, workspace_id, premortem_id)
+        if found is None:
+            raise UserError(UNKNOWN)
+        return state_of(*found)
+
+    async def team(self, workspace_id: str, channel_id: str) -> Team:
+        row = await self.rt.db.run(teams_repo.find, workspace_id, channel_id)
+        return resolve_team(
+            self.rt.config, workspace_id, channel_id, row.name if row else None, row.setup if row else None
+        )
+
+    async def board(self, pm: Premortem, team: Team | None = None) -> Board:
+        team = team or await self.team(pm.workspace_id, pm.channel_id)
+        return Board.of(pm, team.premortem.signal_components)
+
+    # --- people -----------------------------------------------------------------------------------
+
+    async def client(self, workspace_id: str) -> InstrumentedWebClient:
+        return await self.rt.client_for(workspace_id)
+
+    async def user_info(self, workspace_id: str, user_id: str) -> dict[str, Any]:
+        client = await self.client(workspace_id)
+        try:
+            return dict((await client.users_info(user=user_id))["user"])
+        except SlackApiError as exc:
+            if exc.response.get("error") == "user_not_found":
+                return {"id": user_id, "deleted": True}
+            raise
+
+    async def is_admin(self, workspace_id: str, user_id: str) -> bool:
+        if user_id in self.rt.config.admins_for(workspace_id):
+            return True
+        user = await self.user_info(workspace_id, user_id)
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    async def require(self, workspace_id: str, user_id: str, people: Collection[str], sentence: str) -> None:
+        """Let `people` (and admins) through; everyone else gets `sentence` (who can, and how)."""
+        if user_id in people or await self.is_admin(workspace_id, user_id):
+            return
+        raise PermissionDenied(sentence)
+
+    async def members(self, workspace_id: str, channel_id: str) -> set[str]:
+        client = await self.client(workspace_id)
+        found: set[str] = set()
+        cursor = None
+        while True:
+            page = await client.conversations_members(channel=channel_id, cursor=cursor, limit=200)
+            found.update(page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+
+    async def dm(self, workspace_id: str, user_id: str, message: dict[str, Any]) -> tuple[str, str]:
+        client = await self.client(workspace_id)
+        opened = await client.conversations_open(users=user_id)
+        channel = opened["channel"]["id"]
+        posted = await client.chat_postMessage(channel=channel, **message)
+        return channel, str(posted["ts"])
+
+    # --- the thread -------------------------------------------------------------------------------
+
+    async def refresh(self, workspace_id: str, premortem_id: int) -> None:
+        """Redraw the thread from what is stored; callers arriving during a render share the next one."""
+        key = (workspace_id, premortem_id)
+        self._pending[key] = self._pending.get(key, 0) + 1
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if not self._pending.get(key):
+                return  # a render that started after this request already drew it
+            self._pending[key] = 0
+            await self._render_across_replicas(workspace_id, premortem_id)
+
+    async def _render_across_replicas(self, workspace_id: str, premortem_id: int) -> None:
+        deadline = time.monotonic() + RENDER_WAIT_SECONDS
+        while True:
+            async with locked(
+                self.rt.cache, f"premortem:render:{workspace_id}:{premortem_id}", RENDER_LOCK_SECONDS
+            ) as held:
+                if held:
+                    await self._render(workspace_id, premortem_id)
+                    return
+            if time.monotonic() > deadline:
+                log.warning("pre-mortem render lock busy; skipped", extra={"premortem": premortem_id})
+                return
+            await asyncio.sleep(0.05)
+
+    async def _render(self, workspace_id: str, premortem_id: int) -> None:
+        found = await self.rt.db.run(_load, workspace_id, premortem_id)
+        if found is None:
+            return
+        row = found[0].premortem
+        if row.root_ts is None:
+            return
+        pm = state_of(*found)
+        board = await self.board(pm)
+        client = await self.client(workspace_id)
+        channel, root = pm.channel_id, row.root_ts
+        await self._put(client, pm, "root", channel, root, root_message(board))
+        prompt_ts = await self._put(client, pm, "prompt", channel, row.prompt_ts, prompt_message(pm), root)
+        saved: dict[str, Any] = {}
+        if prompt_ts != row.prompt_ts:
+            saved["prompt_ts"] = prompt_ts
+        if pm.revealed_at is not None:
+            shown = list(row.reveal_ts)
+            messages = reveal_messages(board)
+            for i, message in enumerate(messages):
+                ts = shown[i] if i < len(shown) else None
+                posted = await self._put(client, pm, f"reveal{i}", channel, ts, message, root)
+                if ts is None and posted:
+                    shown.append(posted)
+            for i in range(len(messages), len(shown)):  # the reveal got shorter (never in practice)
+                filler = bk.message("(continued above)", [bk.context("(continued above)")])
+                await self._put(client, pm, f"reveal{i}", channel, shown[i], filler, root)
+            if shown != row.reveal_ts:
+                saved["reveal_ts"] = shown
+            if pm.data is not None:
+                data_ts = await self._put(client, pm, "data", channel, row.data_ts, data_message(board), root)
+                if data_ts != row.data_ts:
+                    saved["data_ts"] = data_ts
+        if pm.status == "planning":
+            today = self.rt.clock.now().date()
+            top_ts = await self._put(client, pm, "top", channel, row.top_ts, top_message(board, today), root)
+            if top_ts != row.top_ts:
+                saved["top_ts"] = top_ts
+        if saved:
+            await self.rt.db.run(repo.set_messages, workspace_id, premortem_id, **saved)
+
+    async def _put(
+        self,
+        client: InstrumentedWebClient,
+        pm: Premortem,
+        part: str,
+        channel: str,
+        ts: str | None,
+        message: dict[str, Any],
+        thread_ts: str | None = None,
+    ) -> str | None:
+        """Update the message `ts` in place (when its content changed), or post it in the thread."""
+        key = (pm.workspace_id, pm.id, part)
+        digest = _digest(message)
+        if ts is None:
+            posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+            self._shown[key] = digest
+            return str(posted["ts"])
+        if self._shown.get(key) == digest:
+            return ts
+        try:
+            await client.chat_update(channel=channel, ts=ts, **message)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
+            log.warning("a pre-mortem message was deleted", extra={"premortem": pm.id, "part": part})
+        self._shown[key] = digest
+        return ts
+
+
+_services: weakref.WeakKeyDictionary[Runtime, PremortemService] = weakref.WeakKeyDictionary()
+
+
+def service_for(rt: Runtime) -> PremortemService:
+    """One service (and so one render queue) per running app."""
+    service = _services.get(rt)
+    if service is None:
+        service = _services[rt] = PremortemService(rt)
+    return service

@@ -1,0 +1,115 @@
+"""Voting on the revealed risks: one vote per person per risk, a lead's "not the same", closing the vote."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import blocks as bk
+from bot.errors import UserError
+from bot.premortem.grouping import Group, split_parts
+from bot.premortem.model import Premortem
+from bot.premortem.render import mentions
+from bot.premortem.service import PremortemService, closed_sentence
+from storage import premortem as repo
+from storage import premortem_votes as votes_repo
+
+log = logging.getLogger(__name__)
+
+GONE = "That risk is no longer on the list (a lead split it); vote on the risks in the updated message."
+
+
+async def _voting(
+    svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str
+) -> tuple[Premortem, Group]:
+    pm = await svc.load(workspace_id, premortem_id)
+    if pm.status != "voting":
+        raise UserError(closed_sentence(pm))
+    group = (await svc.board(pm)).group(group_id)
+    if group is None:
+        raise UserError(GONE)
+    return pm, group
+
+
+async def vote(
+    svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str, user_id: str
+) -> str | None:
+    """Set the person's vote for a risk; a sentence when nothing changed (already voted)."""
+    _, group = await _voting(svc, workspace_id, premortem_id, group_id)
+    try:
+        added = await svc.rt.db.run(
+            votes_repo.set_vote, workspace_id, premortem_id, group_id, user_id, svc.rt.clock.now()
+        )
+    except repo.Closed as exc:
+        raise UserError("Voting closed a moment ago; your vote was not counted.") from exc
+    if not added:
+        return f"You have already voted for *{bk.escape(group.title)}*; one vote per person per risk."
+    await svc.refresh(workspace_id, premortem_id)
+    return None
+
+
+async def unvote(
+    svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str, user_id: str
+) -> str | None:
+    _, group = await _voting(svc, workspace_id, premortem_id, group_id)
+    try:
+        removed = await svc.rt.db.run(
+            votes_repo.remove_vote, workspace_id, premortem_id, group_id, user_id, svc.rt.clock.now()
+        )
+    except repo.Closed as exc:
+        raise UserError("Voting closed a moment ago; the votes are final.") from exc
+    if not removed:
+        return f"You had not voted for *{bk.escape(group.title)}*."
+    await svc.refresh(workspace_id, premortem_id)
+    return None
+
+
+async def split(
+    svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str, user_id: str
+) -> None:
+    """A lead says the merged names are different components: show each on its own, votes kept."""
+    pm, group = await _voting(svc, workspace_id, premortem_id, group_id)
+    if user_id not in pm.lead_ids:
+        raise UserError(f"Only this pre-mortem's leads ({mentions(pm.lead_ids)}) can undo a merge.")
+    if not group.merged:
+        raise UserError(f"*{bk.escape(group.title)}* was written only one way; there is nothing to split.")
+    parts = [g.id for g in split_parts(group)]
+    try:
+        await svc.rt.db.run(
+            votes_repo.split,
+            workspace_id,
+            premortem_id,
+            group.key,
+            group.id,
+            parts,
+            user_id,
+            svc.rt.clock.now(),
+        )
+    except repo.Closed as exc:
+        raise UserError("Voting closed a moment ago, so the risks stay as they are.") from exc
+    await svc.refresh(workspace_id, premortem_id)
+
+
+async def close(svc: PremortemService, workspace_id: str, premortem_id: int, user_id: str) -> None:
+    """Close voting: the top three by votes (with the tie-breaks) get a mitigation each."""
+    pm = await svc.load(workspace_id, premortem_id)
+    if pm.status != "voting":
+        raise UserError(closed_sentence(pm))
+    team = await svc.team(workspace_id, pm.channel_id)
+    await svc.require(
+        workspace_id,
+        user_id,
+        {pm.started_by, *pm.lead_ids, *team.managers},
+        "Only the person who started the pre-mortem, its leads, the team's managers or an admin can close "
+        "the vote.",
+    )
+    board = await svc.board(pm, team)
+    top = [r.id for r in board.top]
+    try:
+        closed = await svc.rt.db.run(
+            repo.close_voting, workspace_id, premortem_id, top, user_id, svc.rt.clock.now()
+        )
+    except repo.Closed as exc:
+        raise UserError("The pre-mortem was cancelled meanwhile.") from exc
+    if closed:
+        log.info("pre-mortem voting closed", extra={"premortem": premortem_id, "top": len(top)})
+    await svc.refresh(workspace_id, premortem_id)
