@@ -23,6 +23,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler,
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 
 from bot.clock import Clock
 from bot.config import AppConfig
@@ -315,6 +316,11 @@ def create_app(
             # A signed payload whose shape Bolt cannot route (fields of the wrong type).
             log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
             return _refuse(400, "malformed payload", "malformed")
+        if kind == "event" and bolt_response.status == 404:
+            # An event nothing listens to is still acked: Slack retries anything but a 2xx and
+            # eventually turns the subscription off.
+            bolt_response = BoltResponse(status=200, body="")
+            bolt_request.context["scalebot_outcome"] = "unhandled"
         response = to_starlette_response(bolt_response)
         outcome = bolt_request.context.get("scalebot_outcome") or (
             "ok" if bolt_response.status < 400 else ("unhandled" if bolt_response.status == 404 else "error")

@@ -70,8 +70,9 @@ class BotServer:
     def rt(self) -> Runtime:
         return self.state.rt
 
-    def start(self, timeout: float = 15.0) -> BotServer:
-        app = create_app(
+    def build_app(self) -> FastAPI:
+        """The application this server serves (a subclass may wrap it)."""
+        return create_app(
             self.settings,
             clock=self.clock,
             config=self.config,
@@ -79,6 +80,12 @@ class BotServer:
             scheduler_options=self.scheduler_options,
             process_before_response=self.process_before_response,
         )
+
+    def started(self) -> None:
+        """Called once the server answers (a subclass may record what it needs)."""
+
+    def start(self, timeout: float = 15.0) -> BotServer:
+        app = self.build_app()
 
         async def remember_loop(_: FastAPI) -> None:
             self.loop = asyncio.get_running_loop()
@@ -103,6 +110,7 @@ class BotServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the bot did not start; see the captured log")
             time.sleep(0.01)
+        self.started()
         return self
 
     def stop(self) -> None:

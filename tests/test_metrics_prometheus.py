@@ -20,6 +20,7 @@ from bot.metrics.service import TeamReading, read_team_signals
 from bot.metrics.signals import resolve_signals
 from bot.metrics.thresholds import SEED_004
 from tests.fixtures_servers import missing_binary
+from tests.harness import wait_until
 from tests.helpers.metrics_fakes import mini_runtime, team_with
 from tests.servers import BinaryNotFound, HistogramStep, OpenMetricsWriter, PrometheusServer
 
@@ -225,8 +226,10 @@ def test_metrics_answers_over_signed_http_with_values_ranking_and_triggers(
     context = str([b for b in blocks if b["type"] == "context"])
     assert "from prom (Prometheus)" in context and "linearly" in context
     # the week's snapshot is kept for the digest's "change since last week"
-    row = bot.db(
-        metrics_repo.snapshot_for_week, seeded.team_id, seeded.channel, metrics_repo.week_start(EVAL)
+    row = wait_until(  # stored right after the answer is sent
+        lambda: bot.db(
+            metrics_repo.snapshot_for_week, seeded.team_id, seeded.channel, metrics_repo.week_start(EVAL)
+        )
     )
     assert row is not None and row.values["db_connections"] == {"value": 0.5, "status": "ok"}
 

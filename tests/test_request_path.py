@@ -284,3 +284,14 @@ def test_a_refused_modal_submission_shows_its_errors_and_skips_the_after_step(
     wait_until(lambda: after_ran)
     time.sleep(0.2)
     assert after_ran == ["12000"]
+
+
+def test_an_event_nothing_listens_to_is_still_acked(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    response = fake.actor().event(
+        seeded.team_id, {"type": "reaction_added", "user": seeded.member}, event_id="Ev77"
+    )
+    assert response.status_code == 200
+    metrics = httpx.get(f"{served.url}/metrics").text
+    assert 'scalebot_slack_requests_total{kind="event",outcome="unhandled"} 1.0' in metrics

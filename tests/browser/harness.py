@@ -7,26 +7,19 @@ database, as a second `scalebot serve` would. `launch_chromium` starts Debian's 
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import threading
-import time
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from bot.app import AppState, create_app
 from bot.local import LocalWorkspace, serve_at
 from bot.settings import Settings
 from localslack import Store
 from tests.conftest import RECORDED_METHODS, remember_secret
-
-T = TypeVar("T")
+from tests.harness import BotServer, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -60,94 +53,49 @@ def local_settings(database_url: str) -> Settings:
     )
 
 
-class LocalBot:
+class LocalBot(BotServer):
     """`scalebot serve` in local mode, in this process; start, stop and restart on one port and database."""
 
     def __init__(self, database_url: str, setup: Setup | None = None, **create: Any) -> None:
+        super().__init__(local_settings(database_url), **{"run_scheduler": False, **create})
         self.database_url = database_url
         self.setup = setup
-        self.create = {"run_scheduler": False, **create}
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app: FastAPI | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
     @property
-    def state(self) -> AppState:
-        assert self.app is not None
-        return self.app.state.scalebot
-
-    @property
     def local(self) -> LocalWorkspace:
-        return self.state.extras["local"]
+        return self.state.extras["local"]  # type: ignore[no-any-return]
 
     @property
     def store(self) -> Store:
         return self.local.store
 
-    def start(self, timeout: float = 15.0) -> LocalBot:
-        app = create_app(local_settings(self.database_url), **self.create)
+    def build_app(self) -> FastAPI:
+        app = super().build_app()
         serve_at(app, "127.0.0.1", self.port)
         if self.setup is not None:
             self.setup(app)
+        return app
 
-        async def remember_loop(_: FastAPI) -> None:
-            self.loop = asyncio.get_running_loop()
-
-        app.state.startup_hooks.append(remember_loop)
-        self.app = app
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            lifespan="on",
-            loop="asyncio",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"local@{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("scalebot did not start in local mode; see the captured log")
-            time.sleep(0.01)
+    def started(self) -> None:
         with self.store.lock:
             tokens = [t.token for t in self.store.tokens.values()]
         remember_secret(self.state.signing_secret, *tokens)
-        return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
+        if self.app is not None and self._server is not None:
             with self.store.lock:
                 RECORDED_METHODS.update(c.method for c in self.store.calls)
-            self._server.should_exit = True
-            self._thread.join(timeout=15)
-            assert not self._thread.is_alive(), "scalebot did not stop"
-        self._server = self._thread = None
-        self.loop = None
+        super().stop()
 
     def restart(self) -> LocalBot:
         self.stop()
-        return self.start()
+        self.start()
+        return self
 
     def close(self) -> None:
         self.stop()
         self.http.close()
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def db(self, fn: Any, *args: Any) -> Any:
-        return self.state.rt.db.call(fn, *args)
 
     # -- the console's own endpoints, as its page calls them --------------------------------------
 
@@ -164,15 +112,7 @@ class LocalBot:
         return response.json()
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 5.0, message: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message or "condition not met in time")
-        time.sleep(0.02)
+wait_for = wait_until  # the test bed's polling helper, under the name these tests use
 
 
 def chromium_or_skip() -> str:
