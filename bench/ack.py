@@ -14,8 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from localslack import FakeSlack
 from tests.harness import SIGNING_SECRET, BotServer, bot_settings, seed_workspace
 
@@ -34,25 +32,29 @@ def main() -> None:
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as tmp:
         seeded = seed_workspace(fake)
         servers = {}
-        for label, pbr in (("default runner (polls every 10 ms)", False), ("process_before_response + lazy", True)):
-            settings = bot_settings(fake, seeded, f"sqlite:///{Path(tmp) / (str(pbr) + '.db')}", log_level="WARNING")
+        for label, pbr in (
+            ("default runner (polls every 10 ms)", False),
+            ("process_before_response + lazy", True),
+        ):
+            settings = bot_settings(
+                fake, seeded, f"sqlite:///{Path(tmp) / (str(pbr) + '.db')}", log_level="WARNING"
+            )
             servers[label] = BotServer(settings, process_before_response=pbr).start()
         samples: dict[str, list[float]] = {label: [] for label in servers}
         per_round = max(1, args.requests // args.rounds)
-        with httpx.Client() as http:
-            for label, server in servers.items():  # warm up both
+        for server in servers.values():  # warm up both
+            fake.configure_app(request_url=server.events_url, signing_secret=SIGNING_SECRET)
+            for _ in range(20):
+                fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
+        for _ in range(args.rounds):
+            for label, server in servers.items():
                 fake.configure_app(request_url=server.events_url, signing_secret=SIGNING_SECRET)
-                for _ in range(20):
-                    fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
-            for _ in range(args.rounds):
-                for label, server in servers.items():
-                    fake.configure_app(request_url=server.events_url, signing_secret=SIGNING_SECRET)
-                    actor = fake.actor()
-                    for _ in range(per_round):
-                        started = time.perf_counter()
-                        response = actor.slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
-                        samples[label].append(time.perf_counter() - started)
-                        assert response.status_code == 200
+                actor = fake.actor()
+                for _ in range(per_round):
+                    started = time.perf_counter()
+                    response = actor.slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
+                    samples[label].append(time.perf_counter() - started)
+                    assert response.status_code == 200
         for server in servers.values():
             server.stop()
 

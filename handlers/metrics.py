@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 
-
 from bot.errors import UserError
 from bot.metrics import render
 from bot.metrics.service import read_team_signals

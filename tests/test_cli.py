@@ -13,8 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def scalebot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_CONFIG", "DATABASE_URL"))}
+def scalebot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_CONFIG", "DATABASE_URL"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env={**base, **(env or {})},
@@ -31,7 +35,10 @@ def test_manifest_fills_in_the_request_urls() -> None:
     manifest = json.loads(result.stdout)
     command = manifest["features"]["slash_commands"][0]
     assert command["url"] == "https://scalebot.example.org/slack/events"
-    assert manifest["settings"]["interactivity"]["message_menu_options_url"] == "https://scalebot.example.org/slack/events"
+    assert (
+        manifest["settings"]["interactivity"]["message_menu_options_url"]
+        == "https://scalebot.example.org/slack/events"
+    )
     assert manifest["oauth_config"]["redirect_urls"] == ["https://scalebot.example.org/slack/oauth_redirect"]
     assert "{base}" not in result.stdout
 
@@ -84,10 +91,16 @@ def test_serve_answers_healthz_from_a_clean_directory(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_CONFIG", "DATABASE_URL"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_CONFIG", "DATABASE_URL"))
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        cwd=tmp_path, env=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20

@@ -76,7 +76,9 @@ async def test_a_due_job_runs_once_per_scheduled_time(rt: Runtime, tmp_path: Pat
     assert job.next_run == T0 + timedelta(hours=4)
 
 
-async def test_a_run_due_while_the_previous_one_is_still_running_is_not_lost(rt: Runtime, tmp_path: Path) -> None:
+async def test_a_run_due_while_the_previous_one_is_still_running_is_not_lost(
+    rt: Runtime, tmp_path: Path
+) -> None:
     out = tmp_path / "runs.txt"
     clock: ManualClock = rt.clock  # type: ignore[assignment]
     rt.scheduler = Scheduler(rt, asyncio.get_running_loop(), max_wait=0.05, sweep_every=3600)

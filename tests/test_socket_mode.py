@@ -33,8 +33,15 @@ async def test_a_command_over_socket_mode_reaches_the_same_listeners(
     bolt = build_bolt(rt, None)
     router = register_listeners(bolt, rt)
     body = urlencode(
-        {"command": "/scale-check", "text": "metrix", "team_id": seeded.team_id, "user_id": seeded.member,
-         "channel_id": seeded.channel, "response_url": "", "trigger_id": "1.2.3"}
+        {
+            "command": "/scale-check",
+            "text": "metrix",
+            "team_id": seeded.team_id,
+            "user_id": seeded.member,
+            "channel_id": seeded.channel,
+            "response_url": "",
+            "trigger_id": "1.2.3",
+        }
     )
     response = await bolt.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
     assert response.status == 200
