@@ -1,0 +1,242 @@
+"""Building and posting the weekly digest for many teams, against Slack's per-channel posting rate.
+
+1,000 teams (by default), 5 signals each from a Prometheus-compatible source answering every query after
+50 ms, three sprints of tech-debt figures each; the Slack fake allows one message per second per channel and answers some calls 429 with
+`Retry-After`. Every team's message goes into the one thread of the digest, so posting cannot beat one
+message a second: the report shows the collection against its ideal (total source latency / the source's
+concurrency), the posting against that floor, and the count of team messages in the thread.
+
+    .venv/bin/python -m bench.digest [--teams 1000] [--latency 0.05] [--concurrency 64] [--timeout 1800]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.config import AppConfig
+from bot.digest import service
+from bot.digest.model import Week
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from localslack import FakeSlack
+from storage import installations, migrate
+from tests.digest_support import add_sprints, part
+
+SIGNALS = ("p95_latency", "p99_latency", "error_rate", "availability", "request_rate")
+DIGEST = "C0DIGEST"
+MANAGER = "U0MGR1"
+
+
+def slow_prometheus(latency: float) -> Starlette:
+    """`/api/v1/query_range`: one flat series, after `latency` seconds (asynchronously, so many at once)."""
+
+    async def query_range(request: Request) -> JSONResponse:
+        await asyncio.sleep(latency)
+        q = request.query_params
+        start, end, step = float(q["start"]), float(q["end"]), float(q["step"])
+        value = "0.12" if "histogram_quantile" in q["query"] else "0.5"
+        points, t = [], start
+        while t <= end + 1e-6:
+            points.append([t, value])
+            t += step
+        return JSONResponse(
+            {
+                "status": "success",
+                "data": {"resultType": "matrix", "result": [{"metric": {}, "values": points}]},
+            }
+        )
+
+    return Starlette(routes=[Route("/api/v1/query_range", query_range)])
+
+
+class SourceProcess:
+    """The simulated source in its own process, as a real one would be (not sharing this one's CPU)."""
+
+    def __init__(self, latency: float) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.digest", "--serve-source", str(port), "--latency", str(latency)]
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the simulated source did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class RateLimitInjector(threading.Thread):
+    """Slack answering 429 now and then: the first chart upload and the first DM open, then the next
+    `chat.postMessage` every `every` seconds."""
+
+    def __init__(self, fake: FakeSlack, every: float = 20.0) -> None:
+        super().__init__(daemon=True)
+        self.fake, self.every, self.stop = fake, every, threading.Event()
+        fake.rate_limit_next("files.getUploadURLExternal", retry_after=1)
+        fake.rate_limit_next("conversations.open", retry_after=1)
+        self.injected = 2
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.fake.rate_limit_next("chat.postMessage", retry_after=1)
+            self.injected += 1
+
+
+def config(teams: int, prom_url: str, concurrency: int) -> AppConfig:
+    return AppConfig.model_validate(
+        {
+            "defaults": {
+                "metrics": {"max_concurrency": concurrency, "answer_within_seconds": 60, "retries": 0}
+            },
+            "sources": {"prom": {"kind": "prometheus", "url": prom_url, "timeout_seconds": 10}},
+            "teams": [
+                {
+                    "name": f"Team {i:04d}",
+                    "channel": f"C{1000000 + i}",
+                    "managers": [MANAGER],
+                    "metrics": {
+                        "source": "prom",
+                        "service": f"svc-{i}",
+                        "default_signals": False,
+                        "signals": {name: {} for name in SIGNALS},
+                    },
+                }
+                for i in range(teams)
+            ],
+            "digest": {"channel": DIGEST, "managers": [MANAGER]},
+        }
+    )
+
+
+async def run(args: argparse.Namespace, fake: FakeSlack, prom_url: str, tmp: Path) -> dict[str, Any]:
+    ws = fake.workspace("T0001")
+    settings = Settings(  # type: ignore[call-arg]
+        slack_bot_token=ws.bot_token,
+        slack_signing_secret="bench-signing-secret",
+        slack_api_url=fake.api_url,
+        database_url=f"sqlite:///{tmp / 'bench.sqlite3'}",
+        log_level="WARNING",
+    )
+    rt = build_runtime(settings, config=config(args.teams, prom_url, args.concurrency))
+    await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, rt.db)
+    await rt.db.run(
+        installations.save_installation,
+        installations.InstallationRow(
+            workspace_id="T0001", bot_token=ws.bot_token, source="token", installed_at=rt.clock.now()
+        ),
+    )
+    now = rt.clock.now()
+
+    def sprints(session: Any) -> None:
+        for i in range(args.teams):
+            figures = [(6 + (i + k) % 12, 50) for k in range(3)]
+            add_sprints(session, "T0001", f"C{1000000 + i}", figures, now.date(), now)
+
+    await rt.db.run(sprints)
+    timings: dict[str, float] = {}
+    real_build = service.build
+
+    async def timed_build(*a: Any, **kw: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await real_build(*a, **kw)
+        finally:
+            timings["collect"] = time.perf_counter() - started
+
+    service.build = timed_build  # type: ignore[assignment]
+    started = time.perf_counter()
+    outcome = await asyncio.wait_for(
+        service.send_week(
+            rt, "T0001", Week.of(now, "UTC"), now, reason="now", concurrency=args.teams_at_once
+        ),
+        args.timeout,
+    )
+    timings["total"] = time.perf_counter() - started
+    await rt.close()
+    return {"outcome": outcome, **timings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teams", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per source query")
+    parser.add_argument("--concurrency", type=int, default=64, help="concurrent queries to the source")
+    parser.add_argument("--teams-at-once", type=int, default=16, help="teams collected at once")
+    parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+    parser.add_argument("--serve-source", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve_source:
+        uvicorn.run(
+            slow_prometheus(args.latency), host="127.0.0.1", port=args.serve_source, log_level="warning"
+        )
+        return
+    prom = SourceProcess(args.latency)
+    with FakeSlack() as fake, tempfile.TemporaryDirectory() as tmp:
+        ws = fake.add_workspace("T0001")
+        fake.add_user(ws.team_id, MANAGER, "maria", tz="Europe/London")
+        fake.add_channel(ws.team_id, DIGEST, "scale-digest", members=[MANAGER])
+        fake.set_message_rate(1)
+        injector = RateLimitInjector(fake)
+        injector.start()
+        try:
+            result = asyncio.run(run(args, fake, prom.url, Path(tmp)))
+        finally:
+            injector.stop.set()
+            prom.stop()
+        outcome = result["outcome"]
+        thread = fake.messages(DIGEST, outcome.parent_ts)
+        team_posts = [m for m in thread if part(m) == "team"]
+        answered_429 = [c for c in fake.calls() if c.error == "ratelimited"]
+        charts = [f for f in fake.files() if f.completed]
+
+    queries = args.teams * len(SIGNALS)
+    ideal = queries * args.latency / args.concurrency
+    floor = len(team_posts) + 1  # the parent and each team's message, one a second in one channel
+    window = [c for c in answered_429 if c.method == "chat.postMessage"]
+    print(f"digest for {args.teams} teams × {len(SIGNALS)} signals, {args.latency * 1000:g} ms per query")
+    print(f"  wall:    {result['total']:.1f} s to build and post it all")
+    print(
+        f"  collect: {result['collect']:.1f} s  against the ideal {ideal:.2f} s "
+        f"(total source latency {queries * args.latency:g} s / concurrency {args.concurrency})"
+    )
+    print(
+        f"  post:    {result['total'] - result['collect']:.1f} s  against the floor of {floor} s "
+        "(one message a second in the digest's channel)"
+    )
+    print(f"  team messages in the thread: {len(team_posts)} (expected exactly {args.teams})")
+    print(
+        f"  charts uploaded: {len(charts)}; 429s answered: {len(answered_429)} "
+        f"({len(window)} to chat.postMessage; {injector.injected} injected, the rest from the rate window)"
+    )
+    if len(team_posts) != args.teams:
+        raise SystemExit("wrong number of team messages")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The digest's charts, rendered server-side with matplotlib: tech-debt share per team against the shaded
+20–30% band, and p95 latency per team over the last eight weeks.
+
+Rendering is CPU work, so `render_charts` runs it on a thread (matplotlib's object API, no pyplot state,
+one `Figure` per chart: safe off the main thread). Too many teams make a chart unreadable, so each shows
+the teams that matter most and says how many it leaves out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to PNG bytes only
+
+from matplotlib.figure import Figure
+
+from bot.digest.model import DebtFacts, MetricsFacts, TeamDigest, Week
+
+MAX_DEBT_TEAMS = 25
+MAX_LATENCY_TEAMS = 8
+BAND = (0.20, 0.30)
+STATUS_COLOURS = {"under": "#e9a23b", "in band": "#2a9d8f", "over": "#d62828"}
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # stable per week: "debt-share", "p95-latency"
+    title: str
+    alt: str  # what the chart shows, for screen readers and notifications
+    png: bytes
+
+    def filename(self, week: Week) -> str:
+        return f"{self.name}-{week.key}.png"
+
+
+@dataclass(frozen=True)
+class DebtBar:
+    team: str
+    rolling: float
+    current: float
+    status: str
+
+
+@dataclass(frozen=True)
+class LatencySeries:
+    team: str
+    points: tuple[tuple[date, float | None], ...]  # seconds
+
+    @property
+    def latest(self) -> float | None:
+        known = [v for _, v in self.points if v is not None]
+        return known[-1] if known else None
+
+
+def debt_bars(teams: Sequence[TeamDigest]) -> list[DebtBar]:
+    bars = []
+    for td in teams:
+        facts = td.facts("debt", DebtFacts)
+        if facts is not None:
+            bars.append(DebtBar(td.team.name, facts.rolling, facts.share, facts.status))
+    return bars
+
+
+def latency_series(teams: Sequence[TeamDigest]) -> list[LatencySeries]:
+    out = []
+    for td in teams:
+        facts = td.facts("metrics", MetricsFacts)
+        if facts is not None and any(v is not None for _, v in facts.p95_weeks):
+            out.append(LatencySeries(td.team.name, facts.p95_weeks))
+    return out
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def debt_chart(bars: Sequence[DebtBar]) -> Chart | None:
+    """Rolling share per team (bars, coloured by band status) and the current sprint (dots)."""
+    if not bars:
+        return None
+    # Out of band first (furthest out first), then the rest by name.
+    ordered = sorted(bars, key=lambda b: (b.status == "in band", -abs(b.rolling - 0.25), b.team.casefold()))
+    shown = sorted(ordered[:MAX_DEBT_TEAMS], key=lambda b: b.team.casefold(), reverse=True)
+    fig = Figure(figsize=(7.5, 1.2 + 0.32 * len(shown)))
+    ax = fig.subplots()
+    ax.axvspan(BAND[0] * 100, BAND[1] * 100, color="#2a9d8f", alpha=0.15, label="target band 20–30%")
+    y = list(range(len(shown)))
+    ax.barh(y, [b.rolling * 100 for b in shown], color=[STATUS_COLOURS.get(b.status, "#888") for b in shown])
+    ax.scatter([b.current * 100 for b in shown], y, color="#1d3557", zorder=3, s=14, label="current sprint")
+    ax.set_yticks(y, [b.team[:30] for b in shown])
+    ax.set_xlim(0, max(50.0, max(max(b.rolling, b.current) * 100 for b in shown) + 5))
+    ax.set_xlabel("share of sprint capacity on tech debt and scalability work (%)")
+    more = f" — {len(shown)} of {len(bars)} teams, out of band first" if len(bars) > len(shown) else ""
+    title = f"Tech-debt share per team (rolling, last 3 sprints){more}"
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    alt = "Tech-debt share per team against the 20–30% band: " + "; ".join(
+        f"{b.team} {b.rolling * 100:.0f}% ({b.status})" for b in ordered[:MAX_DEBT_TEAMS]
+    )
+    return Chart("debt-share", title, alt, _png(fig))
+
+
+def latency_chart(series: Sequence[LatencySeries]) -> Chart | None:
+    """p95 latency per team, one point a week for eight weeks (the slowest teams when there are many)."""
+    if not series:
+        return None
+    ordered = sorted(series, key=lambda s: (-(s.latest or 0.0), s.team.casefold()))
+    shown = ordered[:MAX_LATENCY_TEAMS]
+    fig = Figure(figsize=(7.5, 3.6))
+    ax = fig.subplots()
+    weeks = sorted({d for s in shown for d, _ in s.points})
+    position = {d: i for i, d in enumerate(weeks)}
+    for s in shown:
+        known = [(position[d], v * 1000) for d, v in s.points if v is not None]
+        ax.plot([x for x, _ in known], [y for _, y in known], marker="o", markersize=3, label=s.team[:30])
+    ax.set_xticks(range(len(weeks)), [f"week of {d:%b %d}" for d in weeks])
+    ax.set_ylabel("p95 latency (ms)")
+    ax.set_ylim(bottom=0)
+    ax.tick_params(axis="x", labelsize=7, rotation=30)
+    more = f" — the {len(shown)} slowest of {len(series)} teams" if len(series) > len(shown) else ""
+    title = f"p95 latency per team, last 8 weeks{more}"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    alt = "p95 latency per team this week: " + "; ".join(
+        f"{s.team} {s.latest * 1000:.0f} ms" for s in shown if s.latest is not None
+    )
+    return Chart("p95-latency", title, alt, _png(fig))
+
+
+def _render(bars: list[DebtBar], series: list[LatencySeries]) -> list[Chart]:
+    return [c for c in (debt_chart(bars), latency_chart(series)) if c is not None]
+
+
+async def render_charts(teams: Sequence[TeamDigest]) -> list[Chart]:
+    """Both charts, rendered on a worker thread; a chart with no data is left out."""
+    bars, series = debt_bars(teams), latency_series(teams)
+    return await asyncio.get_running_loop().run_in_executor(None, _render, bars, series)

@@ -1,0 +1,40 @@
+"""The digest's checklist section: the team's latest signal-checklist verdict and stage, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.checklist.verdict import HEADLINES, VerdictKind
+from bot.digest.model import ChecklistFacts, NoChecklist, Section, Week, available
+from bot.teams import Team
+from storage import digest_inputs as inputs
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+
+def headline(verdict: str) -> str:
+    try:
+        return HEADLINES[VerdictKind(verdict)]
+    except ValueError:
+        return verdict.replace("_", " ").capitalize()
+
+
+async def section(
+    rt: Runtime, team: Team, week: Week, as_of: datetime
+) -> Section[ChecklistFacts | NoChecklist]:
+    done, open_check = await rt.db.run(inputs.latest_check, team.workspace_id, team.channel_id, as_of)
+    if done is None or done.finished_at is None or done.verdict is None:
+        return available("checklist", NoChecklist(open_check=open_check))
+    finished = done.finished_at if done.finished_at.tzinfo else done.finished_at.replace(tzinfo=UTC)
+    return available(
+        "checklist",
+        ChecklistFacts(
+            verdict=headline(done.verdict),
+            stage=done.band,
+            finished_at=finished,
+            permalink=done.permalink,
+            open_check=open_check,
+        ),
+    )

@@ -1,0 +1,159 @@
+"""The digest's metrics section, from the metrics capability's `read_team_signals`: each signal against
+its threshold with the change since last week, the breached triggers with their seeds, the "breaks first
+at 10x" list, and p95 latency over eight weeks from the weekly snapshots (this reading is kept as this
+week's snapshot)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.digest.model import (
+    HeadroomLine,
+    MetricsFacts,
+    Section,
+    SignalLine,
+    TriggerLine,
+    Week,
+    available,
+    not_set_up,
+    unavailable,
+)
+from bot.metrics.render import fmt_multiple, fmt_value
+from bot.metrics.service import MetricsNotConfigured, SignalReading, TeamReading, Trigger, read_team_signals
+from bot.metrics.signals import Signal
+from bot.teams import Team
+from storage import digest_inputs as inputs
+from storage import metrics as metrics_repo
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+P95 = "p95_latency"
+CHART_WEEKS = 8
+
+
+def limit_text(signal: Signal) -> str:
+    rule, limit = signal.rule, signal.threshold
+    if rule is None or limit is None:
+        return "no threshold"
+    if signal.is_feature:
+        return f"limit {fmt_multiple(limit)} relative growth"
+    shown = fmt_value(signal.kind, limit)
+    if signal.kind == "saturation":
+        return f"ceiling {shown}"
+    return f"at least {shown}" if rule.op == "<" else f"limit {shown}"
+
+
+def change_text(kind: str, now: float | None, before: Any) -> str | None:
+    """The change since last week in the signal's unit; None without both numbers."""
+    if now is None or not isinstance(before, int | float):
+        return None
+    delta = now - float(before)
+    sign = "+" if delta >= 0 else "−"
+    if kind == "latency":
+        return f"{sign}{float(f'{abs(delta) * 1000:.3g}'):g} ms"
+    if kind in ("ratio", "saturation"):
+        return f"{sign}{float(f'{abs(delta) * 100:.2g}'):g} points"
+    if kind == "rate" and before:
+        return f"{sign}{float(f'{abs(delta) / float(before) * 100:.2g}'):g}%"
+    return None
+
+
+def signal_line(reading: SignalReading, last_week: dict[str, dict[str, Any]]) -> SignalLine:
+    s = reading.signal
+    if s.is_feature:
+        top = reading.features[0].feature if reading.features else None
+        value = f"{fmt_multiple(reading.value)} ({top})" if reading.value is not None and top else "n/a"
+    else:
+        value = fmt_value(s.kind, reading.value)
+    if reading.value is None and reading.note and not reading.error:
+        value = f"n/a ({reading.note})"
+    change = (
+        None
+        if s.is_feature
+        else change_text(s.kind, reading.value, (last_week.get(s.name) or {}).get("value"))
+    )
+    return SignalLine(s.name, s.title, value, limit_text(s), reading.status, change, reading.error)
+
+
+def trigger_line(trigger: Trigger, reading: TeamReading) -> TriggerLine:
+    signal = reading.get(trigger.signal)
+    kind = signal.signal.kind if signal else trigger.kind
+    if trigger.subject:
+        value, limit = fmt_multiple(trigger.value), f"limit {fmt_multiple(trigger.limit)} relative growth"
+        title = f"{trigger.title}: {trigger.subject}"
+    else:
+        value = fmt_value(kind, trigger.value)
+        limit = limit_text(signal.signal) if signal else fmt_value(kind, trigger.limit)
+        title = trigger.title
+    return TriggerLine(title, value, limit, trigger.action, trigger.seed)
+
+
+def _title(reading: TeamReading, name: str) -> str:
+    found = reading.get(name)
+    return found.signal.title if found else name.replace("_", " ")
+
+
+def p95_weeks(
+    this_week: date, history: dict[date, float | None], current: float | None
+) -> tuple[tuple[date, float | None], ...]:
+    weeks = [this_week - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS)]
+    return tuple((w, current if w == this_week else history.get(w)) for w in weeks)
+
+
+async def section(rt: Runtime, team: Team, week: Week, as_of: datetime) -> Section[MetricsFacts]:
+    try:
+        reading = await read_team_signals(rt, team, at=as_of)
+    except MetricsNotConfigured as exc:
+        return not_set_up("metrics", exc.message)
+    if reading.signals and all(s.error for s in reading.signals):
+        return unavailable("metrics", "; ".join(dict.fromkeys(s.error for s in reading.signals if s.error)))
+    this_week = metrics_repo.week_start(reading.read_at)
+    previous = await rt.db.run(metrics_repo.previous_snapshot, team.workspace_id, team.channel_id, this_week)
+    last_week = previous.values if previous is not None else {}
+    if any(s.value is not None for s in reading.signals):
+        try:
+            await rt.db.run(
+                metrics_repo.save_snapshot,
+                team.workspace_id,
+                team.channel_id,
+                team.name,
+                reading.source,
+                reading.read_at,
+                reading.snapshot(),
+            )
+        except Exception:  # the digest still goes out; next week's comparison is the poorer for it
+            log.warning("could not keep the metrics snapshot", extra={"team": team.key}, exc_info=True)
+    history = await rt.db.run(
+        inputs.p95_history,
+        team.workspace_id,
+        [team.channel_id],
+        this_week - timedelta(weeks=CHART_WEEKS - 1),
+    )
+    p95 = reading.get(P95)
+    ranked = reading.projection.ranked
+    return available(
+        "metrics",
+        MetricsFacts(
+            source=reading.source,
+            read_at=reading.read_at,
+            signals=tuple(signal_line(r, last_week) for r in reading.signals),
+            triggers=tuple(trigger_line(t, reading) for t in reading.triggers),
+            breaks_first=tuple(
+                HeadroomLine(_title(reading, h.name), h.headroom, h.saturates)
+                for h in reading.projection.breaks_first
+            ),
+            least_headroom=HeadroomLine(
+                _title(reading, ranked[0].name), ranked[0].headroom, ranked[0].saturates
+            )
+            if ranked
+            else None,
+            errors=tuple(dict.fromkeys(s.error for s in reading.signals if s.error)),
+            p95_weeks=p95_weeks(this_week, history.get(team.channel_id, {}), p95.value if p95 else None),
+            assumptions=reading.projection.assumptions,
+        ),
+    )

@@ -1,0 +1,180 @@
+"""The digest's parent message, the managers' DM copy and the ephemeral preview (Block Kit data).
+
+The parent is the agenda of the week's product/engineering/support sync; the details are one message
+per team in its thread (`render_team.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as bk
+from bot.digest.agenda import AGENDA_HEADINGS, AGENDA_ORDER, AgendaItem, Dependency
+from bot.digest.assemble import Digest
+from bot.digest.model import SECTION_TITLES
+from bot.digest.render_team import summary_text
+
+SEED_QUOTE = (
+    "“Establish regular communication cadences (weekly or bi-weekly syncs) between Product, Engineering "
+    "(including Infra/Ops/Platform), and Support/CS leads focused on scalability, performance, and "
+    "upcoming load changes.” — the antidote to *scaling in silos* (`001_…`)"
+)
+SECTION_BUDGET = 2900  # characters per section, under Slack's 3,000
+MAX_PREVIEW_TEAM_LINES = 60
+
+
+def title(digest: Digest) -> str:
+    where = f" · {digest.workspace_name}" if digest.workspace_name else ""
+    return f"Scalability digest · {digest.week.label}{where}"
+
+
+def _bullets(lines: Sequence[str], budget: int = SECTION_BUDGET, more_hint: str = "in the thread") -> str:
+    """As many bullets as fit the budget, then "…and N more"."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        bullet = f"• {line}"
+        tail = f"\n…and {len(lines) - i} more {more_hint}"
+        if used + len(bullet) + 1 + len(tail) > budget:
+            out.append(tail.strip())
+            break
+        out.append(bullet)
+        used += len(bullet) + 1
+    return "\n".join(out)
+
+
+def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
+    if not items:
+        return [
+            bk.section(
+                ":white_check_mark: *Nothing needs a decision this week*: no breached triggers, overdue "
+                "mitigations, teams out of band, stale checks, or teams without a pre-mortem."
+            )
+        ]
+    blocks = [bk.section(f"*Agenda for this week's sync* — {len(items)} items need a decision")]
+    for kind in AGENDA_ORDER:
+        lines = [i.text for i in items if i.kind == kind]
+        if lines:
+            heading = f"*{AGENDA_HEADINGS[kind]}* ({len(lines)})\n"
+            blocks.append(bk.section(heading + _bullets(lines, SECTION_BUDGET - len(heading))))
+    return blocks
+
+
+def dependency_lines(deps: Sequence[Dependency]) -> list[str]:
+    return [
+        f"*{bk.escape(d.team)}*'s top risk “{bk.escape(d.risk)}” is owned by {bk.mention(d.owner)} "
+        f"of *{bk.escape(d.owner_team)}*"
+        for d in deps
+    ]
+
+
+def _counts_fields(digest: Digest) -> bk.Block:
+    counts = digest.counts
+    return bk.fields(
+        [
+            f"*Teams*\n{len(digest.teams)}",
+            f"*Needs a decision*\n{len(digest.agenda)}",
+            f"*Breached triggers*\n{counts['trigger']}",
+            f"*Overdue mitigations*\n{counts['overdue']}",
+            f"*Out of the debt band*\n{counts['out_of_band']}",
+            f"*Checks stale or missing*\n{counts['stale_check']}",
+            f"*No pre-mortem yet*\n{counts['no_premortem']}",
+            f"*Cross-team dependencies*\n{len(digest.dependencies)}",
+        ]
+    )
+
+
+def _unavailable_note(digest: Digest) -> str | None:
+    if not digest.unavailable:
+        return None
+    parts = [
+        f"{SECTION_TITLES[k].lower()} for {n} team{'s' if n != 1 else ''}"
+        for k, n in digest.unavailable.items()
+    ]
+    return ":warning: Unavailable this time: " + ", ".join(parts) + " (the reasons are in the thread)"
+
+
+def fallback(digest: Digest) -> str:
+    return (
+        f"{title(digest)}: {len(digest.agenda)} items need a decision across {len(digest.teams)} teams; "
+        "details per team in the thread."
+    )
+
+
+def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk.Block]:
+    blocks: list[bk.Block] = [
+        bk.header(title(digest)),
+        bk.context(f"The agenda for this week's product, engineering and support sync. {SEED_QUOTE}"),
+        _counts_fields(digest),
+        bk.divider(),
+        *agenda_blocks(digest.agenda),
+    ]
+    deps = dependency_lines(digest.dependencies)
+    blocks.append(
+        bk.section("*Cross-team dependencies*\n" + _bullets(deps, SECTION_BUDGET - 30))
+        if deps
+        else bk.section(
+            "*Cross-team dependencies*: none this week (no team's top risk is owned in another team)"
+        )
+    )
+    notes = [
+        f"Details for each of the {len(digest.teams)} teams and the charts are in the thread.",
+        f"As of {bk.date(digest.as_of)}.",
+    ]
+    unavailable = _unavailable_note(digest)
+    if unavailable:
+        notes.append(unavailable)
+    notes += list(chart_notes)
+    blocks.append(bk.context(*notes))
+    return blocks
+
+
+def parent_message(digest: Digest, *, chart_notes: Sequence[str] = ()) -> dict[str, Any]:
+    return bk.message(fallback(digest), parent_blocks(digest, chart_notes=chart_notes))
+
+
+def dm_message(digest: Digest, channel_id: str, permalink: str | None) -> dict[str, Any]:
+    """A manager's copy: the counts and the agenda, with a link to the thread."""
+    where = (
+        bk.link(permalink, "the digest and its thread")
+        if permalink
+        else f"the thread in {bk.channel_link(channel_id)}"
+    )
+    blocks: list[bk.Block] = [
+        bk.header(title(digest)),
+        bk.section(f"Your copy of this week's digest. Per-team details and charts: {where}."),
+        _counts_fields(digest),
+        *agenda_blocks(digest.agenda),
+    ]
+    deps = dependency_lines(digest.dependencies)
+    if deps:
+        blocks.append(bk.section("*Cross-team dependencies*\n" + _bullets(deps, SECTION_BUDGET - 30)))
+    text = f"{fallback(digest)} Thread: {permalink or channel_id}"
+    return bk.message(text, blocks)
+
+
+def preview_message(digest: Digest, channel_id: str | None) -> dict[str, Any]:
+    """The parent as it would be posted, and one line per team, for the person who asked only."""
+    blocks = parent_blocks(digest)
+    blocks.append(bk.divider())
+    lines = [summary_text(td, digest.as_of) for td in digest.teams[:MAX_PREVIEW_TEAM_LINES]]
+    if lines:
+        more = len(digest.teams) - len(lines)
+        blocks.append(
+            bk.section("*Teams* (one message each in the thread)\n" + _bullets(lines, more_hint=""))
+        )
+        if more > 0:
+            blocks.append(bk.context(f"…and {more} more teams."))
+    where = (
+        bk.channel_link(channel_id)
+        if channel_id
+        else "no channel yet (an admin picks one with `/scale-check setup`)"
+    )
+    blocks.append(
+        bk.context(
+            f":eyes: Preview only: nothing was posted. The digest goes to {where}; "
+            "`/scale-check digest now` sends it (managers and admins)."
+        )
+    )
+    return bk.message("Preview of " + fallback(digest), blocks)

@@ -1,0 +1,160 @@
+"""The App Home tab as Block Kit data: each of the person's teams at a glance (verdict, open mitigations,
+headroom, tech-debt status), buttons for the common commands, and the next digest in their time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot import blocks as bk
+from bot.digest.model import (
+    ChecklistFacts,
+    DebtFacts,
+    MetricsFacts,
+    NoChecklist,
+    PremortemFacts,
+    SectionKind,
+    TeamDigest,
+)
+from bot.digest.render_team import multiple
+from bot.digest.schedule import Schedule
+
+MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
+ACTION_SETUP = "home.setup"
+ACTION_PREVIEW = "home.preview"
+ACTION_REFRESH = "home.refresh"
+COMMANDS = (
+    ("`/scale-check`", "signal checklist"),
+    ("`/scale-check premortem`", "what breaks first at 10x"),
+    ("`/scale-check metrics`", "live metrics and headroom"),
+    ("`/scale-check debt`", "tech-debt capacity"),
+    ("`/scale-check digest preview`", "this week's digest"),
+    ("`/scale-check setup`", "set up a team"),
+)
+
+
+def _down(td: TeamDigest, kind: SectionKind) -> str | None:
+    section = td.sections.get(kind)
+    if section is None:
+        return "—"
+    if section.unavailable:
+        return ":warning: unavailable"
+    if section.facts is None:
+        return "not set up"
+    return None
+
+
+def verdict(td: TeamDigest, as_of: datetime) -> str:
+    down = _down(td, "checklist")
+    if down:
+        return down
+    facts = td.sections["checklist"].facts
+    if isinstance(facts, NoChecklist):
+        return "no checklist yet" + (" (one in progress)" if facts.open_check else "")
+    assert isinstance(facts, ChecklistFacts)
+    stage = f" · stage {facts.stage}" if facts.stage else ""
+    stale = " · :warning: stale" if facts.stale(as_of) else ""
+    return f"{facts.verdict}{stage}{stale}"
+
+
+def mitigations(td: TeamDigest) -> str:
+    down = _down(td, "premortem")
+    if down:
+        return down
+    facts = td.facts("premortem", PremortemFacts)
+    assert facts is not None
+    if not facts.exists:
+        return "no pre-mortem yet"
+    overdue = f" ({len(facts.overdue)} overdue :red_circle:)" if facts.overdue else ""
+    return f"{len(facts.mitigations)} open{overdue}"
+
+
+def headroom(td: TeamDigest) -> str:
+    down = _down(td, "metrics")
+    if down:
+        return down
+    facts = td.facts("metrics", MetricsFacts)
+    assert facts is not None
+    least = facts.least_headroom
+    if least is None:
+        return "nothing projected"
+    mark = " :red_circle:" if least.headroom < 10 else ""
+    return f"{bk.escape(least.title)} {multiple(least.headroom)}{mark}"
+
+
+def debt(td: TeamDigest) -> str:
+    down = _down(td, "debt")
+    if down:
+        return down
+    facts = td.facts("debt", DebtFacts)
+    assert facts is not None
+    return f"{facts.rolling_text} {facts.status}"
+
+
+def team_blocks(td: TeamDigest, as_of: datetime) -> list[bk.Block]:
+    return [
+        bk.section(f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}"),
+        bk.fields(
+            [
+                f"*Verdict*\n{verdict(td, as_of)}",
+                f"*Open mitigations*\n{mitigations(td)}",
+                f"*Headroom at 10x (least)*\n{headroom(td)}",
+                f"*Tech debt (rolling)*\n{debt(td)}",
+            ]
+        ),
+    ]
+
+
+def next_digest_line(schedule: Schedule, next_run: datetime | None, user_tz: str | None) -> str:
+    if not schedule.channel or next_run is None:
+        return ":calendar: No digest channel yet: `/scale-check setup` picks one."
+    zone = f" (your time zone, {user_tz})" if user_tz else " (in your time zone)"
+    when = bk.date(next_run, "{date_long_pretty} at {time}")
+    return f":calendar: Next digest: {when}{zone} in {bk.channel_link(schedule.channel)}."
+
+
+def home_view(
+    user_id: str,
+    teams: Sequence[TeamDigest],
+    as_of: datetime,
+    schedule: Schedule,
+    next_run: datetime | None,
+    *,
+    user_tz: str | None,
+    manager: bool,
+    total: int,
+) -> dict[str, Any]:
+    """The Home tab (at most 100 blocks however many teams there are)."""
+    if manager:
+        intro = f"Hi {bk.mention(user_id)}. As a manager you see all {total} teams."
+    elif teams:
+        intro = f"Hi {bk.mention(user_id)}. Your teams at a glance."
+    else:
+        intro = (
+            f"Hi {bk.mention(user_id)}. You are in no team yet: run `/scale-check` in your team's channel, "
+            "or set a team up."
+        )
+    blocks: list[bk.Block] = [
+        bk.header("Are we ready for 10x?"),
+        bk.section(intro),
+        bk.context(next_digest_line(schedule, next_run, user_tz)),
+        bk.actions(
+            bk.button("Set up a team", ACTION_SETUP, "setup", style="primary"),
+            bk.button("Preview this week's digest", ACTION_PREVIEW, "preview"),
+            bk.button("Refresh", ACTION_REFRESH, "refresh"),
+        ),
+        bk.divider(),
+    ]
+    for td in list(teams)[:MAX_TEAMS]:
+        blocks += team_blocks(td, as_of)
+        blocks.append(bk.divider())
+    if total > min(len(teams), MAX_TEAMS) and teams:
+        blocks.append(
+            bk.context(
+                f"Showing {min(len(teams), MAX_TEAMS)} of {total} teams; the weekly digest has them all."
+            )
+        )
+    blocks.append(bk.context(" · ".join(f"{cmd} {what}" for cmd, what in COMMANDS)))
+    blocks.append(bk.context(f"Updated {bk.date(as_of)}."))
+    return {"type": "home", "blocks": blocks}

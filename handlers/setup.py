@@ -1,0 +1,213 @@
+"""`/scale-check setup`: the setup modal (workspace admins and the team's managers only).
+
+The modal maps a channel to a team, picks a configured data source and signals, names leads and
+managers, and sets the workspace's digest channel, day, time and time zone. What it stores wins over the
+config file for that channel (and for the workspace's digest), and the answer says so when both exist;
+a changed schedule reschedules the digest job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks as bk
+from bot.digest.jobs import reschedule
+from bot.digest.schedule import Schedule
+from bot.digest.service import schedule_for
+from bot.errors import PermissionDenied
+from bot.home import ACTION_SETUP
+from bot.setup import rules
+from bot.setup.modal import CALLBACK_ID, CHANNEL_PICKED, origin_of, setup_modal
+from bot.teams import Team, resolve_team
+from handlers.base import Ctx, FieldError, Listeners, ViewErrors
+from handlers.router import Subcommand
+from storage import digest as digest_repo
+from storage import teams as teams_repo
+
+log = logging.getLogger(__name__)
+
+
+async def is_slack_admin(ctx: Ctx, user_id: str | None = None) -> bool:
+    """A workspace admin or owner, as Slack says (users.info)."""
+    who = user_id or ctx.user_id
+    if not who:
+        return False
+    try:
+        user = (await ctx.client.users_info(user=who))["user"]
+    except SlackApiError:
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def is_admin(ctx: Ctx) -> bool:
+    """A workspace admin: Slack's own, or one the config file names for the workspace."""
+    return ctx.user_id in ctx.rt.config.admins_for(ctx.workspace_id) or await is_slack_admin(ctx)
+
+
+async def team_of_channel(ctx: Ctx, channel_id: str) -> Team:
+    """The channel's team as it stands (setup, else the file, else the channel's own name)."""
+    row = await ctx.rt.db.run(teams_repo.find, ctx.workspace_id, channel_id)
+    name = row.name if row else None
+    if name is None and ctx.rt.config.team_for(ctx.workspace_id, channel_id) is None:
+        try:
+            name = (await ctx.client.conversations_info(channel=channel_id))["channel"].get("name")
+        except SlackApiError:
+            name = None
+    return resolve_team(ctx.rt.config, ctx.workspace_id, channel_id, name, row.setup if row else None)
+
+
+async def may_set_up(ctx: Ctx, team: Team) -> bool:
+    assert ctx.user_id is not None
+    if ctx.user_id in team.managers or ctx.user_id in ctx.rt.config.admins_for(ctx.workspace_id):
+        return True
+    return await is_slack_admin(ctx)
+
+
+async def run_setup(ctx: Ctx, args: str) -> None:
+    team = await ctx.team()
+    if not await may_set_up(ctx, team):
+        raise PermissionDenied(rules.who_can(team))
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    view = setup_modal(ctx.rt.config, team, schedule, origin_channel=ctx.channel_id)
+    await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
+
+
+async def open_from_home(ctx: Ctx, action: dict[str, Any]) -> None:
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    view = setup_modal(ctx.rt.config, None, schedule, origin_channel=None)
+    await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
+
+
+async def on_channel_picked(ctx: Ctx, action: dict[str, Any]) -> None:
+    """Another channel picked in the modal: show that team's values (and whether this person may save)."""
+    view = ctx.body.get("view") or {}
+    channel = action.get("selected_conversation")
+    if not channel or not view.get("id"):
+        return
+    team = await team_of_channel(ctx, channel)
+    warning = None if await may_set_up(ctx, team) else rules.who_can(team)
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    new = setup_modal(ctx.rt.config, team, schedule, origin_channel=origin_of(view), warning=warning)
+    await ctx.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new)
+
+
+async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
+    """Validate and store before the ack, so errors show under the inputs of the modal."""
+    values = (view.get("state") or {}).get("values") or {}
+    try:
+        team_setup, digest_setup = rules.parse(values, ctx.rt.config, origin_of(view))
+    except rules.SetupErrors as exc:
+        raise ViewErrors(exc.errors) from None
+    team = await team_of_channel(ctx, team_setup.channel)
+    if not await may_set_up(ctx, team):
+        raise FieldError(rules.B_CHANNEL, rules.who_can(team))
+    if digest_setup.channel:
+        try:
+            info = (await ctx.client.conversations_info(channel=digest_setup.channel))["channel"]
+        except SlackApiError:
+            raise FieldError(rules.B_DIGEST_CHANNEL, "I can't see that channel; pick another.") from None
+        if not info.get("is_member"):
+            raise FieldError(
+                rules.B_DIGEST_CHANNEL,
+                f"I'm not in #{info.get('name') or digest_setup.channel}: `/invite @scalebot` there, then save again.",
+            )
+    assert ctx.user_id is not None
+    now = ctx.now
+    await ctx.rt.db.run(
+        teams_repo.save_setup,
+        ctx.workspace_id,
+        team_setup.channel,
+        team_setup.stored(ctx.rt.config),
+        ctx.user_id,
+        now,
+    )
+    await ctx.rt.db.run(
+        digest_repo.save_schedule,
+        ctx.workspace_id,
+        digest_setup.channel,
+        digest_setup.day,
+        digest_setup.time,
+        digest_setup.timezone,
+        list(digest_setup.managers),
+        ctx.user_id,
+        now,
+    )
+    return None
+
+
+def confirmation(
+    team: Team, schedule: Schedule, file_name: str | None, next_run: Any
+) -> tuple[str, list[bk.Block]]:
+    where = bk.channel_link(team.channel_id)
+    people = []
+    if team.leads:
+        people.append("leads " + ", ".join(bk.mention(u) for u in team.leads))
+    if team.managers:
+        people.append("managers " + ", ".join(bk.mention(u) for u in team.managers))
+    metrics = "no metrics source"
+    if team.metrics is not None:
+        signals = ", ".join(team.metrics.signals) or "the default set"
+        service = f", service `{bk.escape(team.metrics.service)}`" if team.metrics.service else ""
+        metrics = f"metrics from {bk.escape(team.metrics.source)}{service}, signals: {signals}"
+    lines = [
+        f":white_check_mark: Saved: {where} is team *{bk.escape(team.name)}* "
+        f"({'; '.join([*people, metrics])})."
+    ]
+    if file_name is not None:
+        lines.append(
+            f"The config file also declares {where} (as “{bk.escape(file_name)}”): what you saved here wins "
+            "over the file for this channel."
+        )
+    if schedule.channel and next_run is not None:
+        lines.append(
+            f"Weekly digest: {schedule.describe()} in {bk.channel_link(schedule.channel)}; "
+            f"the next one is {bk.date(next_run, '{date_long_pretty} at {time}')}."
+        )
+    else:
+        lines.append("Weekly digest: no channel picked, so none is sent yet.")
+    if schedule.in_file:
+        lines.append(
+            "The config file sets a digest schedule for this workspace too: the one saved here wins."
+        )
+    text = " ".join(lines)
+    return text, [bk.section("\n".join(lines))]
+
+
+async def after_submit(ctx: Ctx) -> None:
+    view = ctx.body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    team_setup, _ = rules.parse(values, ctx.rt.config, origin_of(view))
+    await reschedule(ctx.rt, ctx.workspace_id)
+    team = await team_of_channel(ctx, team_setup.channel)
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    entry = ctx.rt.config.team_for(ctx.workspace_id, team.channel_id)
+    text, blocks = confirmation(team, schedule, entry.name if entry else None, schedule.next_run(ctx.now))
+    origin = origin_of(view)
+    if origin and ctx.user_id:
+        try:
+            await ctx.client.chat_postEphemeral(channel=origin, user=ctx.user_id, **bk.message(text, blocks))
+            return
+        except SlackApiError:
+            log.info("could not answer in the channel; sending a DM instead")
+    if ctx.user_id:
+        await ctx.dm(ctx.user_id, text, blocks)
+
+
+def register(listeners: Listeners) -> None:
+    listeners.router.add(
+        Subcommand(
+            name="setup",
+            summary="set up this channel's team, its data source and people, and the weekly digest (admins and managers)",
+            usage="",
+            example="/scale-check setup",
+            run=run_setup,
+            check=lambda args: None if not args.strip() else "`setup` takes no arguments.",
+            order=70,
+        )
+    )
+    listeners.view(CALLBACK_ID, submit, after_submit)
+    listeners.action(CHANNEL_PICKED, on_channel_picked)
+    listeners.action(ACTION_SETUP, open_from_home)

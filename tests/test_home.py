@@ -1,0 +1,139 @@
+"""The App Home: published on `app_home_opened` with each of the person's teams at a glance (managers see
+every team), buttons for the common commands, the next digest in their zone, within Slack's view limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import AppConfig
+from bot.home import ACTION_PREVIEW, ACTION_SETUP
+from localslack import FakeSlack
+from storage import teams as teams_repo
+from tests.digest_support import add_check, add_premortem, add_sprints, text_of
+from tests.harness import BotServer, Seeded
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+DIGEST = "C0DIGEST"
+
+
+@pytest.fixture
+def home_bot(make_bot: Any, fake: FakeSlack, seeded: Seeded) -> BotServer:
+    fake.add_channel(seeded.team_id, DIGEST, "scale-digest", members=[seeded.manager])
+    config = AppConfig.model_validate(
+        {
+            "teams": [
+                {
+                    "name": "Payments",
+                    "channel": seeded.channel,
+                    "leads": [seeded.lead],
+                    "managers": [seeded.manager],
+                }
+            ],
+            "digest": {"channel": DIGEST, "timezone": "Europe/Berlin"},
+        }
+    )
+    bot: BotServer = make_bot(config=config, clock=ManualClock(NOW))
+
+    def write(session: Any) -> None:
+        add_check(
+            session,
+            seeded.team_id,
+            seeded.channel,
+            "Payments",
+            "prepare_now",
+            "100K",
+            NOW - timedelta(days=3),
+        )
+        add_sprints(session, seeded.team_id, seeded.channel, [(12, 50), (12, 50), (12, 50)], NOW.date(), NOW)
+        teams_repo.remember(session, seeded.team_id, seeded.other_channel, "search", NOW)
+        add_premortem(
+            session,
+            seeded.team_id,
+            seeded.channel,
+            "Payments",
+            NOW - timedelta(days=10),
+            [("database", "add a read replica", seeded.lead, NOW.date() - timedelta(days=1), "open")],
+        )
+
+    bot.db(write)
+    return bot
+
+
+def home_of(fake: FakeSlack, seeded: Seeded, user: str) -> dict[str, Any]:
+    fake.actor().open_home(seeded.team_id, user)
+    return fake.wait_for(lambda: fake.home(user), timeout=10)
+
+
+def test_a_member_sees_their_teams_at_a_glance_and_the_next_digest_in_their_time_zone(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    home = home_of(fake, seeded, seeded.member)
+    shown = text_of({"blocks": home["blocks"]})
+    assert "Your teams at a glance." in shown
+    assert "*Payments* · <#C0PAYMENTS>" in shown and "*search* · <#C0SEARCH>" in shown
+    assert "*Verdict*\nPrepare for a surge now · stage 100K" in shown
+    assert "*Tech debt (rolling)*\n24% in band" in shown
+    assert "*Open mitigations*\n1 open (1 overdue :red_circle:)" in shown
+    assert "*Open mitigations*\nno pre-mortem yet" in shown  # search
+    assert "*Headroom at 10x (least)*\nnot set up" in shown
+    # Monday 09:00 in Berlin, shown in the reader's own zone by Slack.
+    monday = int(datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp())
+    assert f"Next digest: <!date^{monday}^{{date_long_pretty}} at {{time}}|" in shown
+    assert "(your time zone, Europe/Berlin) in <#C0DIGEST>" in shown
+    buttons = [e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["home.setup", "home.preview", "home.refresh"]
+    assert len(home["blocks"]) <= 100
+
+
+def test_someone_in_no_team_is_told_how_to_start(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    shown = text_of({"blocks": home_of(fake, seeded, seeded.outsider)["blocks"]})
+    assert "You are in no team yet" in shown and "*Payments*" not in shown
+
+
+def test_a_manager_sees_every_team_and_the_tab_stays_within_100_blocks(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    def many(session: Any) -> None:
+        for i in range(40):
+            teams_repo.remember(session, seeded.team_id, f"C0TEAM{i:02d}", f"team-{i:02d}", NOW)
+
+    home_bot.db(many)
+    home = home_of(fake, seeded, seeded.manager)
+    shown = text_of({"blocks": home["blocks"]})
+    assert "As a manager you see all 42 teams." in shown
+    assert "Showing 25 of 42 teams; the weekly digest has them all." in shown
+    assert len(home["blocks"]) <= 100
+
+
+def test_the_preview_button_opens_this_weeks_digest_in_a_modal(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    home = home_of(fake, seeded, seeded.manager)
+    fake.actor().click_in_view(seeded.team_id, seeded.manager, home["id"], ACTION_PREVIEW)
+    modal = fake.wait_for(
+        lambda: (
+            (views := fake.views_for(seeded.manager))
+            and "Scalability digest" in text_of(views[-1])
+            and views[-1]
+        ),
+        timeout=15,
+    )
+    shown = text_of(modal)
+    assert "Preview only: nothing was posted" in shown and "*Payments* · Prepare for a surge now" in shown
+    assert fake.messages(DIGEST) == []
+
+
+def test_the_setup_button_opens_the_setup_modal_with_no_channel_picked_yet(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    home = home_of(fake, seeded, seeded.admin)
+    fake.actor().click_in_view(seeded.team_id, seeded.admin, home["id"], ACTION_SETUP)
+    modal = fake.wait_for(lambda: (fake.views_for(seeded.admin) or [None])[-1], timeout=10)
+    assert modal["title"]["text"] == "Set up a team"
+    assert "Pick the team's channel" in text_of(modal)
