@@ -294,3 +294,13 @@ def test_an_event_nothing_listens_to_is_still_acked(
     assert response.status_code == 200
     metrics = httpx.get(f"{served.url}/metrics").text
     assert 'scalebot_slack_requests_total{kind="event",outcome="unhandled"} 1.0' in metrics
+
+
+def test_a_channel_without_the_bot_gets_told_to_invite_it(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.remove_bot_from(seeded.channel)
+    fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "")
+    post = fake.wait_for(lambda: fake.response_url_posts())[-1]
+    assert "/invite @scalebot" in post.body["text"] and post.body["response_type"] == "ephemeral"
+    assert fake.messages(seeded.channel) == []
