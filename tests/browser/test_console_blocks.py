@@ -130,12 +130,14 @@ def test_each_person_sees_their_own_ephemerals_and_home(page: Any, demo_bot: Loc
     assert page.locator("#main article.ephemeral").count() == 0
     page.locator("#sidebar a[data-surface=home]").click()
     home = page.locator("#main .home")
-    # Opening the tab sent app_home_opened to the app, as Slack does.
+    # Opening the tab sent app_home_opened to the app, as Slack does, and the app published its Home
+    # (which must land before the view published below, or it would replace that one).
     wait_for(
         lambda: (
             (a := demo_bot.local.actor) and a.last_payload.get("event", {}).get("type") == "app_home_opened"
         )
     )
+    home.locator(".bk-header").first.wait_for()
     # A view the app publishes later replaces it, and its buttons send block_actions from the view.
     demo_bot.act("send", MEMBER, channel=PAYMENTS, text="/scale-check demo home")
     home.locator("text=this is your Home tab").wait_for()
