@@ -311,11 +311,20 @@ def in_channel(session: Session, workspace_id: str, channel_id: str, limit: int 
 
 
 def known_components(session: Session, workspace_id: str, channel_id: str) -> list[str]:
-    """Components named in the team's earlier pre-mortems, most often named first."""
+    """Components named in the team's revealed pre-mortems, most often named first.
+
+    Answers of a pre-mortem that is still collecting (or was cancelled before its reveal) stay
+    hidden: offering them as suggestions would show one lead what another wrote.
+    """
     rows = session.exec(
         select(RiskRow.component)
         .join(PremortemRow, col(PremortemRow.id) == col(RiskRow.premortem_id))
-        .where(RiskRow.workspace_id == workspace_id, PremortemRow.channel_id == channel_id)
+        .where(
+            RiskRow.workspace_id == workspace_id,
+            PremortemRow.workspace_id == workspace_id,
+            PremortemRow.channel_id == channel_id,
+            col(PremortemRow.revealed_at).is_not(None),
+        )
     )
     counts: dict[str, int] = {}
     for name in rows:
@@ -347,7 +356,10 @@ def extend(session: Session, workspace_id: str, premortem_id: int, deadline: dat
     return True
 
 
-def cancel(session: Session, workspace_id: str, premortem_id: int, by: str, now: datetime) -> PremortemRow:
+def cancel(
+    session: Session, workspace_id: str, premortem_id: int, by: str | None, now: datetime
+) -> PremortemRow:
+    """Collecting or voting → cancelled; `by` is None when the deadline passed with no answers."""
     row = take(session, workspace_id, premortem_id, ["collecting", "voting"], now)
     row.status, row.cancelled_by, row.cancelled_at = "cancelled", by, now
     session.add(row)

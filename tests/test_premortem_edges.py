@@ -230,6 +230,55 @@ def test_only_the_starter_managers_or_admins_extend_or_cancel(driver: Driver, fa
     fake.wait_for(lambda: len(d.roots()) == 2)
 
 
+def test_a_deadline_with_no_answers_closes_it_and_frees_the_channel(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, clock: ManualClock
+) -> None:
+    bot = make_bot(config=PAYMENTS, clock=clock, run_scheduler=True)
+    d, s = Driver(fake, seeded, bot, fake.actor()), seeded
+    d.start(s.manager, s.lead, s.lead2)
+    clock.set(T0 + timedelta(hours=49))
+    scheduler = d.bot.rt.scheduler
+    assert scheduler is not None
+    scheduler.wakeup()  # the deadline job looks at the moved clock now
+    fake.wait_for(
+        lambda: "no lead had named a risk" in all_text(d.prompt()), message="closed at the deadline"
+    )
+    assert "no lead had named a risk" in all_text(d.root())
+    assert "Add my answer" not in all_text(d.prompt())
+    assert d.bot.db(repo.get, s.team_id, 1).status == "cancelled"
+    assert not any("The answers:" in all_text(m) for m in d.thread())  # nothing to vote on
+    d.actor.slash_command(s.team_id, s.manager, s.channel, f"premortem <@{s.lead3}>")
+    fake.wait_for(lambda: len(d.roots()) == 2, message="a new pre-mortem may start")
+
+
+def test_a_pre_mortem_can_be_cancelled_while_voting(driver: Driver, fake: FakeSlack) -> None:
+    d, s = driver, driver.seeded
+    d.start(s.manager, s.lead)
+    d.answer(s.lead, one_risk("Queue"))
+    d.click(s.member, d.find("The answers:"), ACTION_CANCEL, block_id="close:1")
+    assert "can cancel it" in d.wait_ephemeral(s.member, "Only")
+    d.click(s.manager, d.find("The answers:"), ACTION_CANCEL, block_id="close:1")
+    fake.wait_for(lambda: f"Cancelled by <@{s.manager}>" in all_text(d.root()))
+    fake.wait_for(lambda: ACTION_VOTE not in all_text(d.find("The answers:")), message="the ballot closed")
+    reveal = all_text(d.find("The answers:"))
+    assert "*Queue*" in reveal and ACTION_CANCEL not in reveal
+    d.actor.slash_command(s.team_id, s.lead, s.channel, f"premortem <@{s.lead2}>")
+    fake.wait_for(lambda: len(d.roots()) == 2, message="a new pre-mortem may start")
+
+
+def test_components_of_revealed_pre_mortems_are_suggested_and_hidden_ones_are_not(
+    driver: Driver, fake: FakeSlack
+) -> None:
+    d, s = driver, driver.seeded
+    to_planning(d)  # "Database writes", revealed and planned
+    d.start(s.manager, s.lead, s.lead2)
+    d.answer(s.lead, one_risk("Secret ledger shard"))
+    fake.wait_for(lambda: f"✅ <@{s.lead}>" in all_text(d.prompt()))
+    view = d.open_answer(s.lead2)
+    offered = [o["value"] for o in d.suggest(s.lead2, view, 1, "")]
+    assert offered == ["Database writes"]
+
+
 def test_the_mitigation_modal_refuses_a_past_due_date_and_a_deactivated_owner(
     driver: Driver, fake: FakeSlack
 ) -> None:

@@ -131,8 +131,12 @@ def test_a_full_pre_mortem_from_the_command_to_the_export(driver: Driver, fake: 
         assert secret not in shown
     assert "2 of 3 leads answered" in all_text(d.root())
 
-    # Chen picks a suggested component, then the answers are revealed.
+    # Chen picks a suggested component, then the answers are revealed. The suggestions are the
+    # team's configured components only: nothing Alex or Bo wrote shows before the reveal.
     view = d.open_answer(s.lead3)
+    offered = " ".join(o["value"] for o in d.suggest(s.lead3, view, 1, ""))
+    for secret in ("DB write", "write-throughput", "Auth service", "payment service"):
+        assert secret not in offered
     (caching,) = d.suggest(s.lead3, view, 1, "cach")
     d.answer(
         s.lead3,

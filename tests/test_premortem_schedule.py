@@ -172,6 +172,7 @@ def test_a_deadline_fires_once_with_two_schedulers_on_one_database(
     make_bot: Any, fake: FakeSlack, seeded: Seeded, clock: ManualClock, database_url: str
 ) -> None:
     c, s = started(make_bot, fake, seeded, clock, hours=3), seeded
+    c.d.answer(s.lead, [{"other": "Queue", "why": "one consumer"}])  # something to reveal
     second: BotServer = make_bot(config=config(3), clock=clock, run_scheduler=True, database_url=database_url)
     c.to(T0 + timedelta(hours=1, minutes=30) + SECOND)  # halfway: 16:30 in Tokyo
     assert second.rt.scheduler is not None

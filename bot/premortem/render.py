@@ -60,9 +60,13 @@ def status_line(pm: Premortem, board: Board | None = None) -> str:
             "Answers stay hidden until every lead has answered or the deadline passes."
         )
     if pm.status == "cancelled":
-        who = bk.mention(pm.cancelled_by) if pm.cancelled_by else "someone"
         when = bk.date(pm.cancelled_at) if pm.cancelled_at else ""
-        return f"Cancelled by {who} {when}."
+        if pm.cancelled_by is None:
+            return (
+                f"Closed {when}: the deadline passed and no lead had named a risk. "
+                "Start another with `/scale-check premortem`."
+            )
+        return f"Cancelled by {bk.mention(pm.cancelled_by)} {when}."
     when = bk.date(pm.revealed_at) if pm.revealed_at else ""
     why = (
         "every lead answered"
@@ -235,9 +239,10 @@ def reveal_messages(board: Board) -> list[Message]:
         if group.merged:
             buttons.append(bk.button("Not the same", ACTION_SPLIT, value))
         blocks.append(bk.actions(*buttons, block_id=f"vote:{group.id}"))
-    if voting and board.groups:
-        blocks.append(
-            bk.actions(
+    if voting:
+        buttons = []
+        if board.groups:
+            buttons.append(
                 bk.button(
                     "Close voting and plan the top three",
                     ACTION_CLOSE,
@@ -247,9 +252,19 @@ def reveal_messages(board: Board) -> list[Message]:
                         "Close voting?",
                         "The three risks with the most votes each get a mitigation with an owner.",
                     ),
+                )
+            )
+        buttons.append(
+            bk.button(
+                "Cancel",
+                ACTION_CANCEL,
+                Ref.dump(pm=pm.id),
+                style="danger",
+                confirm=bk.confirm_dialog(
+                    "Cancel the pre-mortem?", "The answers stay in the thread; no mitigations are planned."
                 ),
-                block_id=f"close:{pm.id}",
             )
         )
+        blocks.append(bk.actions(*buttons, block_id=f"close:{pm.id}"))
     text = f"Pre-mortem for {bk.escape(pm.team_name)}: the answers, grouped by component"
     return [bk.message(text, chunk) for chunk in bk.split_blocks(blocks)]

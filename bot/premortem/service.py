@@ -127,8 +127,9 @@ def closed_sentence(pm: Premortem, *, plain: bool = False) -> str:
     if pm.status == "cancelled":
         if plain:
             return "This pre-mortem was cancelled, so it takes no more answers or votes."
-        who = bk.mention(pm.cancelled_by) if pm.cancelled_by else "someone"
-        return f"This pre-mortem was cancelled by {who}, so it takes no more answers or votes."
+        if pm.cancelled_by is None:
+            return "This pre-mortem closed at its deadline because no lead had answered; start another."
+        return f"This pre-mortem was cancelled by {bk.mention(pm.cancelled_by)}, so it takes no more answers or votes."
     if pm.status == "voting":
         return "The answers were revealed, so answers are closed: vote on the risks in the thread instead."
     if pm.status == "planning":
