@@ -131,6 +131,76 @@ def classify(body: dict[str, Any]) -> str:
     }.get(str(kind), "other")
 
 
+# The fields Bolt reads while routing, with the types Slack sends. Bolt catches what its own
+# routing raises on a field of another type and answers 500, which Slack would retry; a payload
+# like that is malformed, so it is refused with a 400 before it reaches Bolt.
+_TEXT = (str,)
+_OBJECT = (dict,)
+_LIST = (list,)
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "type": _TEXT,
+    "command": _TEXT,
+    "team_id": _TEXT,
+    "user_id": _TEXT,
+    "channel_id": _TEXT,
+    "enterprise_id": _TEXT,
+    "api_app_id": _TEXT,
+    "event_id": _TEXT,
+    "callback_id": _TEXT,
+    "action_id": _TEXT,
+    "block_id": _TEXT,
+    "trigger_id": _TEXT,
+    "response_url": _TEXT,
+    "value": _TEXT,
+    "token": _TEXT,
+    "team": (dict, str, type(None)),
+    "user": (dict, str),
+    "channel": (dict, str),
+    "enterprise": (dict, str, type(None)),
+    "event": _OBJECT,
+    "view": _OBJECT,
+    "container": _OBJECT,
+    "message": _OBJECT,
+    "state": _OBJECT,
+    "actions": _LIST,
+    "authorizations": _LIST,
+}
+_NESTED = ("event", "view", "container", "message", "team", "user", "channel", "enterprise")
+
+
+def shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
+    """The first field whose type Slack never sends (and Bolt cannot route), or None."""
+    for key, allowed in _SHAPES.items():
+        if key in body and not isinstance(body[key], allowed):
+            return key
+    for action in body.get("actions") or []:
+        if not isinstance(action, dict) or shape_problem(action, depth + 1) is not None:
+            return "actions"
+    for auth in body.get("authorizations") or []:
+        if not isinstance(auth, dict):
+            return "authorizations"
+    if depth < 2:
+        for key in _NESTED:
+            inner = body.get(key)
+            if isinstance(inner, dict) and (found := shape_problem(inner, depth + 1)) is not None:
+                return f"{key}.{found}"
+    return None
+
+
+async def dispatch(bolt: AsyncApp, request: AsyncBoltRequest, kind: str) -> tuple[BoltResponse, str]:
+    """Bolt's answer to a request that arrived over HTTP or Socket Mode, and its outcome label."""
+    response = await bolt.async_dispatch(request)
+    if kind == "event" and response.status == 404:
+        # An event nothing listens to is still acked: Slack retries anything but a 2xx and
+        # eventually turns the subscription off.
+        response = BoltResponse(status=200, body="")
+        request.context["scalebot_outcome"] = "unhandled"
+    outcome = request.context.get("scalebot_outcome") or (
+        "ok" if response.status < 400 else ("unhandled" if response.status == 404 else "error")
+    )
+    return response, str(outcome)
+
+
 async def _read_limited(request: Request, limit: int) -> bytes | None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -192,16 +262,21 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, migrate.upgrade, rt.db)
-        rt.scheduler = Scheduler(rt, loop, **state.scheduler_options)
+        # The job store and the capabilities' recurring jobs touch the database: off the loop.
+        rt.scheduler = await loop.run_in_executor(
+            None, lambda: Scheduler(rt, loop, **state.scheduler_options)
+        )
         if state.run_scheduler:
-            rt.scheduler.start()
+            await loop.run_in_executor(None, rt.scheduler.start)
         if mode in (Mode.HTTP, Mode.SOCKET):
             await _record_token_workspace(rt, bolt)
         if mode is Mode.SOCKET:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from bot.socket_mode import MeasuredSocketModeHandler
 
             assert settings.slack_app_token is not None
-            state.socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+            state.socket_handler = MeasuredSocketModeHandler(
+                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry
+            )
             await state.socket_handler.connect_async()
         for hook in app.state.startup_hooks:
             await hook(app)
@@ -288,7 +363,7 @@ def create_app(
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
         # slack_sdk's verifier raises on a non-numeric timestamp; a malformed header is a bad signature.
-        if not timestamp.isdigit() or not signature:
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signature:
             return _refuse(401, "invalid signature", "bad_signature")
         if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE:
             return _refuse(401, "stale request timestamp", "stale")
@@ -307,24 +382,17 @@ def create_app(
             not isinstance(parsed, dict)
             or not parsed
             or (classify(parsed) == "other" and "type" not in parsed)
+            or shape_problem(parsed) is not None
         ):
             return _refuse(400, "malformed payload", "malformed")
         kind = classify(parsed)
         try:
-            bolt_response = await bolt.async_dispatch(bolt_request)
+            bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
         except (TypeError, KeyError, AttributeError) as exc:
             # A signed payload whose shape Bolt cannot route (fields of the wrong type).
             log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
             return _refuse(400, "malformed payload", "malformed")
-        if kind == "event" and bolt_response.status == 404:
-            # An event nothing listens to is still acked: Slack retries anything but a 2xx and
-            # eventually turns the subscription off.
-            bolt_response = BoltResponse(status=200, body="")
-            bolt_request.context["scalebot_outcome"] = "unhandled"
         response = to_starlette_response(bolt_response)
-        outcome = bolt_request.context.get("scalebot_outcome") or (
-            "ok" if bolt_response.status < 400 else ("unhandled" if bolt_response.status == 404 else "error")
-        )
         response.headers["x-scalebot-kind"] = kind
         response.headers["x-scalebot-outcome"] = outcome
         return response

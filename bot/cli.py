@@ -87,8 +87,8 @@ async def _run_scheduler(settings: Settings) -> None:
     rt = build_runtime(settings)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, migrate.upgrade, rt.db)
-    rt.scheduler = Scheduler(rt, loop)
-    rt.scheduler.start()
+    rt.scheduler = await loop.run_in_executor(None, Scheduler, rt, loop)
+    await loop.run_in_executor(None, rt.scheduler.start)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -112,7 +112,7 @@ async def _jobs(settings: Settings, run: str | None) -> int:
     rt = build_runtime(settings)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, migrate.upgrade, rt.db)
-    rt.scheduler = Scheduler(rt, loop)
+    rt.scheduler = await loop.run_in_executor(None, Scheduler, rt, loop)
     try:
         if run:
             outcome = await rt.scheduler.run_now(run)

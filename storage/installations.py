@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import delete
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.clock import Clock
 from bot.logs import redactor
@@ -101,13 +102,15 @@ def deactivate(session: Session, workspace_id: str, reason: str, when: datetime)
 
 
 def issue_state(session: Session, now: datetime, ttl: timedelta) -> str:
+    """A new state; states that expired unused (an install page left open) are swept on the way."""
+    session.execute(delete(OAuthStateRow).where(col(OAuthStateRow.expires_at) <= now))
     state = secrets.token_urlsafe(24)
     session.add(OAuthStateRow(state=state, expires_at=now + ttl))
     return state
 
 
 def consume_state(session: Session, state: str, now: datetime) -> bool:
-    """A state works once and only before it expires; expired states are swept on the way."""
+    """A state works once and only before it expires."""
     row = session.get(OAuthStateRow, state)
     if row is None:
         return False

@@ -57,6 +57,20 @@ def test_compose_runs_web_scheduler_postgres_and_redis() -> None:
     assert "--no-scheduler" in services["web"]["command"]
 
 
+def test_compose_replicas_share_one_published_port_through_the_proxy() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name, service in services.items():
+        if service.get("deploy", {}).get("replicas", 1) > 1:
+            # A fixed host port can be bound once: the second replica would fail to start.
+            assert not any(":" in str(p) for p in service.get("ports", [])), name
+    assert services["proxy"]["ports"] == ["3000:3000"]
+    (config,) = services["proxy"]["configs"]
+    conf = compose["configs"][config["source"]]["content"]
+    assert "server web:3000;" in conf and "proxy_pass http://scalebot;" in conf
+    assert "$$host" in conf  # compose interpolates a single $, which would blank nginx's variables
+
+
 def test_compose_sets_only_variables_the_settings_know() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     ours = [s for s in compose["services"].values() if "build" in s]

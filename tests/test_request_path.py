@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -83,6 +84,11 @@ def test_bad_signatures_and_timestamps_are_refused(served: BotServer) -> None:
     assert httpx.post(url, content=body, headers=sign(body, stale_ts)).status_code == 401
     non_numeric = dict(good, **{"X-Slack-Request-Timestamp": "yesterday"})
     assert httpx.post(url, content=body, headers=non_numeric).status_code == 401
+    # Digits that are not ASCII ("²") and a number too long for int(): a bad signature, never a 500.
+    for odd in ("\N{SUPERSCRIPT TWO}".encode("latin-1"), b"1\xb9", b"9" * 4301):
+        headers = [(k.encode(), v.encode()) for k, v in good.items() if k != "X-Slack-Request-Timestamp"]
+        response = httpx.post(url, content=body, headers=[*headers, (b"X-Slack-Request-Timestamp", odd)])
+        assert response.status_code == 401, (odd[:8], response.status_code)
     unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
     assert httpx.post(url, content=body, headers=unsigned).status_code == 401
     assert httpx.post(url, content=body, headers=good).status_code == 200
@@ -104,6 +110,11 @@ def test_a_body_over_one_mebibyte_is_refused_before_parsing(served: BotServer) -
         b"hello=world",
         b"payload=[1, 2, 3]",
         b'payload={"type": "block_actions", "team": "T1", "user": 7, "actions": "x"}',
+        b'payload={"type": "view_submission", "view": 5}',
+        b'payload={"type": "block_actions", "actions": [{"action_id": 5}]}',
+        b'payload={"type": "block_actions", "actions": ["x"]}',
+        b'{"type": "event_callback", "event": "x", "event_id": 5}',
+        b'{"type": "event_callback", "event": {"type": 7}, "event_id": "Ev1"}',
     ],
 )
 def test_a_signed_but_malformed_payload_gets_a_4xx(served: BotServer, body: bytes) -> None:
@@ -156,7 +167,28 @@ def test_health_readiness_and_metrics(served: BotServer, fake: FakeSlack, seeded
     assert httpx.get(f"{served.url}/readyz").json()["status"] == "ready"
     fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "help")
     httpx.post(served.events_url, content=b"x", headers={"X-Slack-Signature": "v0=00"})
+    who = {"team": {"id": seeded.team_id}, "user": {"id": seeded.member}, "api_app_id": "A0SCALEBOT"}
+    click = {
+        "type": "block_actions",
+        **who,
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": "nobody:listens"}],
+    }
+    suggest = {
+        "type": "block_suggestion",
+        **who,
+        "action_id": "nobody:listens",
+        "block_id": "b",
+        "value": "x",
+    }
+    closed = {"type": "view_closed", **who, "view": {"id": "V1", "callback_id": "nobody:listens"}}
+    for payload in (click, suggest, closed):
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        httpx.post(served.events_url, content=body, headers=sign(body))
     metrics = httpx.get(f"{served.url}/metrics").text
+    for kind in ("action", "options", "view"):
+        assert f'scalebot_slack_requests_total{{kind="{kind}",outcome="unhandled"}} 1.0' in metrics
+        assert f'scalebot_ack_seconds_count{{kind="{kind}"}} 1.0' in metrics
     assert 'scalebot_slack_requests_total{kind="command",outcome="ok"} 1.0' in metrics
     assert 'scalebot_slack_requests_total{kind="other",outcome="bad_signature"} 1.0' in metrics
     assert 'scalebot_ack_seconds_count{kind="command"} 1.0' in metrics
@@ -196,13 +228,19 @@ def test_slack_api_calls_are_counted_and_rate_limits_retried(
     assert [m["text"] for m in fake.messages(seeded.channel)] == ["hello"]
 
 
-def test_a_revoked_token_marks_the_workspace_inactive_without_retrying(
-    served: BotServer, fake: FakeSlack, seeded: Seeded
+@pytest.mark.parametrize("death", ["token_revoked", "account_inactive", "invalid_auth"])
+def test_a_dead_token_marks_the_workspace_inactive_without_retrying(
+    served: BotServer, fake: FakeSlack, seeded: Seeded, death: str
 ) -> None:
     from bot.slack_api import WorkspaceInactiveError
     from storage import installations
 
-    fake.revoke_tokens(seeded.team_id)
+    if death == "token_revoked":
+        fake.revoke_tokens(seeded.team_id)
+    elif death == "account_inactive":
+        fake.deactivate_workspace(seeded.team_id)
+    else:
+        fake.fail_next("chat.postMessage", "invalid_auth")
 
     async def post() -> None:
         client = served.rt.slack.client(seeded.bot_token, seeded.team_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlmodel import select
 
 from storage import installations, migrate
 from storage import jobs as claims
@@ -116,6 +117,12 @@ def test_oauth_state_works_once_and_expires(db: Database) -> None:
     assert db.call(installations.consume_state, state, T0 + timedelta(minutes=1)) is False
     old = db.call(installations.issue_state, T0, timedelta(minutes=10))
     assert db.call(installations.consume_state, old, T0 + timedelta(minutes=11)) is False
+    # States left unused (the install page opened and abandoned) are swept when a new one is issued.
+    for _ in range(3):
+        db.call(installations.issue_state, T0, timedelta(minutes=10))
+    kept = db.call(installations.issue_state, T0 + timedelta(minutes=11), timedelta(minutes=10))
+    rows = db.call(lambda s: list(s.exec(select(installations.OAuthStateRow))))
+    assert [r.state for r in rows] == [kept]
 
 
 def test_a_run_is_claimed_once_and_an_expired_lease_is_taken_over_once(db: Database) -> None:
