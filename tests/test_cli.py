@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import LOG_DIR_ENV, remember_secret
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,7 +21,7 @@ def scalebot(
     base = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_CONFIG", "DATABASE_URL"))
     }
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env={**base, **(env or {})},
         cwd=cwd or ROOT,
@@ -27,6 +29,10 @@ def scalebot(
         text=True,
         timeout=60,
     )
+    # What an operator would see goes where the run-wide secret check reads.
+    with open(Path(os.environ[LOG_DIR_ENV]) / "cli.log", "a", encoding="utf-8") as log:
+        log.write(f"$ scalebot {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return result
 
 
 def test_manifest_fills_in_the_request_urls() -> None:
@@ -65,9 +71,10 @@ def test_config_check_names_file_line_and_problem(tmp_path: Path) -> None:
 
 
 def test_config_check_names_the_missing_credential() -> None:
-    result = scalebot("config", "check", env={"SLACK_BOT_TOKEN": "xoxb-1-2-3"})
+    remember_secret("xoxb-1-2-3-operator")
+    result = scalebot("config", "check", env={"SLACK_BOT_TOKEN": "xoxb-1-2-3-operator"})
     assert result.returncode == 2 and "SLACK_SIGNING_SECRET" in result.stderr
-    assert "xoxb-1-2-3" not in result.stderr
+    assert "xoxb-1-2-3-operator" not in result.stderr
 
 
 def test_local_mode_refuses_a_public_host_unless_allowed() -> None:
@@ -117,4 +124,5 @@ def test_serve_answers_healthz_from_a_clean_directory(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
+        (Path(os.environ[LOG_DIR_ENV]) / "cli-serve.log").write_text(out, encoding="utf-8")
     assert "127.0.0.1" in out

@@ -228,6 +228,25 @@ def test_slack_api_calls_are_counted_and_rate_limits_retried(
     assert [m["text"] for m in fake.messages(seeded.channel)] == ["hello"]
 
 
+def test_a_rate_limit_longer_than_the_bound_is_not_waited_out(
+    served: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    from slack_sdk.errors import SlackApiError
+
+    fake.rate_limit_next("chat.postMessage", retry_after=120, times=1)
+
+    async def post() -> None:
+        client = served.rt.slack.client(seeded.bot_token, seeded.team_id)
+        await client.chat_postMessage(channel=seeded.channel, text="hello")
+
+    started = time.perf_counter()
+    with pytest.raises(SlackApiError) as raised:
+        served.call(post())
+    assert time.perf_counter() - started < 5  # not 120 s: the caller decides (a job retries later)
+    assert raised.value.response.status_code == 429
+    assert len(fake.calls("chat.postMessage")) == 1 and fake.messages(seeded.channel) == []
+
+
 @pytest.mark.parametrize("death", ["token_revoked", "account_inactive", "invalid_auth"])
 def test_a_dead_token_marks_the_workspace_inactive_without_retrying(
     served: BotServer, fake: FakeSlack, seeded: Seeded, death: str

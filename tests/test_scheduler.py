@@ -214,3 +214,24 @@ async def test_two_scheduler_processes_fire_once_and_a_missed_run_runs_once(
     assert sum(counted.values()) == 6
     assert len(owners) >= 1
     await rt.close()
+
+
+async def test_the_jobs_command_lists_each_job_with_its_next_run(rt: Runtime, tmp_path: Path) -> None:
+    rt.scheduler = Scheduler(rt, asyncio.get_running_loop(), sweep_every=3600)
+    start = T0 + timedelta(hours=1)
+    rt.scheduler.schedule("test.record", "hourly", IntervalTrigger(hours=1, start_date=start, timezone=UTC))
+    rt.scheduler.schedule("test.record", "daily", IntervalTrigger(days=1, start_date=start, timezone=UTC))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_CONFIG"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/db.sqlite3"
+    command = [sys.executable, "-m", "bot.cli", "jobs"]
+    result = await asyncio.to_thread(
+        subprocess.run, command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["JOB", "NEXT", "RUN", "(UTC)", "TRIGGER"]
+    assert [row.split()[:3] for row in rows] == [
+        ["test.record/-/daily", "2026-11-23", "10:00:00"],
+        ["test.record/-/hourly", "2026-11-23", "10:00:00"],
+    ]
+    assert "interval[1 day, 0:00:00]" in rows[0] and "interval[1:00:00]" in rows[1]

@@ -36,6 +36,21 @@ def db(db_url: str) -> Iterator[Database]:
     database.close()
 
 
+def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    database = Database(f"sqlite:///{tmp_path}/db.sqlite3")
+    try:
+        with database.engine.connect() as conn:
+            pragma = {
+                name: conn.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys")
+            }
+        assert pragma == {"journal_mode": "wal", "busy_timeout": 5000, "foreign_keys": 1}
+    finally:
+        database.close()
+
+
 def test_migrate_command_on_an_empty_database(db_url: str) -> None:
     env = {"DATABASE_URL": db_url, "PATH": "/usr/bin:/bin"}
     first = subprocess.run(
