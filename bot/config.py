@@ -69,19 +69,14 @@ class AppConfig(Strict):
             if key in seen:
                 problems.append(f"teams[{i}]: channel {team.channel} is already team {seen[key]!r}")
             seen[key] = team.name
-            if team.metrics is not None:
-                if team.metrics.source not in self.sources:
-                    declared = ", ".join(sorted(self.sources)) or "none"
-                    problems.append(
-                        f"teams[{i}].metrics.source: unknown source {team.metrics.source!r} "
-                        f"(declared under sources: {declared})"
-                    )
-                names = set(team.metrics.signals)
-                for name, signal in team.metrics.signals.items():
-                    if signal.driven_by and signal.driven_by not in names:
-                        problems.append(
-                            f"teams[{i}].metrics.signals.{name}.driven_by: no signal named {signal.driven_by!r}"
-                        )
+            # References between a team's signals (driven_by) are checked in bot/metrics/checks.py, with
+            # file, line and fix, together with the other metrics problems.
+            if team.metrics is not None and team.metrics.source not in self.sources:
+                declared = ", ".join(sorted(self.sources)) or "none"
+                problems.append(
+                    f"teams[{i}].metrics.source: unknown source {team.metrics.source!r} "
+                    f"(declared under sources: {declared})"
+                )
             imp = team.debt.import_
             if imp is not None and imp.tracker not in self.trackers:
                 declared = ", ".join(sorted(self.trackers)) or "none"

@@ -71,12 +71,6 @@ def test_a_complete_file_loads_and_reads_its_secrets_once(
         (GOOD.replace('time: "16:30"', 'time: "4pm"'), 19, "digest.time", "not a time like 09:00"),
         (GOOD.replace("timezone: Europe/Berlin", "timezone: Mars/Olympus"), 20, "digest.timezone", "IANA"),
         (GOOD.replace("    leads:", "    lead:"), 9, "teams[0].lead", "Extra inputs are not permitted"),
-        (
-            GOOD.replace("driven_by: db_connections", "driven_by: cpu"),
-            15,
-            "driven_by",
-            "no signal named 'cpu'",
-        ),
     ],
 )
 def test_a_bad_file_names_the_line_key_and_problem(

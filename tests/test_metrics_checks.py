@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,38 @@ def test_a_problem_names_the_file_line_key_and_fix(
     path = tmp_path / "scalebot.yaml"
     assert found[0].startswith(f"{path}:{line}: {key}: ")
     assert problem in found[0]
+
+
+def test_a_driven_by_naming_no_signal_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    text = GOOD.replace("driven_by: db_connections", "driven_by: db_conections").replace(
+        "ceiling: 0.7}", "threshold: 0.7}"
+    )
+    path = tmp_path / "scalebot.yaml"
+    path.write_text(text)
+    expected = [
+        f"{path}:22: teams[0].metrics.signals.p95_latency.driven_by: no signal named 'db_conections' in "
+        "this team; name a saturation signal (one of db_connections)",
+        f"{path}:23: teams[0].metrics.signals.db_connections.threshold: a saturation signal breaks at its "
+        "ceiling, a utilisation between 0 and 1; use `ceiling` instead",
+    ]
+    with pytest.raises(ConfigFileError) as caught:
+        load_and_check(path)
+    assert caught.value.problems == expected
+    # and `scalebot config check` prints both
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SCALEBOT_", "DATABASE_URL"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "config", "check"],
+        env={**env, "SCALEBOT_CONFIG": str(path)},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert all(line in result.stderr for line in expected), result.stderr
 
 
 def test_a_ratio_threshold_must_be_a_fraction(tmp_path: Path) -> None:

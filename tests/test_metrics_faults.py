@@ -200,3 +200,32 @@ async def test_replicas_sharing_redis_ask_the_source_once(prom: FakePrometheus, 
     assert all(r.cached for r in reading.signals)
     assert reading.values()["db_connections"] == 0.25
     assert len(prom.api.sent()) == len(SIGNALS)
+
+
+async def test_a_utilisation_in_percent_is_shown_as_n_a_and_left_out_of_the_ranking(
+    prom: FakePrometheus,
+) -> None:
+    prom.behaviours.update({"q_cpu": prom_value(80), "q_db": prom_value(0.5), "q_queue": prom_value(0.1)})
+    rt = mini_runtime(config(prom.url), AT)
+    reading = await read_team_signals(rt, team())  # type: ignore[arg-type]
+    cpu = reading.get("cpu")
+    assert cpu is not None and cpu.value is None and cpu.status == "n/a"
+    assert lines(reading)["cpu"] == (
+        ":grey_question: *cpu* n/a (got 80; a utilisation must be between 0 and 1; is the query in "
+        "percent?) (ceiling 80%)"
+    )
+    assert [h.name for h in reading.projection.ranked] == ["db_connections", "queue"]
+    assert not reading.triggers  # 80 is not "at or over the 80% ceiling"
+
+
+async def test_an_explicit_evaluation_time_is_read_as_given(prom: FakePrometheus) -> None:
+    prom.behaviours.update({q: prom_value(0.25) for q in SIGNALS.values()})
+    rt = mini_runtime(config(prom.url, ttl=60), AT + timedelta(seconds=42))
+    asked = AT + timedelta(minutes=5, seconds=17)
+    reading = await read_team_signals(rt, team(), at=asked)  # type: ignore[arg-type]
+    assert reading.read_at == asked
+    assert {r.query["end"] for r in prom.api.sent()} == {f"{asked.timestamp():.3f}"}
+    assert reading.values()["db_connections"] == 0.25  # the range's last point is at the time asked
+    # "now" is floored to the TTL, so every reader within one TTL asks the same question
+    now = await read_team_signals(rt, team())  # type: ignore[arg-type]
+    assert now.read_at == AT

@@ -92,6 +92,20 @@ def test_signals_without_a_usable_value_are_left_out() -> None:
     assert p.ranked == ()
 
 
+def test_a_utilisation_outside_zero_to_one_is_not_ranked() -> None:
+    p = project(
+        [
+            Measured("cpu", "saturation", 80.0),  # a query in percent: headroom would read ×0.01
+            Measured("queue", "saturation", -0.1),
+            Measured("db", "saturation", 0.5),
+            Measured("full", "saturation", 1.0),  # exactly at capacity is still a utilisation
+            Measured("p95", "latency", 0.1, threshold=1.0, driven_by="cpu"),
+        ]
+    )
+    assert [h.name for h in p.ranked] == ["full", "db"]
+    assert p.unprojected == ("p95",)  # its driver has no usable utilisation
+
+
 def test_a_lower_ceiling_means_less_headroom() -> None:
     p = project([Measured("db", "saturation", 0.4)], ceiling=0.6)
     assert p.ranked[0].headroom == pytest.approx(1.5)

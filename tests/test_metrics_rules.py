@@ -167,3 +167,50 @@ def test_a_team_with_many_long_signals_renders_within_slacks_limits() -> None:
     assert "<!channel>" not in str(mrkdwn)
     assert "…and 70 more under 10x" in str(mrkdwn)
     assert bk.message(reading_text(reading), blocks)["text"].startswith("&lt;!channel&gt; &amp; Co metrics")
+
+
+@pytest.mark.parametrize(
+    ("defaults", "default_basis"),
+    [
+        (MetricsDefaults(), "(the default ceiling, 80% from the product brief's 10x rule)"),
+        (
+            MetricsDefaults(ceiling=0.6),
+            "(the default ceiling, `defaults.metrics.ceiling` in the config file)",
+        ),
+    ],
+)
+async def test_a_saturation_trigger_says_whose_ceiling_it_crossed(
+    defaults: MetricsDefaults, default_basis: str
+) -> None:
+    from bot.config import AppConfig, Defaults
+    from bot.metrics.render import trigger_line
+    from bot.metrics.service import read_team_signals
+    from tests.helpers.metrics_fakes import FakePrometheus, mini_runtime, prom_value, team_with
+
+    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    prom = FakePrometheus({"q_cpu": prom_value(0.9), "q_queue": prom_value(0.9), "q_writes": prom_value(0.9)})
+    metrics = TeamMetricsConfig(
+        source="prom",
+        default_signals=False,
+        signals={
+            "cpu": SignalConfig(kind="saturation", query="q_cpu", ceiling=0.7),
+            "queue": SignalConfig(kind="saturation", query="q_queue"),
+            "primary_write_utilisation": SignalConfig(query="q_writes"),
+            "p95_latency": SignalConfig(query="q_writes", threshold=0.5),
+        },
+    )
+    config = AppConfig(
+        defaults=Defaults(metrics=defaults),
+        sources={"prom": PrometheusSource(kind="prometheus", url=prom.url)},  # type: ignore[arg-type]
+    )
+    try:
+        reading = await read_team_signals(mini_runtime(config, at), team_with(metrics))  # type: ignore[arg-type]
+    finally:
+        prom.close()
+    lines = {t.signal: trigger_line(t) for t in reading.triggers}
+    assert lines["cpu"].endswith("→ *add capacity or shed load before it saturates* (the team's ceiling)")
+    assert lines["queue"].endswith(f"→ *add capacity or shed load before it saturates* {default_basis}")
+    assert lines["primary_write_utilisation"].endswith(
+        f"→ *evaluate write sharding or another data model* (`{SEED_004}`; {default_basis[1:]}"
+    )
+    assert lines["p95_latency"].endswith("(the team's threshold)")

@@ -28,6 +28,7 @@ from tests.helpers.metrics_fakes import (
     datadog_server,
     mini_runtime,
     newrelic_server,
+    nr_rows,
     team_with,
 )
 
@@ -92,8 +93,8 @@ def nr_features(nrql: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def newrelic() -> Iterator[FakeApi]:
     rows = {
-        NR_P95: lambda nrql: [{"percentile.duration": {"95": 0.21}}],
-        NR_AVAILABILITY: lambda nrql: [{"result": 0.9985}],
+        NR_P95: nr_rows(lambda t: {"percentile.duration": {"95": 0.21}}),
+        NR_AVAILABILITY: nr_rows(lambda t: {"result": 0.9985}),
         NR_FEATURES: nr_features,
     }
     with newrelic_server(rows) as api:
@@ -154,15 +155,57 @@ async def test_datadog_gets_the_path_the_time_window_and_both_keys(
     datadog: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await read(datadog_config(tmp_path, monkeypatch, datadog.url))
-    sent = {r.query["query"]: r for r in datadog.sent()}
-    assert set(sent) == {DD_P95, DD_ERRORS, DD_DB, DD_FEATURES}
-    for request in sent.values():
+    sent = datadog.sent()
+    for request in sent:
         assert (request.method, request.path) == ("GET", "/api/v1/query")
         assert request.headers["dd-api-key"] == DD_API_KEY
         assert request.headers["dd-application-key"] == DD_APP_KEY
         assert request.query["to"] == str(int(AT.timestamp()))
-    assert sent[DD_P95].query["from"] == str(int(AT.timestamp()) - 300)  # the last five minutes
-    assert sent[DD_FEATURES].query["from"] == str(int(AT.timestamp()) - 2 * WEEK)  # two weeks to compare
+    windows = {(r.query["query"], int(r.query["to"]) - int(r.query["from"])) for r in sent}
+    assert windows == {
+        # the value: the last five minutes
+        (DD_P95, 300),
+        (DD_ERRORS, 300),
+        (DD_DB, 300),
+        # the 7-day trend, rolled up to a day (a percentile takes no aggregator; a query combining two
+        # metrics is sent as written and its points are averaged per day)
+        (f"{DD_P95}.rollup(86400)", WEEK),
+        (DD_ERRORS, WEEK),
+        (f"{DD_DB}.rollup(avg, 86400)", WEEK),
+        # two weeks of hours to compare the features' growth
+        (f"{DD_FEATURES}.rollup(avg, 3600)", 2 * WEEK),
+    }
+    assert len(sent) == len(windows)  # each asked once
+
+
+async def test_datadog_shows_the_seven_day_trend_from_a_daily_rollup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    midnight = AT.timestamp() - WEEK - 12 * 3600  # AT is noon UTC; Datadog's daily buckets start at 00:00
+
+    def connections(t: float) -> float:
+        return 0.30 + 0.02 * int((t - midnight) // 86400)  # one step up each day, 0.44 on AT's day
+
+    with datadog_server({DD_DB: {"": connections}}) as api:
+        text = f"""
+sources:
+  dd: {{kind: datadog, base_url: "{api.url}", api_key_env: TEST_DD_API_KEY, app_key_env: TEST_DD_APP_KEY}}
+teams:
+  - name: Payments
+    channel: C0PAYMENTS
+    metrics:
+      source: dd
+      signals:
+        db_connections: {{kind: saturation, query: "{DD_DB}"}}
+"""
+        config = config_file(
+            tmp_path, monkeypatch, text, TEST_DD_API_KEY=DD_API_KEY, TEST_DD_APP_KEY=DD_APP_KEY
+        )
+        reading = await read(config)
+    db = reading.get("db_connections")
+    assert db is not None and db.value == pytest.approx(0.44)
+    assert db.trend == pytest.approx([0.30 + 0.02 * day for day in range(8)])
+    assert render.signal_line(db).endswith("(ceiling 80%) `▁▂▃▄▅▆▇█` 7d, was 30%")
 
 
 async def test_datadog_refusing_the_keys_degrades_every_line_without_showing_a_key(
@@ -223,12 +266,42 @@ async def test_new_relic_gets_nerdgraph_with_the_key_the_account_and_the_time_ra
     sent = {r.body["variables"]["nrql"]: r for r in newrelic.sent()}
     end = int(AT.timestamp() * 1000)
     assert f"{NR_P95} SINCE {end - 300_000} UNTIL {end}" in sent
+    assert f"{NR_P95} SINCE {end - WEEK * 1000} UNTIL {end} TIMESERIES 1 day" in sent  # the 7-day trend
     assert f"{NR_FEATURES} SINCE {end - 2 * WEEK * 1000} UNTIL {end} TIMESERIES 1 hour" in sent
     for request in sent.values():
         assert (request.method, request.path) == ("POST", "/graphql")
         assert request.headers["api-key"] == NR_USER_KEY
         assert request.body["variables"]["accountId"] == NR_ACCOUNT
         assert "actor { account(id: $accountId) { nrql(query: $nrql" in request.body["query"]
+
+
+async def test_new_relic_shows_the_seven_day_trend_from_daily_timeseries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    since = AT.timestamp() - WEEK
+
+    def utilisation(end: float) -> dict[str, Any]:
+        return {"average.cpuPercent": 0.30 + 0.02 * round((end - since) / 86400)}  # 0.44 at AT
+
+    query = "SELECT average(cpuPercent) / 100 FROM SystemSample WHERE apmApplicationNames LIKE '%payments%'"
+    with newrelic_server({query: nr_rows(utilisation)}) as api:
+        text = f"""
+sources:
+  nr: {{kind: newrelic, url: "{api.url}/graphql", account_id: {NR_ACCOUNT}, user_key_env: TEST_NR_USER_KEY}}
+teams:
+  - name: Payments
+    channel: C0PAYMENTS
+    metrics:
+      source: nr
+      signals:
+        cpu: {{kind: saturation, query: "{query}"}}
+"""
+        reading = await read(config_file(tmp_path, monkeypatch, text, TEST_NR_USER_KEY=NR_USER_KEY))
+    cpu = reading.get("cpu")
+    assert cpu is not None and cpu.value == pytest.approx(0.44)
+    # a daily bucket stands at its end: the first ends six days before AT, the last value is the instant
+    assert cpu.trend == pytest.approx([None, *(0.30 + 0.02 * day for day in range(1, 8))])
+    assert render.signal_line(cpu).endswith("(ceiling 80%) `·▁▂▃▅▆▇█` 7d, was 32%")
 
 
 async def test_new_relic_refusing_the_key_names_the_config_key(
@@ -395,3 +468,141 @@ async def test_a_source_whose_credentials_were_not_loaded_degrades_its_lines() -
     assert reading.get("db").error == (  # type: ignore[union-attr]
         "metrics unavailable from prom: its credentials are not loaded (see sources.prom)"
     )
+
+
+# --- Thanos and other servers that align a range to its step ----------------------------------
+
+
+async def test_a_server_that_aligns_ranges_to_the_step_still_shows_the_value_and_the_trend() -> None:
+    from bot.config import TeamConfig
+    from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
+    from tests.helpers.metrics_fakes import FakePrometheus, prom_aligned
+
+    midnight = AT.timestamp() - WEEK - 12 * 3600
+
+    def connections(t: float) -> float:
+        # 0.3 at midnight seven days before AT, 0.02 more each day; 0.5 at AT (noon) itself
+        return 0.5 if t == AT.timestamp() else 0.30 + 0.02 * int((t - midnight) // 86400)
+
+    prom = FakePrometheus({"q_db": prom_aligned(connections)})
+    metrics = TeamMetricsConfig(
+        source="prom", default_signals=False, signals={"db": SignalConfig(kind="saturation", query="q_db")}
+    )
+    config = AppConfig(
+        sources={"prom": PrometheusSource(kind="prometheus", url=prom.url)},  # type: ignore[arg-type]
+        teams=[TeamConfig(name="Payments", channel="C0PAYMENTS", metrics=metrics)],
+    )
+    try:
+        rt = mini_runtime(config, AT)
+        readings = await asyncio.gather(*(read_team_signals(rt, team_with(metrics)) for _ in range(20)))
+        sent = [r.path for r in prom.api.sent()]
+    finally:
+        prom.close()
+    db = readings[0].get("db")
+    assert db is not None and db.value == 0.5 and db.status == "ok"
+    assert render.signal_line(db).startswith(":white_check_mark: *db* 50% (ceiling 80%)")
+    # the range's points sit at midnight, each in its day; the last day is the instant value
+    assert db.trend == pytest.approx([0.30 + 0.02 * day for day in range(7)] + [0.5])
+    assert [h.name for h in readings[0].projection.ranked] == ["db"]
+    # a burst still shares each request: one range query and one instant query for the signal
+    assert sorted(sent) == ["/api/v1/query", "/api/v1/query_range"]
+
+
+# --- what every client sends ------------------------------------------------------------------
+
+
+async def test_a_source_never_has_more_than_max_concurrency_requests_in_flight() -> None:
+    import threading
+    import time
+
+    from bot.metrics.config import PrometheusSource
+    from bot.metrics.sources.base import HttpPolicy
+    from bot.metrics.sources.prometheus import PrometheusClient
+    from tests.helpers.metrics_fakes import Recorded, Reply, prom_value
+
+    lock = threading.Lock()
+    active, peak = 0, 0
+
+    def slow(req: Recorded) -> Reply:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.15)
+        with lock:
+            active -= 1
+        return prom_value(0.5)(req)
+
+    with FakeApi(slow) as api:
+        config = PrometheusSource(kind="prometheus", url=api.url)  # type: ignore[arg-type]
+        client = PrometheusClient("prom", config, lambda name: "", HttpPolicy(timeout=5, max_concurrency=2))
+        results = await asyncio.gather(*(client.read(f"q{i}", AT) for i in range(6)))
+    assert [r.series[0].points[0][1] for r in results] == [0.5] * 6
+    assert len(api.sent()) == 6 and peak == 2
+
+
+async def test_prometheus_basic_auth_reaches_the_server_as_an_authorization_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from tests.helpers.metrics_fakes import FakePrometheus, prom_value
+
+    password = "prom-basic-password-0123"
+    prom = FakePrometheus({"q_db": prom_value(0.5)})
+    try:
+        text = f"""
+sources:
+  prom:
+    kind: prometheus
+    url: "{prom.url}"
+    basic_auth: {{username: scalebot, password_env: TEST_PROM_PASSWORD}}
+teams:
+  - name: Payments
+    channel: C0PAYMENTS
+    metrics:
+      source: prom
+      default_signals: false
+      signals:
+        db: {{kind: saturation, query: q_db}}
+"""
+        reading = await read(config_file(tmp_path, monkeypatch, text, TEST_PROM_PASSWORD=password))
+        [sent] = prom.api.sent()
+    finally:
+        prom.close()
+    assert reading.values() == {"db": 0.5}
+    expected = base64.b64encode(f"scalebot:{password}".encode()).decode()
+    assert sent.headers["authorization"] == f"Basic {expected}"
+    assert password not in str(render.reading_blocks(reading))
+
+
+@pytest.mark.parametrize(
+    ("site", "base_url", "url"),
+    [
+        (None, None, "https://api.datadoghq.com/api/v1/query"),  # the default site
+        ("datadoghq.eu", None, "https://api.datadoghq.eu/api/v1/query"),
+        ("us5.datadoghq.com", None, "https://api.us5.datadoghq.com/api/v1/query"),
+        ("datadoghq.eu", "http://127.0.0.1:9/dd", "http://127.0.0.1:9/dd/api/v1/query"),  # base_url wins
+    ],
+)
+async def test_a_datadog_site_becomes_the_api_url(
+    monkeypatch: pytest.MonkeyPatch, site: str | None, base_url: str | None, url: str
+) -> None:
+    from bot.metrics.config import DatadogSource
+    from bot.metrics.sources import datadog
+    from bot.metrics.sources.base import HttpPolicy
+
+    called: list[str] = []
+
+    async def no_network(
+        identity: str, policy: HttpPolicy, method: str, to: str, **kw: Any
+    ) -> httpx.Response:
+        called.append(to)  # nothing is sent: the test only looks at where the request would go
+        return httpx.Response(200, json={"status": "ok", "series": []})
+
+    monkeypatch.setattr(datadog, "send", no_network)
+    keys = {"api_key_env": "DD_KEY", "app_key_env": "DD_APP"}
+    config = DatadogSource(kind="datadog", **({"site": site} if site else {}), base_url=base_url, **keys)  # type: ignore[arg-type]
+    client = datadog.DatadogClient("dd", config, lambda name: "key", HttpPolicy(timeout=1))
+    await client.read("avg:system.load.1{*}", AT)
+    assert called == [url]

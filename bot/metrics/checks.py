@@ -105,7 +105,14 @@ def _signal_problems(
         driver = team.signals.get(signal.driven_by)
         if kind != "latency":
             yield ("driven_by",), f"driven_by applies to latency signals only; {name} is a {kind} signal"
-        elif driver is not None and kind_of(signal.driven_by, driver) != "saturation":
+        elif driver is None:
+            saturation = sorted(n for n, c in team.signals.items() if kind_of(n, c) == "saturation")
+            listed = f"one of {', '.join(saturation)}" if saturation else "one you add with kind: saturation"
+            yield (
+                ("driven_by",),
+                f"no signal named {signal.driven_by!r} in this team; name a saturation signal ({listed})",
+            )
+        elif kind_of(signal.driven_by, driver) != "saturation":
             yield (
                 ("driven_by",),
                 (
@@ -126,8 +133,8 @@ def _signal_problems(
 
 
 def check(config: AppConfig) -> list[str]:
-    """Problems in the metrics parts of the file (the cross-references `bot.config` already checks
-    are not repeated)."""
+    """Problems in the metrics parts of the file, all of them at once (the unknown team source that
+    `bot.config` already refuses is not repeated)."""
     where = _Where(config.path)
     problems = []
     sources = dict(config.sources)

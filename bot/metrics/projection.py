@@ -91,13 +91,21 @@ def _usable(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and value >= 0
 
 
+def is_utilisation(value: float | None) -> bool:
+    """A usable saturation reading: a fraction in [0, 1] (80 is a percentage, not a utilisation)."""
+    return _usable(value) and value is not None and value <= 1
+
+
 def project(
     readings: Sequence[Measured], k: float = DEFAULT_K, ceiling: float = DEFAULT_CEILING
 ) -> Projection:
     """Project every saturation signal and every driven latency signal to k times the load, ranked by
-    headroom, least first (ties by name). Signals without a usable value are left out."""
+    headroom, least first (ties by name). Signals without a usable value are left out, and so is a
+    saturation value outside [0, 1] (the service shows it as n/a)."""
     saturation = {
-        m.name: m for m in readings if m.kind == "saturation" and _usable(m.value) and m.value is not None
+        m.name: m
+        for m in readings
+        if m.kind == "saturation" and is_utilisation(m.value) and m.value is not None
     }
     ranked: list[Headroom] = []
     for m in saturation.values():

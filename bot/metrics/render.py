@@ -118,8 +118,20 @@ def headroom_line(i: int, h: Headroom, k: float, titles: dict[str, str]) -> str:
 OP_WORDS = {">": "is over", ">=": "is at or over", "<": "is under"}
 
 
+def _basis(t: Trigger) -> str:
+    """Where the trigger and its limit come from: the seed, and whose limit it is unless the seed's."""
+    parts = [f"`{t.seed}`"] if t.seed else []
+    if t.origin == "team":
+        parts.append("the team's ceiling" if t.kind == "saturation" else "the team's threshold")
+    elif t.origin == "defaults":
+        parts.append("the default ceiling, `defaults.metrics.ceiling` in the config file")
+    elif t.origin == "brief":
+        parts.append(f"the default ceiling, {percent(t.limit)} from the product brief's 10x rule")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def trigger_line(t: Trigger) -> str:
-    seed = f" (`{t.seed}`)" if t.seed else " (the team's threshold)"
+    seed = _basis(t)
     title = bk.escape(t.title)
     action = f"*{bk.escape(t.action)}*"
     if t.subject is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.metrics import promql
 from bot.metrics.config import MetricsDefaults, SignalConfig, SignalKind, SourceConfig, TeamMetricsConfig
-from bot.metrics.thresholds import Rule, rule_for
+from bot.metrics.thresholds import CeilingOrigin, Rule, rule_for
 
 # Reserved names, each with its kind (and so its unit), in the order answers list them.
 RESERVED: Mapping[str, SignalKind] = {
@@ -46,6 +46,7 @@ class Signal:
     rule: Rule | None
     driven_by: str | None = None
     ceiling: float | None = None  # saturation signals only
+    ceiling_origin: CeilingOrigin | None = None  # whose ceiling it is (saturation signals only)
     label: str | None = None  # feature_request_rate only
 
     @property
@@ -95,6 +96,13 @@ def resolve_signals(
         query = cfg.query
         if query is None and source is not None and source.kind == "prometheus":
             query = promql.default_query(name, sel, label or DEFAULT_FEATURE_LABEL)
+        ceiling_origin: CeilingOrigin | None = None
+        if kind == "saturation":
+            ceiling_origin = (
+                "team"
+                if cfg.ceiling is not None
+                else ("defaults" if "ceiling" in defaults.model_fields_set else "brief")
+            )
         out.append(
             Signal(
                 name=name,
@@ -104,6 +112,7 @@ def resolve_signals(
                 rule=rule_for(name, kind, cfg.threshold),
                 driven_by=cfg.driven_by if kind == "latency" else None,
                 ceiling=(cfg.ceiling or defaults.ceiling) if kind == "saturation" else None,
+                ceiling_origin=ceiling_origin,
                 label=label,
             )
         )

@@ -15,6 +15,10 @@ SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_004 = "004_26b48070c33732f0.txt"
 
 Op = Literal[">", ">=", "<"]
+# Where a limit comes from: a seed's default, the team's own threshold or ceiling, the config file's
+# `defaults.metrics.ceiling`, or the product brief's default ceiling (0.8, "10x projection").
+LimitOrigin = Literal["seed", "team", "defaults", "brief"]
+CeilingOrigin = Literal["team", "defaults", "brief"]
 Status = Literal["ok", "breached", "n/a", "unavailable", "no threshold"]
 
 FEATURE_GROWTH = 10.0  # one feature grown 10x relative to the rest (004)

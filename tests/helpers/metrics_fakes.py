@@ -1,11 +1,13 @@
 """Local fakes of monitoring APIs for the metrics tests, on 127.0.0.1 only.
 
 - :class:`FakePrometheus` answers `/api/v1/query` and `/api/v1/query_range` per query with a scripted
-  behaviour (a value, NaN, empty, a 500, a stall, a `status: error` body, garbage…).
-- :class:`FakeDatadog` answers `GET /api/v1/query` with the documented `series[].pointlist` shape and
-  refuses a request without the right `DD-API-KEY` / `DD-APPLICATION-KEY` (403 `{"errors": ["Forbidden"]}`).
-- :class:`FakeNewRelic` answers NerdGraph `POST /graphql` with `data.actor.account.nrql.results` and
-  refuses a request without the right `API-Key`.
+  behaviour (a value, NaN, empty, a 500, a stall, a `status: error` body, garbage…); `prom_aligned`
+  answers a range the way Thanos's `--query-range.align-range-with-step` (and VictoriaMetrics) do.
+- `datadog_server` answers `GET /api/v1/query` with the documented `series[].pointlist` shape, honours a
+  `.rollup(avg, <seconds>)` at the end of the query (buckets aligned to the interval, stamped with their
+  start) and refuses a request without the right `DD-API-KEY` / `DD-APPLICATION-KEY` (403).
+- `newrelic_server` answers NerdGraph `POST /graphql` with `data.actor.account.nrql.results` and refuses a
+  request without the right `API-Key`; `nr_rows` answers an aggregate both plain and with `TIMESERIES`.
 
 Every request is recorded (method, path, query, headers, JSON body) so tests check what the bot sent.
 """
@@ -139,6 +141,29 @@ def prom_value(value: str | float) -> Behaviour:
     return reply
 
 
+def prom_aligned(value_at: Callable[[float], float]) -> Behaviour:
+    """A query frontend that aligns a range to its step (Thanos `--query-range.align-range-with-step`,
+    VictoriaMetrics): start and end are floored to multiples of the step, so a 1-day range evaluated at
+    12:00 has its points at midnight. An instant query answers `value_at(time)`."""
+
+    def reply(req: Recorded) -> Reply:
+        if req.path.endswith("query_range"):
+            step = float(req.query["step"])
+            start = float(req.query["start"]) // step * step
+            end = float(req.query["end"]) // step * step
+            values = [
+                [start + i * step, repr(value_at(start + i * step))]
+                for i in range(round((end - start) / step) + 1)
+            ]
+            result: Any = [{"metric": {}, "values": values}]
+            return Reply(body={"status": "success", "data": {"resultType": "matrix", "result": result}})
+        at = float(req.query["time"])
+        result = [{"metric": {}, "value": [at, repr(value_at(at))]}]
+        return Reply(body={"status": "success", "data": {"resultType": "vector", "result": result}})
+
+    return reply
+
+
 def prom_body(
     body: Any, status: int = 200, stall: float = 0.0, content_type: str = "application/json"
 ) -> Behaviour:
@@ -207,9 +232,28 @@ DD_APP_KEY = "dd-app-key-fedcba9876543210"
 DatadogSeries = dict[str, dict[str, Callable[[float], float | None]]]
 
 
+_ROLLUP = re.compile(r"\.rollup\((?:(avg|sum|min|max|count)\s*,\s*)?(\d+)\)$")
+
+
+def _rollup(
+    fn: Callable[[float], float | None], start: int, end: int, interval: int
+) -> list[list[float | None]]:
+    """Buckets aligned to multiples of `interval`, stamped with their start, each the mean of the values
+    inside the query window (as Datadog's `.rollup(avg, interval)` answers)."""
+    out: list[list[float | None]] = []
+    bucket = start // interval * interval
+    while bucket < end:
+        samples = range(max(bucket, start), min(bucket + interval, end), max(1, interval // 24))
+        values = [v for t in samples if (v := fn(float(t))) is not None]
+        out.append([bucket * 1000.0, sum(values) / len(values) if values else None])
+        bucket += interval
+    return out
+
+
 def datadog_server(series: DatadogSeries) -> FakeApi:
     """Datadog's "Query timeseries points" endpoint, answering the documented fields (rolled up to a
-    point a minute for a window up to a day, a point an hour beyond, as Datadog rolls up long windows)."""
+    point a minute for a window up to a day, a point an hour beyond, as Datadog rolls up long windows;
+    or to the interval a `.rollup()` at the end of the query asks for)."""
 
     def respond(req: Recorded) -> Reply:
         if req.method != "GET" or req.path != "/api/v1/query":
@@ -220,13 +264,18 @@ def datadog_server(series: DatadogSeries) -> FakeApi:
         if missing:
             return Reply(400, {"errors": [f"The value provided for parameter '{missing[0]}' is invalid"]})
         start, end, query = int(req.query["from"]), int(req.query["to"]), req.query["query"]
-        if query not in series:
+        rollup = _ROLLUP.search(query)
+        base = query[: rollup.start()] if rollup else query
+        if base not in series:
             return Reply(400, {"errors": [f"Error parsing query: unknown metric in {query!r}"]})
-        interval = 60 if end - start <= 86400 else 3600
+        interval = int(rollup[2]) if rollup else (60 if end - start <= 86400 else 3600)
         out = []
-        for i, (tag, fn) in enumerate(series[query].items()):
-            times = [start + interval * (n + 1) for n in range(int((end - start) // interval))]
-            pointlist = [[t * 1000.0, fn(t)] for t in times]
+        for i, (tag, fn) in enumerate(series[base].items()):
+            if rollup:
+                pointlist = _rollup(fn, start, end, interval)
+            else:
+                times = [start + interval * (n + 1) for n in range(int((end - start) // interval))]
+                pointlist = [[t * 1000.0, fn(t)] for t in times]
             out.append(
                 {
                     "aggr": "avg",
@@ -269,6 +318,32 @@ NR_ACCOUNT = 1234567
 # NRQL without its time clause -> rows (a function of the NRQL sent, to answer TIMESERIES too)
 NewRelicRows = dict[str, Callable[[str], list[dict[str, Any]]]]
 _TIME_CLAUSE = re.compile(r"\s+SINCE\s+\d+\s+UNTIL\s+\d+(\s+TIMESERIES\s+.*)?$")
+
+
+_WINDOW = re.compile(r"SINCE (\d+) UNTIL (\d+)(?: TIMESERIES (\d+) (minute|hour|day)s?)?$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def nr_rows(fields: Callable[[float], dict[str, Any]]) -> Callable[[str], list[dict[str, Any]]]:
+    """An NRQL aggregate as NerdGraph returns it: one row for the window, or with `TIMESERIES` one row
+    per bucket from SINCE (`beginTimeSeconds`, `endTimeSeconds`, then the aggregate's fields).
+    `fields(t)` is the aggregate over the bucket (or window) ending at t."""
+
+    def rows(nrql: str) -> list[dict[str, Any]]:
+        window = _WINDOW.search(nrql)
+        assert window is not None, nrql
+        since, until = int(window[1]) / 1000, int(window[2]) / 1000
+        if window[3] is None:
+            return [fields(until)]
+        size = int(window[3]) * _UNIT_SECONDS[window[4]]
+        out, begin = [], since
+        while begin < until:
+            end = min(begin + size, until)
+            out.append({"beginTimeSeconds": begin, "endTimeSeconds": end, **fields(end)})
+            begin = end
+        return out
+
+    return rows
 
 
 def newrelic_server(rows: NewRelicRows) -> FakeApi:

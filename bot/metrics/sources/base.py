@@ -48,7 +48,11 @@ class SourceError(Exception):
 class Source(Protocol):
     name: str
     kind: str
-    has_history: bool  # can answer range reads cheaply (a 7-day trend)
+    has_history: bool  # can answer range reads (a 7-day trend)
+    # A range read's point at its end is what an instant read at that time answers (Prometheus: a range
+    # query is an instant query at each step). False when range points are rollup buckets (Datadog, New
+    # Relic): the value then always comes from an instant read.
+    range_ends_with_value: bool
 
     @property
     def identity(self) -> str:

@@ -2,12 +2,16 @@
 `series[].pointlist` holds `[milliseconds, value or null]`), keys in `DD-API-KEY` and `DD-APPLICATION-KEY`.
 
 The value at a time is the last point in the five minutes before it (what a Prometheus instant query
-looks back over); a read over a history returns every point Datadog rolled up for it.
+looks back over). A read over a history (the 7-day trend, a day a point) asks Datadog to roll the query up
+to the step with `.rollup(avg, <seconds>)` (`.rollup(<seconds>)` for a percentile of a distribution, which
+takes no aggregator) and returns every point; a query that combines metrics, calls functions or sets its
+own rollup is sent as written and Datadog picks the interval (the caller averages the points per step).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,10 +30,29 @@ from bot.metrics.sources.base import (
 
 LOOKBACK = timedelta(minutes=5)
 
+# One metric query: `<aggregation>:<metric>{<scope>}`, optionally `by {<tags>}` and `.as_count()` /
+# `.as_rate()`. Only such a query takes a `.rollup()` appended at its end.
+_ONE_METRIC = re.compile(
+    r"^\s*(?P<agg>[a-z0-9]+):[A-Za-z0-9_.]+\{[^{}]*\}(\s*by\s*\{[^{}]*\})?(\.as_(count|rate)\(\))?\s*$"
+)
+_PERCENTILE = re.compile(r"^p\d+(\.\d+)?$")
+
+
+def with_rollup(query: str, step: timedelta) -> str:
+    """`query` rolled up to `step` when it is one metric query; otherwise `query` unchanged."""
+    found = _ONE_METRIC.match(query)
+    if found is None:
+        return query
+    seconds = int(step.total_seconds())
+    if _PERCENTILE.match(found["agg"]):
+        return f"{query.rstrip()}.rollup({seconds})"
+    return f"{query.rstrip()}.rollup(avg, {seconds})"
+
 
 class DatadogClient:
     kind = "datadog"
-    has_history = False  # a week of points costs a rollup per signal; the trend stays Prometheus-only
+    has_history = True
+    range_ends_with_value = False  # a range's points are rollup buckets, not the value at a time
 
     def __init__(
         self, name: str, config: DatadogSource, secret: Callable[[str], str], policy: HttpPolicy
@@ -53,6 +76,8 @@ class DatadogClient:
     ) -> Result:
         end = int(at.timestamp())
         start = end - int((history or LOOKBACK).total_seconds())
+        if history is not None and step is not None:
+            query = with_rollup(query, step)
         params = {"from": str(start), "to": str(end), "query": query}
         response = await send(
             self.identity,

@@ -4,7 +4,8 @@
 The bot appends the time range (`SINCE … UNTIL …` in epoch milliseconds, and `TIMESERIES` for a read
 over a history), so a team's NRQL names neither. A row's value is its one numeric field (nested ones
 such as `{"percentile.duration": {"95": 0.12}}` included); its string fields (`facet`, the faceted
-attribute) become labels.
+attribute) become labels. A TIMESERIES row (the 7-day trend asks `TIMESERIES 1 day`) stands at the end of
+its bucket (`endTimeSeconds`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def nrql_for(query: str, at: datetime, history: timedelta | None, step: timedelt
 
 class NewRelicClient:
     kind = "newrelic"
-    has_history = False
+    has_history = True
+    range_ends_with_value = False  # TIMESERIES rows are buckets (a day's aggregate), not the value now
 
     def __init__(
         self, name: str, config: NewRelicSource, secret: Callable[[str], str], policy: HttpPolicy

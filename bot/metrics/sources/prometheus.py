@@ -26,6 +26,9 @@ from bot.metrics.sources.base import (
 class PrometheusClient:
     kind = "prometheus"
     has_history = True
+    # True on Prometheus itself; Thanos (--query-range.align-range-with-step) and VictoriaMetrics align a
+    # range to the step, so its last point can fall before `at` and the value needs an instant query.
+    range_ends_with_value = True
 
     def __init__(
         self, name: str, config: PrometheusSource, secret: Callable[[str], str], policy: HttpPolicy
