@@ -75,9 +75,10 @@ async def run(ctx: Ctx, args: str) -> None:
 
 
 async def _nudge(ctx: Ctx, team: Team, debt: TeamDebt) -> None:
-    """The write is recorded and confirmed already; a nudge that cannot be posted is retried on the next."""
+    """The write is recorded and confirmed already; a nudge that cannot be posted is retried on the next
+    write or scheduled check."""
     try:
-        await nudges.evaluate(ctx.rt, ctx.client, team, debt)
+        await nudges.after_write(ctx.rt, ctx.client, team, debt)
     except Exception:
         log.warning(
             "could not post the tech-debt nudge", extra={"workspace": team.workspace_id}, exc_info=True

@@ -1,25 +1,26 @@
 """Tech-debt follow-up: the nudge of each out-of-band run (with the Fix-It plan it led to) and each
-team's import status (fine, or stale with the reason). Every function takes the workspace id."""
+team's import status (fine, or stale with the reason). Every function takes the workspace id.
+
+A nudge keeps the sprints of its run, each with the direction it was out of band in; one row per (team,
+sprint, direction) at most, so two replicas nudging the same run, or overlapping runs, post once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 
 class DebtNudgeRow(SQLModel, table=True):
     __tablename__ = "debt_nudges"
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "channel_id", "run_start_sprint_id", name="uq_debt_nudges_run"),
-    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(index=True, max_length=32)
     channel_id: str = Field(max_length=32)
-    run_start_sprint_id: int  # a run of out-of-band sprints is known by its first sprint
+    run_start_sprint_id: int  # the run's first sprint when it was nudged (its sprints: DebtNudgeSprintRow)
     run_names: str = ""
     run_length: int = 0
     direction: str = Field(default="outside", max_length=8)  # under, over or outside (both)
@@ -32,6 +33,28 @@ class DebtNudgeRow(SQLModel, table=True):
     fixit_starts: date | None = None
     fixit_ends: date | None = None
     fixit_after: str | None = Field(default=None, max_length=120)
+
+
+class DebtNudgeSprintRow(SQLModel, table=True):
+    """A sprint of a nudged run and the direction (under, over) it was out of band in then."""
+
+    __tablename__ = "debt_nudge_sprints"
+    __table_args__ = (
+        UniqueConstraint(
+            "workspace_id", "channel_id", "sprint_id", "status", name="uq_debt_nudge_sprints_sprint"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    nudge_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("debt_nudges.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    workspace_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    sprint_id: int
+    status: str = Field(max_length=8)
 
 
 class DebtImportRow(SQLModel, table=True):
@@ -66,29 +89,55 @@ def nudges(session: Session, workspace_id: str, channel_id: str) -> list[DebtNud
     )
 
 
+def nudged_sprints(session: Session, workspace_id: str, channel_id: str) -> list[DebtNudgeSprintRow]:
+    return list(
+        session.exec(
+            select(DebtNudgeSprintRow)
+            .where(
+                DebtNudgeSprintRow.workspace_id == workspace_id,
+                DebtNudgeSprintRow.channel_id == channel_id,
+            )
+            .order_by(col(DebtNudgeSprintRow.id))
+        )
+    )
+
+
 def claim_nudge(
     session: Session,
     workspace_id: str,
     channel_id: str,
-    run_start_sprint_id: int,
+    sprints: Sequence[tuple[int, str]],
     run_names: str,
-    run_length: int,
     direction: str,
     now: datetime,
 ) -> DebtNudgeRow | None:
-    """The right to post the nudge of a run; None when it was already nudged (here or on another replica)."""
+    """The right to post the nudge of a run, given as its (sprint id, under|over) pairs, first sprint
+    first; None when one of them was nudged already in that direction (here or on another replica)."""
+    assert sprints, "a run has at least one sprint"
     row = DebtNudgeRow(
         workspace_id=workspace_id,
         channel_id=channel_id,
-        run_start_sprint_id=run_start_sprint_id,
+        run_start_sprint_id=sprints[0][0],
         run_names=run_names,
-        run_length=run_length,
+        run_length=len(sprints),
         direction=direction,
         created_at=now,
     )
     try:
         with session.begin_nested():
             session.add(row)
+            session.flush()
+            assert row.id is not None
+            for sprint_id, status in sprints:
+                session.add(
+                    DebtNudgeSprintRow(
+                        nudge_id=row.id,
+                        workspace_id=workspace_id,
+                        channel_id=channel_id,
+                        sprint_id=sprint_id,
+                        status=status,
+                    )
+                )
     except IntegrityError:
         return None
     return row
@@ -113,6 +162,12 @@ def drop_nudge(session: Session, workspace_id: str, nudge_id: int) -> None:
     """Give the claim back (posting failed), so the next write tries again."""
     row = get_nudge(session, workspace_id, nudge_id)
     if row is not None and row.message_ts is None:
+        session.exec(
+            delete(DebtNudgeSprintRow).where(
+                col(DebtNudgeSprintRow.workspace_id) == workspace_id,
+                col(DebtNudgeSprintRow.nudge_id) == nudge_id,
+            )
+        )
         session.delete(row)
 
 

@@ -95,12 +95,33 @@ def test_the_current_sprint_is_the_one_whose_dates_contain_today() -> None:
     assert band.current_sprint(sprints, date(2026, 3, 27)) == sprints[1]
 
 
-def test_without_a_sprint_containing_today_the_current_one_is_the_latest() -> None:
+def test_without_a_sprint_containing_today_the_current_one_is_the_latest_that_started() -> None:
     sprints = [sprint(2, 10, 50, starts=date(2026, 3, 16)), sprint(1, 10, 50, starts=date(2026, 3, 2))]
     assert band.current_sprint(sprints, date(2026, 5, 1)) == sprints[0]
     undated = [sprint(1, 10, 50), sprint(2, 10, 50)]
     assert band.current_sprint(undated, date(2026, 3, 1)) == undated[1]  # latest recorded
     assert band.current_sprint([], date(2026, 3, 1)) is None
+
+
+def test_between_two_sprints_the_one_just_ended_stays_current_not_the_next_planned_one() -> None:
+    ended = sprint(1, 5, 50, starts=date(2026, 3, 2), days=11)  # Mon 2 – Fri 13 March
+    planned = sprint(2, 40, 50, starts=date(2026, 3, 16))  # from Monday 16
+    weekend = date(2026, 3, 14)
+    assert band.current_sprint([ended, planned], weekend) == ended
+    alloc = band.allocation([planned, ended], weekend)
+    assert alloc is not None
+    assert alloc.current == ended and [s.id for s in alloc.history] == [1]
+    assert alloc.rolling.share == Fraction(10, 100)  # the planned 80% is not counted yet
+    assert band.current_sprint([ended, planned], date(2026, 3, 16)) == planned  # its first day
+    # Nothing has started yet: no current sprint, nothing counted.
+    assert band.current_sprint([planned], weekend) is None
+    assert band.allocation([planned], weekend) is None
+    # A milestone has only its due date: it counts as started.
+    milestone = band.Sprint(
+        id=3, name="M", capacity=Decimal(10), debt=Decimal(2), unit="points", ends=date(2026, 3, 27)
+    )
+    assert band.current_sprint([ended, milestone], date(2026, 3, 20)) == milestone
+    assert band.planned_starts([ended, planned, milestone], weekend) == [date(2026, 3, 16)]
 
 
 def test_sprints_after_the_current_one_are_left_out_of_the_figures() -> None:
@@ -125,9 +146,21 @@ def test_a_run_is_nudged_once_when_it_reaches_the_configured_length() -> None:
     one, two, three = sprint(1, 5, 50), sprint(2, 5, 50), sprint(3, 5, 50)
     assert not band.nudge_due([one], 2, [])
     assert band.nudge_due([one, two], 2, [])
-    assert not band.nudge_due([one, two, three], 2, [1])  # the same run, already nudged
-    assert band.nudge_due([three], 1, [1])  # a new run starting at sprint 3
+    nudged = band.nudge_marks([one, two])
+    assert nudged == ((1, "under"), (2, "under"))
+    assert not band.nudge_due([one, two, three], 2, nudged)  # the same run, already nudged
+    assert band.nudge_due([three], 1, nudged)  # a new run starting at sprint 3
     assert not band.nudge_due([one, two], 3, [])
+
+
+def test_a_run_that_gains_an_earlier_sprint_is_still_the_run_that_was_nudged() -> None:
+    two, three = sprint(2, 5, 50), sprint(3, 5, 50)
+    nudged = band.nudge_marks([two, three])
+    # Sprint 1 corrected (or back-filled) out of band: the run now starts one sprint earlier.
+    assert not band.nudge_due([sprint(1, 40, 50), two, three], 2, nudged)
+    assert not band.nudge_due([sprint(1, 5, 50), two, three, sprint(4, 45, 50)], 2, nudged)
+    # Every nudged sprint corrected into the other direction: over the band is news.
+    assert band.nudge_due([sprint(2, 40, 50), sprint(3, 40, 50)], 2, nudged)
 
 
 def test_the_trend_is_the_last_eight_sprints_and_its_direction() -> None:

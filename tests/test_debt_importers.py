@@ -309,6 +309,8 @@ def test_github_import_of_the_current_milestone_by_size_labels_follows_link_page
         GitHubItem(2, ["size/L"]),
         GitHubItem(3, ["size/S", "tech-debt"], pull_request=True),
         GitHubItem(4, []),
+        GitHubItem(5, ["size/M", "tech-debt"], state="closed"),  # done already: still the sprint's work
+        GitHubItem(6, ["size/L"], milestone=6),  # the next milestone's
     ]
     proxy = RecordingProxy(github.url)
     proxies.append(proxy)
@@ -322,7 +324,7 @@ def test_github_import_of_the_current_milestone_by_size_labels_follows_link_page
     try:
         result = run_sync(bot, seeded)
         assert result.ok and result.sprint == "Sprint 42"  # the open milestone due next
-        assert entries(bot, seeded) == [("Sprint 42", 4.0, 9.0, "github", "work", 1)]
+        assert entries(bot, seeded) == [("Sprint 42", 7.0, 12.0, "github", "work", 1)]
         assert {r.authorization for r in proxy.seen} == {"Bearer ghp_testtoken123"}
         issues = [r for r in proxy.seen if r.path == "/repos/acme/payments/issues"]
         assert [
@@ -330,6 +332,7 @@ def test_github_import_of_the_current_milestone_by_size_labels_follows_link_page
         ] == [
             ("5", "all", "2", None),
             ("5", "all", "2", "2"),
+            ("5", "all", "2", "3"),
         ]
         milestones = [r for r in proxy.seen if r.path == "/repos/acme/payments/milestones"]
         assert milestones[0].param("state") == "all"

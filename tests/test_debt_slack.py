@@ -227,7 +227,8 @@ def test_two_sprints_under_the_band_nudge_once_and_a_new_run_nudges_again(
     sprint("S4", "10 of 40")  # back in band
     sprint("S5", "2 of 50")  # out again: one sprint
     assert len(nudges_in(fake, s)) == 1
-    sprint("S6", "20 of 50 from 2026-03-30 to 2026-04-10")  # 40%: over; under then over is two out of band
+    # 40%: over; under then over is two out of band. It started today (a later start would be planned).
+    sprint("S6", "20 of 50 from 2026-03-05 to 2026-03-16")
     fake.wait_for(lambda: len(nudges_in(fake, s)) == 2)
     second = nudges_in(fake, s)[1]
     assert (
@@ -253,12 +254,12 @@ def test_two_sprints_under_the_band_nudge_once_and_a_new_run_nudges_again(
     dm = fake.wait_for(
         lambda: [c for c in fake.calls("chat.postMessage") if str(c.args.get("channel", "")).startswith("D")]
     )
-    assert "Fix-It sprint planned for 2026-04-11 – 2026-04-22 (after S6)" in str(dm[-1].args)
+    assert "Fix-It sprint planned for 2026-03-17 – 2026-03-28 (after S6)" in str(dm[-1].args)
     opened = [c.args.get("users") for c in fake.calls("conversations.open")]
     assert opened == [s.manager]
     answer = debt_command(fake, s, s.member, "")
     assert (
-        f":hammer_and_wrench: Fix-It sprint planned for 2026-04-11 – 2026-04-22 (after S6) by <@{s.lead}>."
+        f":hammer_and_wrench: Fix-It sprint planned for 2026-03-17 – 2026-03-28 (after S6) by <@{s.lead}>."
         in answer
     )
     assert "Out of band for 2 sprints in a row." in answer

@@ -1,10 +1,12 @@
 """A failing tracker (HTTP 500, no answer in time, a page of garbage) leaves the last good figure in
-place, marked stale with the reason; a retry records nothing twice. Daily imports are scheduler jobs."""
+place, marked stale with the reason; a retry records nothing twice: Linear, Jira Cloud and GitHub. Daily
+imports are scheduler jobs."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,10 +18,17 @@ from localslack import FakeSlack
 from storage import debt_status as status_repo
 from tests.conftest import BotFactory
 from tests.harness import BotServer, Seeded
-from tests.helpers.debt_trackers import LinearFake, LinearIssue
+from tests.helpers.debt_trackers import (
+    CloudIssue,
+    GitHubFake,
+    GitHubItem,
+    JiraCloudFake,
+    LinearFake,
+    LinearIssue,
+)
 from tests.helpers.tracker_proxy import Fault, RecordingProxy
 from tests.test_debt_importers import configure, entries, run_sync
-from tests.test_debt_slack import debt_command
+from tests.test_debt_slack import debt_command, nudges_in, text_of
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 
@@ -95,6 +104,108 @@ def test_a_failing_source_keeps_the_last_good_figure_marked_stale_and_a_retry_ad
     assert entries(bot, s) == good
 
 
+@dataclass
+class Source:
+    """A bot importing from a tracker fake behind a recording proxy, and what the import finds."""
+
+    bot: BotServer
+    proxy: RecordingProxy
+    label: str
+    first_path: str  # the first request of an import
+    garbage: str  # the reason a page of garbage on that request gives
+    good: tuple[str, float, float, str, str, int]  # the entry the import records
+    shown: str  # how the allocation answer shows that figure
+
+
+HTTP = "timeout_seconds: 0.3\nretries: 1\nbackoff_seconds: 0.01"
+
+
+@pytest.fixture(params=["jira_cloud", "github"])
+def source(
+    request: pytest.FixtureRequest, make_bot: BotFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Source]:
+    if request.param == "jira_cloud":
+        jira = JiraCloudFake("ops@acme.test", "cloud-stale-1")
+        jira.issues = [CloudIssue("PAY-1", 3, ["tech-debt"]), CloudIssue("PAY-2", 5)]
+        server, proxy = jira.server, RecordingProxy(jira.url)
+        config = configure(
+            tmp_path,
+            monkeypatch,
+            f"kind: jira_cloud\nurl: {proxy.url}\nemail_env: TEST_STALE_EMAIL\ntoken_env: TEST_STALE_TOKEN\n{HTTP}",
+            "board: 7\nestimate_field: customfield_10016",
+            TEST_STALE_EMAIL="ops@acme.test",
+            TEST_STALE_TOKEN="cloud-stale-1",
+        )
+        made = Source(
+            make_bot(config=config, clock=ManualClock(NOW)),
+            proxy,
+            "Jira Cloud",
+            "/rest/agile/1.0/board/7/sprint",
+            "Jira Cloud answered something that is not a page of sprints",
+            ("PAY Sprint 31", 3.0, 8.0, "jira_cloud", "work", 0),
+            "*3 of 8 points = 37.5%* · over",
+        )
+    else:
+        gh = GitHubFake("ghp_stale_2")
+        gh.items = [GitHubItem(1, ["size/M", "tech-debt"]), GitHubItem(2, ["size/L"], state="closed")]
+        server, proxy = gh.server, RecordingProxy(gh.url)
+        config = configure(
+            tmp_path,
+            monkeypatch,
+            f"kind: github\nurl: {proxy.url}\ntoken_env: TEST_STALE_GITHUB\n{HTTP}",
+            "repository: acme/payments\nmilestone: '@current'\nsize_labels: {size/M: 3, size/L: 5}",
+            TEST_STALE_GITHUB="ghp_stale_2",
+        )
+        made = Source(
+            make_bot(config=config, clock=ManualClock(NOW)),
+            proxy,
+            "GitHub",
+            "/repos/acme/payments/milestones",
+            "GitHub answered something that is not a list (/repos/acme/payments/milestones)",
+            ("Sprint 42", 3.0, 8.0, "github", "work", 0),
+            "*3 of 8 points = 37.5%* · over",
+        )
+    yield made
+    proxy.stop()
+    server.stop()
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout", "garbage"])
+def test_a_failing_jira_or_github_keeps_the_last_good_figure_marked_stale_and_a_retry_adds_nothing(
+    source: Source, fake: FakeSlack, seeded: Seeded, failure: str
+) -> None:
+    s, bot, proxy = seeded, source.bot, source.proxy
+    fault, times, reason = {
+        "500": (Fault(status=500), 2, f"{source.label} answered HTTP 500 ({source.first_path}), 2 attempts"),
+        "timeout": (
+            Fault(stall=1.0),
+            2,
+            f"{source.label} did not answer within 0.3s ({source.first_path}), 2 attempts",
+        ),
+        "garbage": (Fault(garbage=True), 1, source.garbage),
+    }[failure]
+    assert run_sync(bot, s).ok
+    assert entries(bot, s) == [source.good]
+    before = len(proxy.seen)
+
+    proxy.fail_next(*[fault] * times)
+    said = debt_command(fake, s, s.lead, "sync")
+    assert f"The import failed: {reason}. The last good figure stays." in said
+    assert source.shown in said  # the last good figure, still shown
+    assert f":warning: *Stale:* the import from {source.label} (`work`) failed" in said
+    status = bot.db(status_repo.import_status, s.team_id, s.channel)
+    assert status.stale and status.reason == reason
+    assert entries(bot, s) == [source.good]
+    assert len(proxy.seen) == before + times  # nothing asked after the failure
+    assert [r.path for r in proxy.seen[before:]] == [source.first_path] * times
+
+    said = debt_command(fake, s, s.lead, "sync")
+    assert f"Nothing changed since the last import of *{source.good[0]}*" in said
+    assert "Stale" not in said
+    assert not bot.db(status_repo.import_status, s.team_id, s.channel).stale
+    assert entries(bot, s) == [source.good]
+
+
 def test_one_failed_attempt_is_retried_within_the_import_and_recorded_once(
     bot: BotServer, seeded: Seeded, linear: tuple[LinearFake, RecordingProxy]
 ) -> None:
@@ -145,3 +256,19 @@ def test_the_allocation_answer_names_the_import_and_its_unestimated_issues(
 
     shown = bot.call(answer())
     assert "Imported from Linear (`work`)" in shown and "Cycle 12, 3 issues; 1 unestimated, skipped." in shown
+
+
+def test_a_failed_import_still_posts_a_nudge_that_came_due_by_date(
+    bot: BotServer, fake: FakeSlack, seeded: Seeded, linear: tuple[LinearFake, RecordingProxy]
+) -> None:
+    _, proxy = linear
+    s = seeded
+    debt_command(fake, s, s.lead, '5 of 50 sprint "S1" from 2026-02-16 to 2026-03-01')  # under
+    debt_command(fake, s, s.lead, '4 of 50 sprint "S2" from 2026-03-09 to 2026-03-20')  # planned, under
+    clock = bot.rt.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(datetime(2026, 3, 9, 7, 0, tzinfo=UTC))  # S2's first day, before its 09:00 check
+    proxy.fail_next(Fault(status=500), Fault(status=500))
+    assert not run_sync(bot, s).ok  # the daily import fails…
+    nudge = fake.wait_for(lambda: nudges_in(fake, s))  # …and still looks for the nudge
+    assert "for 2 sprints in a row:* S1 10% (5 of 50 points), S2 8% (4 of 50 points)" in text_of(nudge[0])

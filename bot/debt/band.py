@@ -5,7 +5,8 @@
 - the band is inclusive, 20% to 30% (`002_…` FAQ 4: "often 20–30%"; `001_…`: "about 20% of sprint
   capacity");
 - "out of band" counts consecutive sprints outside it, in either direction;
-- the current sprint is the one whose dates contain today, else the latest.
+- the current sprint is the one whose dates contain today, else the latest one that has started (a
+  planned sprint is not counted until it starts).
 
 Plain values in, plain values out: no Slack, no database. Shares are exact fractions so that 20% and 30%
 are in the band however the figures were typed.
@@ -91,13 +92,26 @@ def chronological(sprints: Iterable[Sprint]) -> list[Sprint]:
     return sorted(sprints, key=_anchor)
 
 
+def has_started(sprint: Sprint, today: date) -> bool:
+    """A sprint without a start date (undated, or a milestone with only a due date) counts as started."""
+    return sprint.starts is None or sprint.starts <= today
+
+
 def current_sprint(sprints: Iterable[Sprint], today: date) -> Sprint | None:
-    """The sprint whose dates contain today (the latest-starting one if several do), else the latest."""
+    """The sprint whose dates contain today (the latest-starting one if several do), else the latest one
+    that has started: between two sprints that is the one just ended, not the next, planned one. None when
+    no sprint has started yet."""
     ordered = chronological(sprints)
     containing = [s for s in ordered if s.contains(today)]
     if containing:
         return containing[-1]
-    return ordered[-1] if ordered else None
+    started = [s for s in ordered if has_started(s, today)]
+    return started[-1] if started else None
+
+
+def planned_starts(sprints: Iterable[Sprint], today: date) -> list[date]:
+    """The start dates after today, earliest first: the days a planned sprint becomes current."""
+    return sorted({s.starts for s in sprints if s.starts is not None and s.starts > today})
 
 
 def up_to_current(sprints: Iterable[Sprint], today: date) -> list[Sprint]:
@@ -156,9 +170,19 @@ def out_of_band_run(history: Sequence[Sprint]) -> tuple[Sprint, ...]:
     return tuple(reversed(run))
 
 
-def nudge_due(run: Sequence[Sprint], nudge_after: int, nudged_runs: Iterable[int]) -> bool:
-    """A run of at least `nudge_after` sprints gets one nudge; a run is known by its first sprint."""
-    return len(run) >= nudge_after and run[0].id not in set(nudged_runs)
+NudgedSprint = tuple[int, str]  # (sprint id, the sprint's status when its run was nudged: under or over)
+
+
+def nudge_marks(run: Sequence[Sprint]) -> tuple[NudgedSprint, ...]:
+    """What a nudge of `run` records: each sprint with the direction it was out of band in."""
+    return tuple((s.id, s.status.value) for s in run)
+
+
+def nudge_due(run: Sequence[Sprint], nudge_after: int, nudged: Iterable[NudgedSprint]) -> bool:
+    """A run of at least `nudge_after` sprints gets one nudge. It is the same run as one nudged before if
+    it holds a sprint of that run still out of band in the same direction, so a sprint corrected or
+    back-filled out of band before it (which moves its first sprint) does not make it new."""
+    return len(run) >= nudge_after and not set(nudge_marks(run)) & set(nudged)
 
 
 def trend(history: Sequence[Sprint], n: int = TREND_SPRINTS) -> tuple[Sprint, ...]:

@@ -1,8 +1,13 @@
-"""Scheduled tech-debt work: each team's daily import from its tracker.
+"""Scheduled tech-debt work: each team's daily import from its tracker, and the nudge check on the day a
+planned sprint starts.
 
 `ensure_jobs` (run whenever a scheduler starts) creates one `debt.import` job per team the config file
 gives an import, at its `schedule` in its time zone, and removes the jobs of teams that no longer have
-one. A team that names no workspace is imported for every active workspace.
+one. A team that names no workspace is imported for every active workspace. Each import, whether it
+succeeds or not, also looks for a nudge that came due by date.
+
+`debt.nudge_check` jobs are made by `nudges.plan_checks` after every write: one per day a planned sprint
+starts, since then it becomes the current sprint without anyone writing anything.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.debt import service, sync
+from bot.debt import nudges, service, sync
 from bot.scheduler import job_kind
 from storage import installations
 
@@ -45,6 +50,25 @@ async def import_team(
             log.info(
                 "tech-debt import already running; skipped", extra={"workspace": ws, "channel": channel_id}
             )
+
+
+@job_kind(
+    nudges.CHECK_KIND,
+    grace=timedelta(days=7),
+    summary="post a team's tech-debt nudge if one is due now that a planned sprint has started",
+)
+async def check_nudge(
+    rt: Runtime, run_time: datetime, channel_id: str, workspace_id: str | None = None, **_: Any
+) -> None:
+    """Look for a nudge on the day a planned sprint starts (idempotent: a run is nudged once)."""
+    assert workspace_id is not None
+    team = await service.team_for(rt, workspace_id, channel_id)
+    debt = await service.team_debt(rt, team)
+    nudge = await nudges.after_write(rt, await rt.client_for(workspace_id), team, debt)
+    log.info(
+        "tech-debt nudge check",
+        extra={"workspace": workspace_id, "channel": channel_id, "nudged": nudge is not None},
+    )
 
 
 def ensure_jobs(scheduler: Scheduler) -> list[str]:

@@ -120,6 +120,7 @@ class Nudge:
     fixit_starts: date | None = None
     fixit_ends: date | None = None
     fixit_after: str | None = None  # the sprint the Fix-It sprint follows
+    sprints: tuple[band.NudgedSprint, ...] = ()  # the run's sprints, each with its direction then
 
     @property
     def fixit_planned(self) -> bool:
@@ -139,7 +140,7 @@ class TeamDebt:
     import_status: ImportStatus | None
     fixits: tuple[Nudge, ...]  # planned Fix-It sprints not yet over
     run_nudge: Nudge | None  # the nudge of the current out-of-band run, if it got one
-    nudged_runs: frozenset[int] = frozenset()  # first sprints of every run that was nudged
+    nudged: frozenset[band.NudgedSprint] = frozenset()  # every nudged sprint, with its direction then
 
     def record(self, sprint_id: int) -> SprintRecord:
         return next(s for s in self.sprints if s.id == sprint_id)

@@ -107,6 +107,16 @@ def run_summary(run: Sequence[band.Sprint]) -> str:
 def allocation_blocks(debt: TeamDebt) -> list[bk.Block]:
     title = f"Tech-debt capacity · {debt.team_name}"
     alloc, current = debt.allocation, debt.current
+    if (alloc is None or current is None) and debt.sprints:
+        first = debt.sprints[0]
+        return [
+            bk.header(title),
+            bk.section(
+                f"No sprint has started yet: *{bk.escape(first.name)}* ({dates(first.starts, first.ends)}) "
+                "is counted from its first day."
+            ),
+            bk.context(RULE),
+        ]
     if alloc is None or current is None:
         return [
             bk.header(title),
@@ -209,7 +219,9 @@ def allocation_message(debt: TeamDebt, lead: str | None = None) -> dict[str, Any
         blocks.insert(0, bk.section(lead))
     alloc = debt.allocation
     if alloc is None:
-        text = f"Tech-debt capacity of {debt.team_name}: no sprint recorded yet."
+        text = f"Tech-debt capacity of {debt.team_name}: no sprint " + (
+            "started yet." if debt.sprints else "recorded yet."
+        )
     else:
         text = (
             f"Tech-debt capacity of {debt.team_name}: {alloc.current.name} {band.percent(alloc.current.share)}, "

@@ -6,7 +6,7 @@ rolling figure, trend and band status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -64,7 +64,7 @@ def _entry(row: repo.DebtEntryRow) -> Entry:
     )
 
 
-def nudge_of(row: status_repo.DebtNudgeRow) -> Nudge:
+def nudge_of(row: status_repo.DebtNudgeRow, sprints: tuple[band.NudgedSprint, ...] = ()) -> Nudge:
     assert row.id is not None
     return Nudge(
         id=row.id,
@@ -81,6 +81,7 @@ def nudge_of(row: status_repo.DebtNudgeRow) -> Nudge:
         fixit_starts=row.fixit_starts,
         fixit_ends=row.fixit_ends,
         fixit_after=row.fixit_after,
+        sprints=sprints,
     )
 
 
@@ -106,6 +107,7 @@ class _Rows:
     sprints: list[tuple[repo.DebtSprintRow, list[repo.DebtEntryRow]]]
     nudges: list[status_repo.DebtNudgeRow]
     imported: status_repo.DebtImportRow | None
+    nudged: list[status_repo.DebtNudgeSprintRow] = field(default_factory=list)
 
 
 def _read(session: Session, workspace_id: str, channel_id: str) -> _Rows:
@@ -113,6 +115,7 @@ def _read(session: Session, workspace_id: str, channel_id: str) -> _Rows:
         repo.sprints(session, workspace_id, channel_id),
         status_repo.nudges(session, workspace_id, channel_id),
         status_repo.import_status(session, workspace_id, channel_id),
+        status_repo.nudged_sprints(session, workspace_id, channel_id),
     )
 
 
@@ -135,10 +138,14 @@ def build(team: Team, day: date, rows: _Rows) -> TeamDebt:
     order = {f.id: i for i, f in enumerate(figures)}
     records.sort(key=lambda r: order[r.id])
     allocation = band.allocation(figures, day)
-    nudges = [nudge_of(n) for n in rows.nudges]
+    marks: dict[int, list[band.NudgedSprint]] = {}
+    for mark in rows.nudged:
+        marks.setdefault(mark.nudge_id, []).append((mark.sprint_id, mark.status))
+    nudges = [nudge_of(n, tuple(marks.get(n.id or 0, ()))) for n in rows.nudges]
     run_nudge = None
     if allocation is not None and allocation.run:
-        run_nudge = next((n for n in nudges if n.run_start_sprint_id == allocation.run[0].id), None)
+        current = set(band.nudge_marks(allocation.run))
+        run_nudge = next((n for n in reversed(nudges) if current & set(n.sprints)), None)
     fixits = tuple(n for n in nudges if n.fixit_planned and (n.fixit_ends is None or n.fixit_ends >= day))
     return TeamDebt(
         team_name=team.name,
@@ -150,7 +157,7 @@ def build(team: Team, day: date, rows: _Rows) -> TeamDebt:
         import_status=_import(rows.imported),
         fixits=fixits,
         run_nudge=run_nudge,
-        nudged_runs=frozenset(n.run_start_sprint_id for n in nudges),
+        nudged=frozenset(mark for n in nudges for mark in n.sprints),
     )
 
 
@@ -199,7 +206,14 @@ async def write(rt: Runtime, team: Team, change: repo.SprintWrite | Figures) -> 
 async def _resolve(rt: Runtime, team: Team, figures: Figures) -> repo.SprintWrite:
     name = figures.sprint
     if name is None:
-        current = (await team_debt(rt, team)).current
+        debt = await team_debt(rt, team)
+        current = debt.current
+        if current is None and debt.sprints:
+            first = debt.sprints[0]
+            raise UserError(
+                f"No sprint has started yet ({first.name} starts on {first.starts}), so there is no current "
+                'sprint to record against: name it, like `/scale-check debt 12 of 50 sprint "Sprint 1"`.'
+            )
         if current is None:
             raise UserError(
                 'There is no sprint yet to record against: name it, like `/scale-check debt 12 of 50 sprint "Sprint 1"`, '

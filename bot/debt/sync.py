@@ -53,9 +53,11 @@ async def sync(rt: Runtime, team: Team, client: InstrumentedWebClient | None = N
         result = await _sync(rt, team)
     finally:
         await rt.cache.release(key, owner)
-    if result.ok and result.debt is not None:
+    # After a failed import too: the figures are the last good ones, but a planned sprint may have
+    # become current since the last write.
+    if result.debt is not None:
         try:
-            await nudges.evaluate(rt, client or await rt.client_for(team.workspace_id), team, result.debt)
+            await nudges.after_write(rt, client or await rt.client_for(team.workspace_id), team, result.debt)
         except Exception:
             log.warning("could not post the tech-debt nudge after an import", exc_info=True)
     return result

@@ -4,23 +4,107 @@
 - `jira_datacenter(...)`: jira820 (a Jira Data Center 8.20 mock) seeded with a board, an active sprint,
   labelled issues with story points and a sub-task.
 - `JiraCloudFake`, `LinearFake`, `GitHubFake`: small stateful fakes that speak the documented shapes
-  (Jira Cloud `/rest/api/3/search/jql` with `nextPageToken`; Linear GraphQL cycles; GitHub milestones,
-  issues with `Link` pages, and Projects iterations over GraphQL) and refuse bad credentials.
+  (Jira Cloud `/rest/api/3/search/jql` with `nextPageToken`, refusing parameters it does not take;
+  Linear GraphQL cycles; GitHub milestones, open and closed issues with `Link` pages, and Projects
+  iterations over GraphQL) and refuse bad credentials.
+
+The GraphQL fakes execute the document the bot sends against a minimal schema (`LINEAR_SDL`,
+`GITHUB_SDL`: the real types and fields the importers use, spelled as the services spell them) with
+graphql-core, so a misspelled field, a wrong argument or a missing variable is answered with GraphQL
+`errors` as the service would, and the answer holds exactly what was selected.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from graphql import GraphQLError, GraphQLSchema, build_schema, execute, parse, validate
 
 from localslack import BackgroundServer
 from tests.helpers.tracker_proxy import serve
+
+# --- GraphQL ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphQLAnswer:
+    """What a GraphQL service made of a request: refused (parse, validation or variable errors), or run."""
+
+    refused: bool
+    code: str  # GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT, or "" when run
+    body: dict[str, Any]
+
+
+def _error(error: GraphQLError, code: str) -> dict[str, Any]:
+    formatted = dict(error.formatted)
+    if code:
+        formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+    return formatted
+
+
+def run_graphql(schema: GraphQLSchema, payload: Any) -> GraphQLAnswer:
+    """Parse, validate and execute a request body `{"query", "variables", "operationName"}`."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        error = GraphQLError("Must provide query string.")
+        return GraphQLAnswer(True, "BAD_REQUEST", {"errors": [_error(error, "BAD_REQUEST")]})
+    try:
+        document = parse(payload["query"])
+    except GraphQLError as exc:
+        code = "GRAPHQL_PARSE_FAILED"
+        return GraphQLAnswer(True, code, {"errors": [_error(exc, code)]})
+    invalid = validate(schema, document)
+    if invalid:
+        code = "GRAPHQL_VALIDATION_FAILED"
+        return GraphQLAnswer(True, code, {"errors": [_error(e, code) for e in invalid]})
+    result = execute(
+        schema,
+        document,
+        variable_values=payload.get("variables") or {},
+        operation_name=payload.get("operationName"),
+    )
+    assert not hasattr(result, "__await__"), "the fakes' resolvers are synchronous"
+    if result.data is None and result.errors:  # variables that do not fit their declared types
+        code = "BAD_USER_INPUT"
+        return GraphQLAnswer(True, code, {"errors": [_error(e, code) for e in result.errors]})
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [_error(e, "") for e in result.errors]
+    return GraphQLAnswer(False, "", body)
+
+
+def _resolvers(schema: GraphQLSchema, resolvers: dict[str, Callable[..., Any]]) -> GraphQLSchema:
+    """Attach `{"Type.field": resolve(obj, info, **args)}`; other fields read the key of their name."""
+    for path, resolve in resolvers.items():
+        type_name, field_name = path.split(".")
+        schema.type_map[type_name].fields[field_name].resolve = resolve  # type: ignore[union-attr]
+    return schema
+
+
+def _js_numbers(value: Any) -> Any:
+    """JSON as a JavaScript service writes it: a Float that is whole comes out as `12`, not `12.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    return value
+
+
+def _connection(items: list[Any], first: int, after: str | None) -> tuple[list[Any], dict[str, Any]]:
+    """A cursor page: the cursor is the offset of the next item."""
+    start = int(after or 0)
+    page = items[start : start + first]
+    more = start + first < len(items)
+    return page, {"hasNextPage": more, "endCursor": str(start + first) if more else None}
+
 
 # --- Jira Data Center: jira820 ------------------------------------------------------------------------
 
@@ -124,6 +208,21 @@ class JiraCloudFake:
         self.server = serve(app)
         self.url = self.server.url
 
+    # The query parameters GET /rest/api/3/search/jql documents; Jira refuses others with a 400.
+    SEARCH_PARAMS = frozenset(
+        {
+            "jql",
+            "nextPageToken",
+            "maxResults",
+            "fields",
+            "expand",
+            "properties",
+            "fieldsByKeys",
+            "failFast",
+            "reconcileIssues",
+        }
+    )
+
     async def _auth(self, request: Request, call_next: Any) -> Response:
         if request.headers.get("authorization") != self.auth:
             return Response("Client must be authenticated to access this resource.", status_code=401)
@@ -165,11 +264,16 @@ class JiraCloudFake:
         }
 
     async def _search(
-        self, jql: str, maxResults: int = 50, fields: str = "", nextPageToken: str = ""
-    ) -> dict[str, Any]:
+        self, request: Request, jql: str = "", maxResults: int = 50, fields: str = "", nextPageToken: str = ""
+    ) -> Any:
+        unknown = sorted(set(request.query_params) - self.SEARCH_PARAMS)
+        if unknown:
+            return JSONResponse(
+                {"errorMessages": [f"Unrecognized parameter: {unknown[0]}"], "errors": {}}, status_code=400
+            )
         match = re.fullmatch(r"sprint = (\d+) AND labels in \((.*)\)", jql)
         if match is None:
-            return JSONResponse({"errorMessages": [f"cannot parse {jql!r}"]}, status_code=400)  # type: ignore[return-value]
+            return JSONResponse({"errorMessages": [f"cannot parse {jql!r}"]}, status_code=400)
         labels = set(re.findall(r'"([^"]*)"', match.group(2)))
         found = [
             i for i in self.issues if int(match.group(1)) == self.sprint["id"] and labels & set(i.labels)
@@ -195,8 +299,42 @@ class LinearIssue:
     labels: list[str] = field(default_factory=list)
 
 
+LINEAR_SDL = """
+scalar DateTime
+
+type Query {
+  teams(filter: TeamFilter, first: Int, after: String): TeamConnection!
+}
+
+input TeamFilter { key: StringComparator, name: StringComparator }
+input StringComparator { eq: String, neq: String, in: [String!] }
+
+type PageInfo { hasNextPage: Boolean!, hasPreviousPage: Boolean!, startCursor: String, endCursor: String }
+
+type TeamConnection { nodes: [Team!]!, pageInfo: PageInfo! }
+type Team { id: ID!, key: String!, name: String!, activeCycle: Cycle }
+
+type Cycle {
+  id: ID!
+  number: Float!
+  name: String
+  startsAt: DateTime!
+  endsAt: DateTime!
+  issues(first: Int, after: String): IssueConnection!
+}
+
+type IssueConnection { nodes: [Issue!]!, pageInfo: PageInfo! }
+type Issue { id: ID!, identifier: String!, title: String!, estimate: Float, labels(first: Int): IssueLabelConnection! }
+type IssueLabelConnection { nodes: [IssueLabel!]!, pageInfo: PageInfo! }
+type IssueLabel { id: ID!, name: String! }
+"""
+
+
 class LinearFake:
-    """Team ENG with an active cycle "Cycle 12"; personal API keys go in the Authorization header as is."""
+    """Team ENG with an active cycle "Cycle 12"; personal API keys go in the Authorization header as is.
+
+    Documents are executed against `LINEAR_SDL`; one that does not parse, validate or fit its variables
+    is answered HTTP 400 with `errors` (Linear runs Apollo Server)."""
 
     def __init__(self, api_key: str) -> None:
         self.api_key = api_key
@@ -208,10 +346,38 @@ class LinearFake:
             "endsAt": "2026-03-16T00:00:00.000Z",
         }
         self.issues: list[LinearIssue] = []
+        self.schema = _resolvers(
+            build_schema(LINEAR_SDL), {"Query.teams": self._teams, "Cycle.issues": self._cycle_issues}
+        )
         app = FastAPI()
         app.post("/graphql")(self._graphql)
         self.server = serve(app)
         self.url = self.server.url
+
+    def _teams(self, _: Any, info: Any, filter: dict[str, Any] | None = None, **__: Any) -> dict[str, Any]:
+        key = ((filter or {}).get("key") or {}).get("eq")
+        team = {"id": "team-eng", "key": "ENG", "name": "Engineering", "activeCycle": self.cycle}
+        return {
+            "nodes": [team] if key in (None, "ENG") else [],
+            "pageInfo": {"hasNextPage": False, "hasPreviousPage": False},
+        }
+
+    def _cycle_issues(self, _: Any, info: Any, first: int = 50, after: str | None = None) -> dict[str, Any]:
+        page, info_ = _connection(self.issues, first, after)
+        nodes = [
+            {
+                "id": i.identifier,
+                "identifier": i.identifier,
+                "title": "work",
+                "estimate": i.estimate,
+                "labels": {
+                    "nodes": [{"id": n, "name": n} for n in i.labels],
+                    "pageInfo": {"hasNextPage": False, "hasPreviousPage": False},
+                },
+            }
+            for i in page
+        ]
+        return {"nodes": nodes, "pageInfo": {**info_, "hasPreviousPage": bool(after)}}
 
     async def _graphql(self, request: Request) -> Response:
         if request.headers.get("authorization") != self.api_key:
@@ -226,29 +392,8 @@ class LinearFake:
                 },
                 status_code=400,
             )
-        payload = await request.json()
-        variables = payload.get("variables") or {}
-        if variables.get("teamKey") != "ENG":
-            return JSONResponse({"data": {"teams": {"nodes": []}}})
-        first, start = int(variables["first"]), int(variables.get("after") or 0)
-        page = self.issues[start : start + first]
-        more = start + first < len(self.issues)
-        nodes = [
-            {
-                "identifier": i.identifier,
-                "estimate": i.estimate,
-                "labels": {"nodes": [{"name": n} for n in i.labels]},
-            }
-            for i in page
-        ]
-        cycle = dict(
-            self.cycle,
-            issues={
-                "pageInfo": {"hasNextPage": more, "endCursor": str(start + first) if more else None},
-                "nodes": nodes,
-            },
-        )
-        return JSONResponse({"data": {"teams": {"nodes": [{"key": "ENG", "activeCycle": cycle}]}}})
+        answer = run_graphql(self.schema, await request.json())
+        return JSONResponse(_js_numbers(answer.body), status_code=400 if answer.refused else 200)
 
 
 # --- GitHub -------------------------------------------------------------------------------------------
@@ -261,10 +406,100 @@ class GitHubItem:
     pull_request: bool = False
     estimate: float | None = None  # a project number field
     iteration: str | None = "it-2"
+    state: str = "open"  # or "closed"
+    milestone: int | None = 5
+
+
+GITHUB_SDL = """
+scalar Date
+
+type Query {
+  repositoryOwner(login: String!): RepositoryOwner
+}
+
+interface Node { id: ID! }
+interface RepositoryOwner { id: ID!, login: String! }
+interface ProjectV2Owner { id: ID!, projectV2(number: Int!): ProjectV2 }
+
+type Organization implements Node & RepositoryOwner & ProjectV2Owner {
+  id: ID!
+  login: String!
+  projectV2(number: Int!): ProjectV2
+}
+type User implements Node & RepositoryOwner & ProjectV2Owner {
+  id: ID!
+  login: String!
+  projectV2(number: Int!): ProjectV2
+}
+
+type PageInfo { hasNextPage: Boolean!, hasPreviousPage: Boolean!, startCursor: String, endCursor: String }
+
+type ProjectV2 implements Node {
+  id: ID!
+  title: String!
+  field(name: String!): ProjectV2FieldConfiguration
+  items(first: Int, after: String, last: Int, before: String): ProjectV2ItemConnection!
+}
+
+union ProjectV2FieldConfiguration = ProjectV2Field | ProjectV2IterationField | ProjectV2SingleSelectField
+type ProjectV2Field implements Node { id: ID!, name: String! }
+type ProjectV2SingleSelectField implements Node { id: ID!, name: String! }
+type ProjectV2IterationField implements Node {
+  id: ID!
+  name: String!
+  configuration: ProjectV2IterationFieldConfiguration!
+}
+type ProjectV2IterationFieldConfiguration {
+  duration: Int!
+  startDay: Int!
+  iterations: [ProjectV2IterationFieldIteration!]!
+  completedIterations: [ProjectV2IterationFieldIteration!]!
+}
+type ProjectV2IterationFieldIteration { id: String!, title: String!, startDate: Date!, duration: Int! }
+
+type ProjectV2ItemConnection { nodes: [ProjectV2Item], pageInfo: PageInfo!, totalCount: Int! }
+type ProjectV2Item implements Node {
+  id: ID!
+  content: ProjectV2ItemContent
+  fieldValueByName(name: String!): ProjectV2ItemFieldValue
+}
+
+union ProjectV2ItemContent = DraftIssue | Issue | PullRequest
+type DraftIssue implements Node { id: ID!, title: String! }
+type Issue implements Node {
+  id: ID!
+  number: Int!
+  title: String!
+  repository: Repository!
+  labels(first: Int, after: String): LabelConnection
+}
+type PullRequest implements Node {
+  id: ID!
+  number: Int!
+  title: String!
+  repository: Repository!
+  labels(first: Int, after: String): LabelConnection
+}
+type Repository implements Node { id: ID!, name: String!, nameWithOwner: String! }
+type LabelConnection { nodes: [Label], pageInfo: PageInfo!, totalCount: Int! }
+type Label implements Node { id: ID!, name: String! }
+
+union ProjectV2ItemFieldValue =
+    ProjectV2ItemFieldIterationValue
+  | ProjectV2ItemFieldNumberValue
+  | ProjectV2ItemFieldTextValue
+type ProjectV2ItemFieldIterationValue { iterationId: String!, title: String!, startDate: Date!, duration: Int! }
+type ProjectV2ItemFieldNumberValue { number: Float }
+type ProjectV2ItemFieldTextValue { text: String }
+"""
 
 
 class GitHubFake:
-    """Repository acme/payments with milestones and issues (REST), and project 3 with an "Iteration" field."""
+    """Repository acme/payments with milestones and open and closed issues (REST), and project 3 with an
+    "Iteration" field and an "Estimate" number field (GraphQL, executed against `GITHUB_SDL`; GitHub
+    answers a document that does not validate with HTTP 200 and `errors`)."""
+
+    STATES = ("open", "closed", "all")
 
     def __init__(self, token: str) -> None:
         self.token = token
@@ -278,6 +513,16 @@ class GitHubFake:
             {"id": "it-1", "title": "Iteration 1", "startDate": "2026-02-16", "duration": 14},
             {"id": "it-2", "title": "Iteration 2", "startDate": "2026-03-02", "duration": 14},
         ]
+        self.schema = _resolvers(
+            build_schema(GITHUB_SDL),
+            {
+                "Query.repositoryOwner": self._owner,
+                "Organization.projectV2": self._project,
+                "ProjectV2.field": self._field,
+                "ProjectV2.items": self._items,
+                "ProjectV2Item.fieldValueByName": self._value,
+            },
+        )
         app = FastAPI()
         app.middleware("http")(self._auth)
         app.get("/repos/{owner}/{repo}/milestones")(self._milestones)
@@ -302,9 +547,24 @@ class GitHubFake:
             )
         return JSONResponse(chunk, headers=headers)
 
+    def _bad_state(self, state: str) -> Response | None:
+        if state in self.STATES:
+            return None
+        return JSONResponse(
+            {
+                "message": "Validation Failed",
+                "errors": [{"resource": "Issue", "field": "state", "code": "invalid"}],
+                "status": "422",
+            },
+            status_code=422,
+        )
+
     async def _milestones(
         self, request: Request, owner: str, repo: str, state: str = "open", per_page: int = 30, page: int = 1
     ) -> Response:
+        refused = self._bad_state(state)
+        if refused is not None:
+            return refused
         found = [m for m in self.milestones if state == "all" or m["state"] == state]
         return self._page(request, found, per_page, page)
 
@@ -318,47 +578,114 @@ class GitHubFake:
         per_page: int = 30,
         page: int = 1,
     ) -> Response:
-        number = int(milestone) if milestone.isdigit() else None
+        """Issues and pull requests, open ones unless `state` says otherwise (GitHub's default)."""
+        refused = self._bad_state(state)
+        if refused is not None:
+            return refused
         found = [
             {
                 "number": i.number,
                 "title": "work",
+                "state": i.state,
                 "labels": [{"name": n} for n in i.labels],
                 **({"pull_request": {"url": "…"}} if i.pull_request else {}),
             }
             for i in self.items
-            if number == 5
+            if (milestone == "*" and i.milestone is not None)
+            or (milestone == "none" and i.milestone is None)
+            or (milestone.isdigit() and i.milestone == int(milestone))
+            or milestone == ""
+            if state == "all" or i.state == state
         ]
         return self._page(request, found, per_page, page)
 
-    async def _graphql(self, request: Request) -> Response:
-        payload = await request.json()
-        v = payload["variables"]
-        if v.get("owner") != "acme" or v.get("number") != 3:
-            return JSONResponse({"data": {"repositoryOwner": {"projectV2": None}}})
-        first, start = int(v["first"]), int(v.get("after") or 0)
-        nodes = []
-        for item in self.items[start : start + first]:
-            nodes.append(
-                {
-                    "content": {
-                        "__typename": "PullRequest" if item.pull_request else "Issue",
-                        "number": item.number,
-                        "repository": {"nameWithOwner": "acme/payments"},
-                        "labels": {"nodes": [{"name": n} for n in item.labels]},
+    # GraphQL resolvers: (parent, info, **arguments).
+
+    def _owner(self, _: Any, info: Any, login: str) -> dict[str, Any] | None:
+        return {"__typename": "Organization", "id": "O_acme", "login": "acme"} if login == "acme" else None
+
+    def _project(self, _: Any, info: Any, number: int) -> dict[str, Any] | None:
+        return {"id": "PVT_3", "title": "Payments"} if number == 3 else None
+
+    def _field(self, _: Any, info: Any, name: str) -> dict[str, Any] | None:
+        if name == "Iteration":
+            return {
+                "__typename": "ProjectV2IterationField",
+                "id": "F_it",
+                "name": name,
+                "configuration": {
+                    "duration": 14,
+                    "startDay": 1,
+                    "iterations": self.iterations,
+                    "completedIterations": [],
+                },
+            }
+        if name == "Estimate":
+            return {"__typename": "ProjectV2Field", "id": "F_est", "name": name}
+        return None
+
+    def _items(
+        self, _: Any, info: Any, first: int | None = None, after: str | None = None, **__: Any
+    ) -> dict[str, Any]:
+        if first is None or not 1 <= first <= 100:
+            raise GraphQLError("You must provide a `first` or `last` value between 1 and 100.")
+        page, page_info = _connection(self.items, first, after)
+        nodes = [
+            {
+                "id": f"PVTI_{item.number}",
+                "item": item,
+                "content": {
+                    "__typename": "PullRequest" if item.pull_request else "Issue",
+                    "id": f"I_{item.number}",
+                    "number": item.number,
+                    "title": "work",
+                    "repository": {"id": "R_1", "name": "payments", "nameWithOwner": "acme/payments"},
+                    "labels": {
+                        "nodes": [{"id": n, "name": n} for n in item.labels],
+                        "totalCount": len(item.labels),
                     },
-                    "iteration": {"iterationId": item.iteration} if item.iteration else None,
-                    "estimate": {"number": item.estimate} if item.estimate is not None else None,
-                }
-            )
-        more = start + first < len(self.items)
-        project = {
-            "field": {"configuration": {"iterations": self.iterations}}
-            if v["iterationField"] == "Iteration"
-            else None,
-            "items": {
-                "pageInfo": {"hasNextPage": more, "endCursor": str(start + first) if more else None},
-                "nodes": nodes,
-            },
+                },
+            }
+            for item in page
+        ]
+        return {
+            "nodes": nodes,
+            "pageInfo": {**page_info, "hasPreviousPage": bool(after)},
+            "totalCount": len(self.items),
         }
-        return JSONResponse({"data": {"repositoryOwner": {"projectV2": project}}})
+
+    def _value(self, parent: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+        item: GitHubItem = parent["item"]
+        if name == "Iteration" and item.iteration is not None:
+            chosen = next((i for i in self.iterations if i["id"] == item.iteration), None)
+            return {
+                "__typename": "ProjectV2ItemFieldIterationValue",
+                "iterationId": item.iteration,
+                "title": chosen["title"] if chosen else "",
+                "startDate": chosen["startDate"] if chosen else "",
+                "duration": chosen["duration"] if chosen else 0,
+            }
+        if name == "Estimate" and item.estimate is not None:
+            return {"__typename": "ProjectV2ItemFieldNumberValue", "number": item.estimate}
+        return None
+
+    async def _graphql(self, request: Request) -> Response:
+        answer = run_graphql(self.schema, await request.json())
+        body = answer.body
+        if answer.refused:
+            body = {"errors": [_github_error(e) for e in body["errors"]]}
+        return JSONResponse(body)
+
+
+def _github_error(error: dict[str, Any]) -> dict[str, Any]:
+    """GitHub's own wording of an unknown field, the most likely mistake in a document."""
+    match = re.match(r"Cannot query field '(\w+)' on type '(\w+)'", error.get("message", ""))
+    if match is None:
+        return error
+    field_name, type_name = match.groups()
+    return {
+        "path": ["query"],
+        "extensions": {"code": "undefinedField", "typeName": type_name, "fieldName": field_name},
+        "locations": error.get("locations", []),
+        "message": f"Field '{field_name}' doesn't exist on type '{type_name}'",
+    }
