@@ -143,6 +143,8 @@ class ChecklistListeners:
         entries = []
         for check, answered in rows:
             assert check.id is not None
+            playbook = self.service.snapshot(check)
+            asked = {q.id for q in playbook.questions()}
             entries.append(
                 HistoryEntry(
                     id=check.id,
@@ -150,8 +152,8 @@ class ChecklistListeners:
                     started_at=aware(check.started_at),
                     status=check.status,
                     permalink=check.permalink,
-                    answered=answered,
-                    questions=sum(1 for _ in self.service.snapshot(check).questions()),
+                    answered=len(answered & asked),  # answers to questions the playbook dropped don't count
+                    questions=len(asked),
                     verdict=check.verdict,
                     score=check.score,
                     band=check.band,

@@ -34,8 +34,9 @@ from storage.cache import locked
 
 log = logging.getLogger(__name__)
 
-# Slack's chat.update is a Tier 3 method (about 50 calls a minute): one round of updates per check per
-# second at most, whatever the number of clicks.
+# Slack's chat.update is a Tier 3 method (about 50 calls a minute per workspace, bursts tolerated): one
+# round of updates per check per second at most, whatever the number of clicks. A round Slack still
+# refuses with a 429 after the client's retries is drawn again an interval later.
 UPDATE_INTERVAL = 1.0
 RENDER_LOCK_SECONDS = 30
 
@@ -284,7 +285,15 @@ class ChecklistService:
         ) as held:
             if not held:
                 return False
-            await self.refresh(workspace_id, check_id)
+            try:
+                await self.refresh(workspace_id, check_id)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "ratelimited":
+                    raise
+                # Still refused after the client's own retries: the pacer draws again after the
+                # interval, and the messages not yet updated keep their old digest, so none is lost.
+                log.warning("Slack rate-limited a checklist update; drawing again", extra={"check": check_id})
+                return False
         return True
 
     async def refresh(self, workspace_id: str, check_id: int) -> None:
@@ -332,6 +341,8 @@ class ChecklistService:
                 await client.chat_update(channel=channel, ts=ts, **payload)
                 return ts
             except SlackApiError as exc:
+                if exc.response.get("error") == "ratelimited":
+                    raise
                 if exc.response.get("error") != "message_not_found" or thread_ts is None:
                     log.warning(
                         "could not update a checklist message", extra={"error": exc.response.get("error")}

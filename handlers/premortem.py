@@ -261,8 +261,9 @@ class PremortemListeners:
         if "pm" not in ref or "g" not in ref:
             raise FieldError("plan", "This form is out of date; close it and click Add mitigation again.")
         signals = await plans.signals_for(self.svc, ctx.workspace_id, int(ref["pm"]))
+        today = await plans.today_for(self.svc, ctx.workspace_id, _user(ctx))  # in the submitter's zone
         try:
-            parse_mitigation(raw_mitigation(values_of(view)), signals, self.svc.rt.clock.now().date())
+            parse_mitigation(raw_mitigation(values_of(view)), signals, today)
         except FormErrors as exc:
             raise ViewErrors(exc.errors) from exc
         # The owner is checked (deactivated?) with Slack after the ack; the modal says so meanwhile.
@@ -272,8 +273,9 @@ class PremortemListeners:
         view = ctx.body.get("view") or {}
         ref = _ref(view.get("private_metadata"), "pm", "g")
         signals = await plans.signals_for(self.svc, ctx.workspace_id, int(ref["pm"]))
+        today = await plans.today_for(self.svc, ctx.workspace_id, _user(ctx))
         try:
-            data = parse_mitigation(raw_mitigation(values_of(view)), signals, self.svc.rt.clock.now().date())
+            data = parse_mitigation(raw_mitigation(values_of(view)), signals, today)
             shown = await plans.save(
                 self.svc, ctx.workspace_id, int(ref["pm"]), str(ref["g"]), data, _user(ctx), view.get("id")
             )
@@ -295,17 +297,32 @@ class PremortemListeners:
         await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
     async def submit_override(self, ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
-        if len(reason_of(values_of(view), REASON)) < REASON_MIN:
+        reason = reason_of(values_of(view), REASON)
+        if len(reason) < REASON_MIN:
             raise FieldError(
                 REASON, f"Give a reason of at least {REASON_MIN} characters; it is kept on record."
             )
+        ref = Ref.load(view.get("private_metadata")) or {}
+        if "m" not in ref:
+            raise FieldError(REASON, "This form is out of date; close it and click the button again.")
+        opened = ref.get("s")
+        # Checked again now, not when the form opened: the metric may be back or the item closed since.
+        try:
+            await plans.override(
+                self.svc,
+                ctx.workspace_id,
+                int(ref["m"]),
+                _user(ctx),
+                reason,
+                str(opened) if opened is not None else None,
+            )
+        except UserError as exc:
+            raise FieldError(REASON, exc.message) from exc
         return None
 
     async def after_override(self, ctx: Ctx) -> None:
-        view = ctx.body.get("view") or {}
-        ref = _ref(view.get("private_metadata"), "m")
-        reason = reason_of(values_of(view), REASON)
-        await plans.override(self.svc, ctx.workspace_id, int(ref["m"]), _user(ctx), reason)
+        ref = _ref((ctx.body.get("view") or {}).get("private_metadata"), "m")
+        await plans.after_override(self.svc, ctx.workspace_id, int(ref["m"]))
 
 
 def start_from_check_button(state: CheckState, outcome: Outcome) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@
 from localslack.actor import Actor, ActorError, Submission
 from localslack.api import create_app, create_router
 from localslack.background import BackgroundServer
-from localslack.faults import Faults
+from localslack.faults import UPDATE_LIMIT, Faults, RateLimit
 from localslack.server import FakeSlack
 from localslack.signing import signature, signed_headers
 from localslack.state import (
@@ -30,6 +30,7 @@ from localslack.state import (
 from localslack.store import Store
 
 __all__ = [
+    "UPDATE_LIMIT",
     "Actor",
     "ActorError",
     "AppConfig",
@@ -39,6 +40,7 @@ __all__ = [
     "FakeSlack",
     "Faults",
     "Message",
+    "RateLimit",
     "RecordedCall",
     "ResponseUrlPost",
     "Store",

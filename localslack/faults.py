@@ -1,12 +1,38 @@
-"""Failure injection and rate limits: the ways a test makes the local Slack misbehave on purpose."""
+"""Failure injection and rate limits: the ways a test makes the local Slack misbehave on purpose, and the
+limits it enforces as Slack does."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass
 
 ANY_METHOD = "*"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: `burst` calls at once, refilled at `per_minute` calls a minute."""
+
+    per_minute: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.per_minute <= 0 or self.burst < 1:
+            raise ValueError("a rate limit needs per_minute > 0 and burst >= 1")
+
+
+# chat.update is a Tier 3 method: "50+ per minute … Sporadic bursts are welcome", counted per method
+# per app per workspace (https://api.slack.com/docs/rate-limits). The fake allows a burst of 20 and
+# then 50 a minute, answering 429 `ratelimited` with a Retry-After beyond that.
+UPDATE_LIMIT = RateLimit(per_minute=50, burst=20)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
 
 
 @dataclass
@@ -35,6 +61,8 @@ class Faults:
         self._queue: dict[str, list[Injection]] = {}
         self.message_rate: float | None = None
         self._posts: dict[str, deque[float]] = {}
+        self.update_limit: RateLimit | None = UPDATE_LIMIT
+        self._updates: dict[str, _Bucket] = {}
 
     def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
         self._push(method, Injection("fail", times, error=error))
@@ -46,10 +74,13 @@ class Faults:
         self._push(method, Injection("stall", times, seconds=seconds))
 
     def clear(self) -> None:
+        """No injections, no posting rate, and the default chat.update limit with full buckets."""
         with self._lock:
             self._queue.clear()
             self._posts.clear()
             self.message_rate = None
+            self._updates.clear()
+            self.update_limit = UPDATE_LIMIT
 
     def _push(self, method: str, injection: Injection) -> None:
         if injection.remaining < 1:
@@ -98,3 +129,27 @@ class Faults:
                 return 1
             window.append(now)
             return None
+
+    def set_update_limit(self, limit: RateLimit | None) -> None:
+        """Limit chat.update per workspace (default `UPDATE_LIMIT`); None turns it off."""
+        with self._lock:
+            self.update_limit = limit
+            self._updates.clear()
+
+    def admit_update(self, team_id: str, now: float) -> int | None:
+        """None when a chat.update in workspace `team_id` may go ahead, else the Retry-After seconds."""
+        with self._lock:
+            limit = self.update_limit
+            if limit is None:
+                return None
+            rate = limit.per_minute / 60.0
+            bucket = self._updates.get(team_id)
+            if bucket is None:
+                bucket = self._updates[team_id] = _Bucket(float(limit.burst), now)
+            # max(): the store's clock goes back to real time when a test resets it.
+            bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
+            bucket.at = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return None
+            return max(1, math.ceil((1.0 - bucket.tokens) / rate))

@@ -16,7 +16,7 @@ from localslack import payloads
 from localslack.actor import Actor
 from localslack.api import create_app
 from localslack.background import BackgroundServer
-from localslack.faults import Faults
+from localslack.faults import Faults, RateLimit
 from localslack.methods.views import home_of, open_modal_of
 from localslack.state import (
     JSON,
@@ -233,6 +233,12 @@ class FakeSlack:
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
         self.faults.set_message_rate(per_channel_per_second)
+
+    def set_update_limit(self, limit: RateLimit | None) -> None:
+        """Limit chat.update per workspace: a token bucket, by default `UPDATE_LIMIT` (a burst of 20,
+        then 50 a minute, as Slack's Tier 3); beyond it 429 `ratelimited` with Retry-After. None turns
+        it off; `reset()` and `clear_faults()` restore the default."""
+        self.faults.set_update_limit(limit)
 
     def clear_faults(self) -> None:
         self.faults.clear()

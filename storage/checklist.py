@@ -353,23 +353,33 @@ def unmark_shared(session: Session, workspace_id: str, check_id: int) -> None:
     )
 
 
-def history(session: Session, workspace_id: str, channel_id: str, limit: int) -> list[tuple[CheckRow, int]]:
-    """The channel's checks, newest first, each with how many answers it has."""
-    counts = (
-        select(AnswerRow.check_id, func.count().label("answered"))
-        .where(col(AnswerRow.workspace_id) == workspace_id)
-        .group_by(col(AnswerRow.check_id))
-        .subquery()
+def history(
+    session: Session, workspace_id: str, channel_id: str, limit: int
+) -> list[tuple[CheckRow, frozenset[str]]]:
+    """The channel's checks, newest first, each with the ids of the questions it has answers to.
+
+    Ids, not a count: a check moved to a changed playbook keeps the answers to questions the playbook
+    dropped, and only its playbook (stored as JSON on the check) says which ids still count.
+    """
+    checks = list(
+        session.exec(
+            select(CheckRow)
+            .where(col(CheckRow.workspace_id) == workspace_id, col(CheckRow.channel_id) == channel_id)
+            .where(col(CheckRow.root_ts).is_not(None))
+            .order_by(col(CheckRow.started_at).desc(), col(CheckRow.id).desc())
+            .limit(limit)
+        )
     )
-    rows = session.exec(
-        select(CheckRow, counts.c.answered)
-        .outerjoin(counts, counts.c.check_id == CheckRow.id)
-        .where(col(CheckRow.workspace_id) == workspace_id, col(CheckRow.channel_id) == channel_id)
-        .where(col(CheckRow.root_ts).is_not(None))
-        .order_by(col(CheckRow.started_at).desc(), col(CheckRow.id).desc())
-        .limit(limit)
-    ).all()
-    return [(check, int(answered or 0)) for check, answered in rows]
+    answered: dict[int, set[str]] = {}
+    ids = [c.id for c in checks if c.id is not None]
+    if ids:
+        for check_id, question_id in session.exec(
+            select(AnswerRow.check_id, AnswerRow.question_id).where(
+                col(AnswerRow.workspace_id) == workspace_id, col(AnswerRow.check_id).in_(ids)
+            )
+        ):
+            answered.setdefault(check_id, set()).add(question_id)
+    return [(c, frozenset(answered.get(c.id or 0, ()))) for c in checks]
 
 
 def count_checks(session: Session, workspace_id: str, channel_id: str) -> int:

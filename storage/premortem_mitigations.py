@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -31,6 +32,7 @@ class MitigationRow(SQLModel, table=True):
     title: str
     plan: str = Field(sa_column=Column(Text, nullable=False))
     owner: str = Field(max_length=32)
+    owner_tz: str | None = Field(default=None, max_length=64)  # their Slack zone when it was saved
     due: date = Field(sa_column=Column(Date, nullable=False))
     verification: str = Field(max_length=16)  # metric | load_test
     metric: str | None = Field(default=None, max_length=80)
@@ -80,6 +82,7 @@ class MitigationInput:
     target_op: str | None
     target_value: float | None
     target_text: str | None
+    owner_tz: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ def save(
 
 def _fill(row: MitigationRow, data: MitigationInput, by: str, view_id: str | None, now: datetime) -> None:
     row.title, row.plan, row.owner, row.due = data.title, data.plan, data.owner, data.due
+    row.owner_tz = data.owner_tz
     row.verification, row.metric = data.verification, data.metric
     row.target_op, row.target_value, row.target_text = data.target_op, data.target_value, data.target_text
     row.updated_by, row.updated_at, row.view_id = by, now, view_id
@@ -186,12 +190,18 @@ def set_status(
     now: datetime,
     note: str | None = None,
     override_reason: str | None = None,
+    only_from: Collection[str] | None = None,
 ) -> tuple[MitigationRow, bool] | None:
-    """Set a status (the same status again changes nothing); every change is kept as an event."""
-    row = get(session, workspace_id, mitigation_id)
+    """Set a status (the same status again changes nothing; with `only_from`, neither does a current
+    status outside it); every change is kept as an event."""
+    row = session.exec(
+        select(MitigationRow)
+        .where(MitigationRow.workspace_id == workspace_id, MitigationRow.id == mitigation_id)
+        .with_for_update()
+    ).first()
     if row is None:
         return None
-    if row.status == status:
+    if row.status == status or (only_from is not None and row.status not in only_from):
         return row, False
     row.status, row.updated_by, row.updated_at = status, by, now
     if override_reason is not None:

@@ -10,12 +10,22 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from bot.premortem.render import ACTION_ANSWER
 from bot.premortem.render_modals import ACTION_COMPONENT
 from localslack import Actor, FakeSlack, Submission
 from tests.harness import BotServer, Seeded
 
 JSON = dict[str, Any]
+
+# Tests that are not about pacing draw the thread every 0.2 s instead of every second, to run faster;
+# tests/test_premortem_pacing.py measures the real interval.
+QUICK_INTERVAL = 0.2
+
+
+def pace_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.premortem.service.UPDATE_INTERVAL", QUICK_INTERVAL)
 
 
 def all_text(message: JSON | None) -> str:

@@ -176,6 +176,12 @@ def edited_playbook(path: Path, edit: Any) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def drill_instead_of_manual_process(data: dict[str, Any]) -> None:
+    audit = data["parts"][3]["questions"]
+    audit[:] = [q for q in audit if q["id"] != "manual_process"]
+    audit.append({"id": "incident_drill", "text": "Have you run an incident drill this quarter?"})
+
+
 def test_buttons_left_stale_by_a_playbook_change_are_refused_and_the_thread_redrawn(
     make_bot: Any, fake: FakeSlack, seeded: Seeded, tmp_path: Path
 ) -> None:
@@ -188,11 +194,6 @@ def test_buttons_left_stale_by_a_playbook_change_are_refused_and_the_thread_redr
     driver.click(seeded.lead, "manual_process", "yes")
     driver.wait_shown("manual_process", "*Yes*")
     stale_ts = driver.message_of("manual_process")["ts"]
-
-    def drill_instead_of_manual_process(data: dict[str, Any]) -> None:
-        audit = data["parts"][3]["questions"]
-        audit[:] = [q for q in audit if q["id"] != "manual_process"]
-        audit.append({"id": "incident_drill", "text": "Have you run an incident drill this quarter?"})
 
     edited_playbook(path, drill_instead_of_manual_process)
     driver.mark_ephemerals_seen(seeded.member)
@@ -232,3 +233,25 @@ def test_a_check_in_a_channel_without_the_bot_says_how_to_invite_it(
     told = driver.new_ephemeral(seeded.member)["text"]
     assert "Invite me with `/invite @scalebot`" in told
     assert driver.bot.db(repo.history, seeded.team_id, seeded.channel, 10) == []
+
+
+def test_history_counts_only_answers_to_questions_still_in_the_checks_playbook(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, tmp_path: Path
+) -> None:
+    path = tmp_path / "payments.yaml"
+    edited_playbook(path, lambda data: None)
+    config = AppConfig(teams=[TeamConfig(name="Payments", channel=seeded.channel, playbook=str(path))])
+    driver = driver_for(make_bot, fake, seeded, config=config)
+    driver.start()
+    driver.click(seeded.lead, "b2c", "yes")
+    driver.click(seeded.lead, "manual_process", "yes")
+    driver.wait_shown("manual_process", "*Yes*")
+    edited_playbook(path, drill_instead_of_manual_process)  # 19 questions still, one of them new
+    driver.click(seeded.member, "product_led", "no")  # the check moves to the edited playbook
+    driver.wait_shown("product_led", "*No*")
+    assert set(stored(driver)) == {"b2c", "manual_process", "product_led"}  # the old answer is kept…
+
+    driver.mark_ephemerals_seen(seeded.member)
+    driver.actor.slash_command(seeded.team_id, seeded.member, seeded.channel, "history")
+    listing = driver.new_ephemeral(seeded.member)
+    assert "open: 2 of 19 answered" in all_text(listing)  # …but no longer counts

@@ -135,3 +135,22 @@ def test_a_check_survives_a_restart_and_can_be_finished(
     assert "Verdict: Prepare for a surge now" in verdict
     assert "*Growth stage: 100K*: planning for 120,000 users (40,000 active now, +200% expected" in verdict
     assert len(fake.messages(seeded.channel)) == 1  # the same thread, before and after the restart
+
+
+def test_an_update_still_refused_after_the_clients_retries_is_drawn_again(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    driver = Driver(fake, seeded, make_bot(), fake.actor())
+    driver.start()
+    time.sleep(UPDATE_INTERVAL)
+    before = len(fake.calls("chat.update"))
+    fake.rate_limit_next("chat.update", retry_after=1, times=4)  # the client gives up after 3 retries
+
+    driver.click(seeded.member, "b2c", "yes")
+
+    fake.wait_for(
+        lambda: f"*Yes* · <@{seeded.member}>" in driver.question_text("b2c"),
+        timeout=15,
+        message="the answer is drawn once Slack lets the update through",
+    )
+    assert [c.error for c in fake.calls("chat.update")[before:]][:5] == ["ratelimited"] * 4 + [None]

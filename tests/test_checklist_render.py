@@ -93,3 +93,25 @@ def test_every_message_and_modal_of_a_worst_case_check_is_within_limits() -> Non
     listing = history_message("Payments", entries, total=75)
     assert validate_blocks(listing["blocks"], "message") == []
     assert "the latest 40 of 75" in json.dumps(listing)
+
+
+def test_a_text_answer_shows_its_first_thousand_characters_as_typed_escaped_after_the_cut() -> None:
+    question = default_playbook().question("for_customer")
+    assert question is not None and question.kind == "text"
+    typed = ("x" * 97 + "&<>") * 11  # 1,100 characters; 1,100 escaped ones in the first thousand
+    text = render.question_text(10, question, Answer("for_customer", typed, "U0LEAD1", T0))
+    quoted = text.split("\n", 1)[1].rsplit("\n— ", 1)[0]
+    assert quoted == ">" + typed[:1000].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "…"
+    assert quoted.count("&amp;&lt;&gt;") == 10 and "&<" not in quoted
+
+
+def test_an_answer_too_long_once_escaped_is_cut_further_never_inside_an_entity() -> None:
+    question = default_playbook().question("for_customer")
+    assert question is not None
+    typed = "&<>" * 600 + "\n" * 200  # escaped and quoted, the first thousand would be 4,400 characters
+    text = render.question_text(10, question, Answer("for_customer", typed, "U0LEAD1", T0))
+    assert len(text) <= 3000 and "\n— <@U0LEAD1> · <!date^" in text  # who answered is never cut off
+    quoted = text.split("\n", 1)[1].rsplit("\n— ", 1)[0]
+    assert quoted.startswith(">&amp;&lt;&gt;") and quoted.endswith("…")
+    body = quoted[1:-1]
+    assert body.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "") == ""  # whole entities only

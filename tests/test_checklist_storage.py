@@ -102,4 +102,4 @@ def test_a_check_is_finished_once_and_no_answer_lands_after_it(db: Database) -> 
     loaded = db.call(repo.load, "T0001", check)
     assert (loaded.check.status, loaded.check.verdict, loaded.check.band) == ("done", "relax", "1K")
     assert [(a.value, a.answered_by) for a in loaded.answers] == [("yes", "U0LEAD1")]
-    assert db.call(repo.history, "T0001", "C0PAYMENTS", 10)[0][1] == 1
+    assert db.call(repo.history, "T0001", "C0PAYMENTS", 10)[0][1] == {"b2c"}

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
-from localslack import Channel, FakeSlack, Message, Workspace
+from localslack import UPDATE_LIMIT, Channel, FakeSlack, Message, RateLimit, Store, Workspace
 
 TEAM = "T0001"
 
@@ -451,6 +451,64 @@ def test_the_per_channel_posting_rate_answers_429(fake: FakeSlack, client: WebCl
     assert limited.response["error"] == "ratelimited"
     fake.add_bot_to("C2")
     assert client.chat_postMessage(channel="C2", text="another channel")["ok"]
+
+
+def test_chat_update_is_limited_per_workspace_like_slacks_tier_3() -> None:
+    now = [1_800_000_000.0]
+    with FakeSlack(store=Store(clock=lambda: now[0])) as frozen:
+        clients = {}
+        for team in ("T0001", "T0002"):
+            ws = frozen.add_workspace(team, team, team.lower())
+            frozen.add_channel(team, f"C{team}", "eng")
+            clients[team] = WebClient(base_url=frozen.api_url, token=ws.bot_token, timeout=5)
+        client = clients["T0001"]
+        ts = client.chat_postMessage(channel="CT0001", text="v0")["ts"]
+        for n in range(1, UPDATE_LIMIT.burst + 1):  # a burst is welcome…
+            client.chat_update(channel="CT0001", ts=ts, text=f"v{n}")
+        limited = error_of(client.chat_update, channel="CT0001", ts=ts, text="one too many")  # …up to a point
+        assert limited.response.status_code == 429 and limited.response["error"] == "ratelimited"
+        assert limited.response.headers["Retry-After"] == "2"  # 50 a minute: one every 1.2 s
+        assert (frozen.message("CT0001", ts) or {})["text"] == f"v{UPDATE_LIMIT.burst}"  # nothing changed
+        other = clients["T0002"]  # another workspace has its own allowance
+        other_ts = other.chat_postMessage(channel="CT0002", text="v0")["ts"]
+        assert other.chat_update(channel="CT0002", ts=other_ts, text="v1")["ok"]
+
+        now[0] += 1.2
+        assert client.chat_update(channel="CT0001", ts=ts, text="after the wait")["ok"]
+        assert (
+            error_of(client.chat_update, channel="CT0001", ts=ts, text="x").response["error"] == "ratelimited"
+        )
+
+        frozen.set_update_limit(RateLimit(per_minute=6, burst=1))  # configurable…
+        assert client.chat_update(channel="CT0001", ts=ts, text="one")["ok"]
+        assert (
+            error_of(client.chat_update, channel="CT0001", ts=ts, text="x").response.headers["Retry-After"]
+            == "10"
+        )
+        frozen.set_update_limit(None)  # …or off
+        assert all(client.chat_update(channel="CT0001", ts=ts, text=f"w{n}")["ok"] for n in range(60))
+        frozen.reset()  # and back to Slack's for the next test
+        assert frozen.faults.update_limit == UPDATE_LIMIT
+
+
+def test_a_rate_limited_update_is_retried_by_slack_sdk_and_lands(fake: FakeSlack, ws: Workspace) -> None:
+    fake.set_update_limit(RateLimit(per_minute=60, burst=1))
+    patient = WebClient(
+        base_url=fake.api_url,
+        token=ws.bot_token,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    ts = patient.chat_postMessage(channel="C1", text="v0")["ts"]
+    assert patient.chat_update(channel="C1", ts=ts, text="v1")["ok"]
+    started = time.monotonic()
+    assert patient.chat_update(channel="C1", ts=ts, text="v2")["ok"]
+    assert time.monotonic() - started >= 0.9
+    assert [(c.ok, c.error) for c in fake.calls("chat.update")] == [
+        (True, None),
+        (False, "ratelimited"),
+        (True, None),
+    ]
+    assert (fake.message("C1", ts) or {})["text"] == "v2"
 
 
 def test_injected_failures_and_stalls(fake: FakeSlack, ws: Workspace, client: WebClient) -> None:

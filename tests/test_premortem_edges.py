@@ -4,13 +4,15 @@ date and a deactivated owner."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import AppConfig, TeamConfig
+from bot.config import AppConfig, Defaults, TeamConfig
+from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
 from bot.premortem.grouping import component_key, group_id
 from bot.premortem.render import (
     ACTION_CANCEL,
@@ -18,15 +20,17 @@ from bot.premortem.render import (
     ACTION_EXTEND,
     ACTION_REPLACE,
     ACTION_SPLIT,
+    ACTION_UNVOTE,
     ACTION_VOTE,
 )
-from bot.premortem.render_modals import LEADS_ACTION, LEADS_BLOCK
-from bot.premortem.render_plan import ACTION_MITIGATE
+from bot.premortem.render_modals import LEADS_ACTION, LEADS_BLOCK, REASON
+from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_STATUS
 from localslack import FakeSlack
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
 from tests.harness import Seeded
-from tests.premortem_driver import Driver, all_text
+from tests.helpers.metrics_fakes import FakePrometheus, prom_body, prom_value
+from tests.premortem_driver import Driver, all_text, pace_quickly
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PAYMENTS = AppConfig(
@@ -35,6 +39,11 @@ PAYMENTS = AppConfig(
         TeamConfig(name="Search", channel="C0SEARCH", leads=["U0LEAD2", "U0LEAD3"]),
     ]
 )
+
+
+@pytest.fixture(autouse=True)
+def _quick_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pace_quickly(monkeypatch)
 
 
 @pytest.fixture
@@ -316,3 +325,183 @@ def test_the_mitigation_modal_refuses_a_past_due_date_and_a_deactivated_owner(
     assert len(d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)) == 1
     fake.wait_for(lambda: len(d.dms(s.lead2)) == 1)
     assert "You own a mitigation" in d.dms(s.lead2)[0]["text"]
+
+
+def test_a_vote_from_someone_not_in_the_channel_is_refused_with_why(driver: Driver, fake: FakeSlack) -> None:
+    d, s = driver, driver.seeded
+    d.start(s.manager, s.lead)
+    d.answer(s.lead, one_risk("Queue"))
+    block = f"vote:{gid('Queue')}"
+    # Olly saw the ballot while in the channel, left, and clicks Vote in the view still open.
+    fake.join(s.channel, s.outsider)
+    d.click(s.outsider, d.find("The answers:"), ACTION_UNVOTE, block_id=block)
+    d.wait_ephemeral(s.outsider, "You had not voted")
+    stale = d.actor.last_payload
+    stale["actions"][0].update(action_id=ACTION_VOTE, text={"type": "plain_text", "text": "Vote"})
+    fake.leave(s.channel, s.outsider)
+    d.actor._post_interaction(stale)
+    said = d.wait_ephemeral(s.outsider, "vote on its pre-mortem")
+    assert said == (
+        "Only people in <#C0PAYMENTS> vote on its pre-mortem, and you are not in it, so your vote was not "
+        "counted. Join the channel, then vote again."
+    )
+    assert d.bot.db(repo.load, s.team_id, 1).votes == []
+    assert "*Queue* · 0 votes" in all_text(d.find("The answers:"))
+
+    fake.join(s.channel, s.outsider)  # back in the channel, the vote counts (no stale member list)
+    d.click(s.outsider, d.find("The answers:"), ACTION_VOTE, block_id=block)
+    fake.wait_for(lambda: f"1 vote (<@{s.outsider}>)" in all_text(d.find("The answers:")))
+
+
+QUEUE = 'max(queue_depth_utilisation{team="payments"})'
+
+
+def with_metrics(url: str) -> AppConfig:
+    return AppConfig(
+        defaults=Defaults(metrics=MetricsDefaults(cache_ttl_seconds=0, retries=0)),
+        sources={"prom": PrometheusSource(kind="prometheus", url=url, timeout_seconds=1)},  # type: ignore[arg-type]
+        teams=[
+            TeamConfig(
+                name="Payments",
+                channel="C0PAYMENTS",
+                managers=["U0MGR1"],
+                metrics=TeamMetricsConfig(
+                    source="prom",
+                    default_signals=False,
+                    signals={"queue_depth": SignalConfig(query=QUEUE, kind="saturation")},
+                ),
+            )
+        ],
+    )
+
+
+@pytest.fixture
+def prometheus() -> Iterator[FakePrometheus]:
+    fake_prometheus = FakePrometheus({QUEUE: prom_value(0.05)})
+    yield fake_prometheus
+    fake_prometheus.close()
+
+
+def override_form(d: Driver, user: str) -> str:
+    """`user` clicks Done on the metric-verified mitigation, is offered "Mark done anyway", opens it."""
+    s = d.seeded
+    before = len(d.fake.ephemerals(user))
+    d.click(user, d.find("Top three risks"), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}")
+    offer = d.fake.wait_for(
+        lambda: next((e for e in d.fake.ephemerals(user)[before:] if "I can't read" in str(e["text"])), None),
+        message="the offer to mark it done anyway",
+    )
+    return d.open_modal(user, lambda: d.actor.click(s.team_id, user, s.channel, offer["ts"], ACTION_OVERRIDE))
+
+
+def metric_verified(make_bot: Any, fake: FakeSlack, seeded: Seeded, url: str) -> Driver:
+    """Voting closed on one risk, its mitigation verified by `queue_depth < 0.1`."""
+    d, s = (
+        Driver(fake, seeded, make_bot(config=with_metrics(url), clock=ManualClock(T0)), fake.actor()),
+        seeded,
+    )
+    d.start(s.manager, s.lead)
+    d.answer(s.lead, one_risk("Queue depth"))
+    d.click(s.manager, d.find("Close voting"), ACTION_CLOSE)
+    view = d.open_modal(
+        s.manager,
+        lambda: d.click(
+            s.manager, d.find("Top three risks"), ACTION_MITIGATE, block_id=f"plan:{gid('Queue depth')}"
+        ),
+    )
+    fake.actor().submit_view(
+        s.team_id,
+        s.manager,
+        view,
+        {"plan": {"value": "Add consumers"}, "owner": {"value": s.lead}, "due": {"value": "2026-12-01"},
+         "verify": {"value": "metric"}, "metric": {"value": "queue_depth"}, "target": {"value": "< 0.1"}},
+    )  # fmt: skip
+    fake.wait_for(lambda: "got it by DM" in all_text(fake.view(view)), message="the mitigation saved")
+    return d
+
+
+def test_mark_done_anyway_is_refused_when_the_metric_came_back_while_the_form_was_open(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, prometheus: FakePrometheus
+) -> None:
+    d, s = metric_verified(make_bot, fake, seeded, prometheus.url), seeded
+    prometheus.behaviours[QUEUE] = prom_body({"status": "error", "error": "down"}, status=503)
+    view = override_form(d, s.manager)
+    prometheus.behaviours[QUEUE] = prom_value(0.05)  # the source is back before the form is sent
+
+    refused = fake.actor().submit_view(
+        s.team_id, s.manager, view, {REASON: {"value": "Load test passed on staging"}}
+    )
+
+    assert refused.response_action == "errors"
+    assert refused.errors == {
+        REASON: "queue_depth can be read again (0.05), so it can't be marked done without it: close this "
+        "form and use “Done”, which checks the target."
+    }
+    (row,) = d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)
+    assert (row.status, row.override_reason) == ("open", None)
+
+
+def test_mark_done_anyway_is_refused_when_someone_closed_the_item_while_the_form_was_open(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, prometheus: FakePrometheus
+) -> None:
+    d, s = metric_verified(make_bot, fake, seeded, prometheus.url), seeded
+    prometheus.behaviours[QUEUE] = prom_body({"status": "error", "error": "down"}, status=503)
+    mine = override_form(d, s.manager)
+    theirs = override_form(d, s.admin)
+    closed = fake.actor().submit_view(s.team_id, s.admin, theirs, {REASON: {"value": "Replaced the queue"}})
+    assert closed.response_action == "close" and closed.errors is None
+    fake.wait_for(lambda: "Marked done without the metric by <@U0ADMIN1>" in all_text(d.find("*Plan:* Add")))
+
+    refused = fake.actor().submit_view(
+        s.team_id, s.manager, mine, {REASON: {"value": "Load test passed on staging"}}
+    )
+
+    assert refused.errors == {
+        REASON: "“Queue depth” is already done, so there is nothing to mark done. Close this form."
+    }
+    (row,) = d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)
+    assert (row.status, row.override_by, row.override_reason) == ("done", s.admin, "Replaced the queue")
+    assert [e.status for e in d.bot.db(mitigations_repo.events, s.team_id, row.id)] == ["open", "done"]
+
+
+def test_in_an_evening_in_utc_minus_8_today_is_a_due_date_and_overdue_follows_the_owners_calendar(
+    driver: Driver, fake: FakeSlack, clock: ManualClock
+) -> None:
+    d, s = driver, driver.seeded
+    west = "U0WEST1"
+    fake.add_user(s.team_id, west, "wes", tz="America/Los_Angeles")
+    fake.join(s.channel, west)
+    clock.set(datetime(2026, 11, 24, 5, 0, tzinfo=UTC))  # 21:00 on Nov 23 in Los Angeles (UTC−8)
+    d.start(west, s.lead)
+    d.answer(s.lead, one_risk("Database writes"))
+    d.click(west, d.find("Close voting"), ACTION_CLOSE)
+    top = d.find("Top three risks")
+    view = d.open_modal(
+        west, lambda: d.click(west, top, ACTION_MITIGATE, block_id=f"plan:{gid('Database writes')}")
+    )
+    form = fake.view(view)
+    assert form is not None
+    (due,) = [b for b in form["blocks"] if b.get("block_id") == "due"]
+    assert due["element"]["initial_date"] == "2026-11-23"  # their today, not UTC's
+
+    saving = fake.actor().submit_view(
+        s.team_id,
+        west,
+        view,
+        {"plan": {"value": "Batch the ledger writes"}, "owner": {"value": west}, "due": {"value": "2026-11-23"},
+         "verify": {"value": "load_test"}},
+    )  # fmt: skip
+    assert saving.response_action == "update" and saving.errors is None
+    fake.wait_for(lambda: "got it by DM" in all_text(fake.view(view)), message="the mitigation saved")
+    (row,) = d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)
+    assert (row.due.isoformat(), row.owner_tz) == ("2026-11-23", "America/Los_Angeles")
+    # Still Nov 23 where the owner is, so not overdue (in UTC it would be a day late already).
+    assert "overdue" not in all_text(d.find("*Plan:* Batch"))
+    d.actor.slash_command(s.team_id, s.member, s.channel, "premortem status")
+    assert d.wait_ephemeral(s.member, "open mitigation") == "1 open mitigation for Payments"
+
+    clock.set(datetime(2026, 11, 24, 8, 30, tzinfo=UTC))  # 00:30 on Nov 24 in Los Angeles
+    d.actor.slash_command(s.team_id, s.manager, s.channel, "premortem status")
+    assert d.wait_ephemeral(s.manager, "open mitigation") == "1 open mitigation for Payments, 1 overdue"
+    listing = all_text(fake.ephemerals(s.manager)[-1])
+    assert "due 2026-11-23 :warning: *overdue by 1 day*" in listing

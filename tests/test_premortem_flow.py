@@ -20,7 +20,7 @@ from localslack import FakeSlack
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
 from tests.harness import Seeded
-from tests.premortem_driver import Driver, all_text
+from tests.premortem_driver import Driver, all_text, pace_quickly
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 COMPONENTS = ["Database write throughput", "Authentication service", "Caching layer"]
@@ -34,6 +34,11 @@ PAYMENTS = AppConfig(
         )
     ]
 )
+
+
+@pytest.fixture(autouse=True)
+def _quick_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pace_quickly(monkeypatch)
 
 
 @pytest.fixture(params=["sqlite", "postgres+redis"])

@@ -16,6 +16,7 @@ from tests.checklist_driver import Driver as CheckDriver
 from tests.checklist_driver import pace_quickly
 from tests.harness import Seeded
 from tests.premortem_driver import Driver, all_text
+from tests.premortem_driver import pace_quickly as pace_premortem_quickly
 
 CONFIG = AppConfig(
     teams=[
@@ -28,6 +29,7 @@ CONFIG = AppConfig(
 @pytest.fixture(autouse=True)
 def _quick_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     pace_quickly(monkeypatch)
+    pace_premortem_quickly(monkeypatch)
 
 
 def finished_check(make_bot: Any, fake: FakeSlack, seeded: Seeded, channel: str) -> CheckDriver:

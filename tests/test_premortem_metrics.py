@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.config import AppConfig, Defaults, TeamConfig
 from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
@@ -19,12 +21,17 @@ from bot.premortem.service import service_for
 from localslack import FakeSlack
 from storage import premortem_mitigations as mitigations_repo
 from tests.harness import Seeded
-from tests.premortem_driver import Driver, all_text
+from tests.premortem_driver import Driver, all_text, pace_quickly
 from tests.servers import OpenMetricsWriter
 
 T = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # Utilisations held steady over the history: headroom = 0.8 / u → 2.0x, 4.0x, 16.0x.
 LEVELS = {"db_connections": 0.4, "cpu": 0.2, "queue_depth": 0.05}
+
+
+@pytest.fixture(autouse=True)
+def _quick_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pace_quickly(monkeypatch)
 
 
 def team_config(url: str) -> AppConfig:

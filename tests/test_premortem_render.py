@@ -123,8 +123,8 @@ def test_every_other_message_is_valid_at_its_largest() -> None:
         assert_message_ok(prompt_message(board.pm))
     board = Board.of(big_premortem("planning"))
     assert_message_ok(data_message(board))
-    assert_message_ok(top_message(board, date(2026, 12, 9)))
-    assert_message_ok(owner_dm(board.pm, board.pm.mitigations[0], date(2026, 12, 9)))
+    assert_message_ok(top_message(board, datetime(2026, 12, 9, 12, 0, tzinfo=UTC)))
+    assert_message_ok(owner_dm(board.pm, board.pm.mitigations[0], datetime(2026, 12, 9, 12, 0, tzinfo=UTC)))
     assert_message_ok(reminder_dm(board.pm, "halfway"))
 
 

@@ -3,6 +3,7 @@ timing in working hours, targets, "data says" marks, forms and the Markdown expo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -135,6 +136,20 @@ def test_a_reminder_outside_working_hours_waits_for_the_next_morning_in_the_lead
     assert working_time(evening, "Not/AZone") == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # as UTC
 
 
+def test_a_reminder_that_falls_on_a_weekend_in_the_leads_zone_waits_for_monday_morning() -> None:
+    friday_evening = datetime(2026, 11, 27, 19, 30, tzinfo=UTC)  # 20:30 on Friday in Berlin
+    monday_9_berlin = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert working_time(friday_evening, "Europe/Berlin") == monday_9_berlin
+    assert working_time(datetime(2026, 11, 28, 11, 0, tzinfo=UTC), "Europe/Berlin") == monday_9_berlin
+    assert working_time(datetime(2026, 11, 29, 7, 0, tzinfo=UTC), "Europe/Berlin") == monday_9_berlin
+    # Friday 14:30 in New York is a working hour there, while it is already Saturday in Tokyo.
+    assert working_time(friday_evening, "America/New_York") == friday_evening
+    assert working_time(friday_evening, "Asia/Tokyo") == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+    # A deadline on Sunday comes before Monday morning: no reminder.
+    sunday_noon = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+    assert reminder_time(friday_evening, "Europe/Berlin", sunday_noon) is None
+
+
 def test_a_reminder_that_would_wait_past_the_deadline_is_not_sent() -> None:
     deadline = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 08:00 in Berlin, before the working day
     assert reminder_time(datetime(2026, 11, 23, 21, 0, tzinfo=UTC), "Europe/Berlin", deadline) is None
@@ -224,9 +239,22 @@ def test_done_needs_the_metric_to_meet_its_target_and_says_why_when_it_cannot_be
 
 
 def test_an_open_mitigation_past_its_due_date_is_overdue_and_a_done_one_is_not() -> None:
-    assert is_overdue(mitigation(), date(2026, 12, 2))
-    assert not is_overdue(mitigation(), date(2026, 12, 1))
-    assert not is_overdue(mitigation(status="done"), date(2027, 1, 1))
+    assert is_overdue(mitigation(), datetime(2026, 12, 2, 0, 0, tzinfo=UTC))
+    assert not is_overdue(mitigation(), datetime(2026, 12, 1, 23, 59, tzinfo=UTC))
+    assert not is_overdue(mitigation(status="done"), datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def test_overdue_follows_the_owners_calendar() -> None:
+    due_dec_1 = mitigation()  # due 2026-12-01
+    late_evening = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)  # still Dec 1, 21:00, in Los Angeles
+    assert is_overdue(due_dec_1, late_evening)  # no zone known: UTC's calendar
+    assert not is_overdue(replace(due_dec_1, owner_tz="America/Los_Angeles"), late_evening)
+    assert is_overdue(
+        replace(due_dec_1, owner_tz="America/Los_Angeles"), datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    )
+    early = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # already Dec 2, 01:00, in Tokyo
+    assert is_overdue(replace(due_dec_1, owner_tz="Asia/Tokyo"), early)
+    assert not is_overdue(due_dec_1, early)
 
 
 def test_the_mitigation_form_refuses_a_due_date_in_the_past_and_a_metric_without_a_target() -> None:

@@ -19,11 +19,16 @@ from localslack import FakeSlack
 from storage import premortem as repo
 from storage import premortem_answers as answers_repo
 from tests.harness import BotServer, Seeded
-from tests.premortem_driver import Driver, all_text
+from tests.premortem_driver import Driver, all_text, pace_quickly
 
 # A Monday, 07:00 UTC: 08:00 for Ana in Berlin, 02:00 for Bo in New York, 16:00 for Chen in Tokyo.
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture(autouse=True)
+def _quick_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pace_quickly(monkeypatch)
 
 
 def config(hours: float = 48) -> AppConfig:
@@ -173,6 +178,9 @@ def test_a_deadline_fires_once_with_two_schedulers_on_one_database(
 ) -> None:
     c, s = started(make_bot, fake, seeded, clock, hours=3), seeded
     c.d.answer(s.lead, [{"other": "Queue", "why": "one consumer"}])  # something to reveal
+    # Drawn before the second scheduler starts: these two processes share no cache (no Redis), so
+    # nothing stops them drawing at the same instant, and this test is about the deadline job.
+    c.d.fake.wait_for(lambda: f"✅ <@{s.lead}>" in all_text(c.d.prompt()), message="the answer drawn")
     second: BotServer = make_bot(config=config(3), clock=clock, run_scheduler=True, database_url=database_url)
     c.to(T0 + timedelta(hours=1, minutes=30) + SECOND)  # halfway: 16:30 in Tokyo
     assert second.rt.scheduler is not None

@@ -13,24 +13,60 @@ from bot.checklist.verdict import YES_NO_VALUES
 
 ACTION_SET = "checklist:set"  # + ":yes" / ":no" / ":not_sure" (action_ids are unique within a block)
 ACTION_OPEN = "checklist:open"
-ANSWER_PREVIEW = 1000  # characters of an escaped text answer shown in the thread
+ANSWER_PREVIEW = 1000  # characters of an answer shown in the thread, counted as typed (before escaping)
+ELLIPSIS = "…"
 # Blocks a message may hold for questions: 50 minus its header, progress context and status line.
 QUESTION_BLOCKS_PER_MESSAGE = bk.MAX_MESSAGE_BLOCKS - 3
 
 
-def answered_line(question: Question, answer: Answer | None) -> str:
+def _mrkdwn(text: str, quoted: bool) -> str:
+    escaped = bk.escape(text)
+    return ">" + escaped.replace("\n", "\n>") if quoted else escaped
+
+
+def _cost(char: str, quoted: bool) -> int:
+    """How many characters one typed character takes once escaped (and quoted)."""
+    if char == "&":
+        return len("&amp;")
+    if char in "<>":
+        return len("&lt;")
+    return 2 if quoted and char == "\n" else 1
+
+
+def preview(text: str, budget: int, *, quoted: bool = False, limit: int = ANSWER_PREVIEW) -> str:
+    """The first `limit` characters of `text` as typed, escaped for mrkdwn (`quoted`: as a block quote),
+    with "…" when cut; fewer characters when their escaped form would pass `budget`. The cut is made
+    before escaping, so it never splits an entity such as `&amp;`."""
+    shown = _mrkdwn(text[:limit], quoted)
+    if len(text) <= limit and len(shown) <= budget:
+        return shown
+    room = budget - len(ELLIPSIS) - (1 if quoted else 0)
+    kept = 0
+    for char in text[:limit]:
+        room -= _cost(char, quoted)
+        if room < 0:
+            break
+        kept += 1
+    return _mrkdwn(text[:kept], quoted) + ELLIPSIS
+
+
+def answered_line(question: Question, answer: Answer | None, budget: int = bk.MAX_SECTION_TEXT) -> str:
+    """The answer (at most `budget` characters) with who gave it and when."""
     if answer is None:
         return "_Not answered yet_" if question.required else "_Not answered yet (optional)_"
-    shown = bk.truncate(bk.escape(display(question, answer.value)), ANSWER_PREVIEW)
+    value = display(question, answer.value)
     who = f"{bk.mention(answer.user_id)} · {bk.date(answer.at)}"
     if question.kind == "text":
-        return ">" + shown.replace("\n", "\n>") + f"\n— {who}"
-    return f"*{shown}* · {who}"
+        tail = f"\n— {who}"
+        return preview(value, budget - len(tail), quoted=True) + tail
+    tail = f"* · {who}"
+    return f"*{preview(value, budget - len(tail) - 1)}{tail}"
 
 
 def question_text(number: int, question: Question, answer: Answer | None) -> str:
     optional = " _(optional)_" if not question.required else ""
-    return f"*{number}. {bk.escape(question.text)}*{optional}\n{answered_line(question, answer)}"
+    head = f"*{number}. {bk.escape(question.text)}*{optional}\n"
+    return head + answered_line(question, answer, bk.MAX_SECTION_TEXT - len(head))
 
 
 def question_blocks(state: CheckState, number: int, question: Question) -> list[bk.Block]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 
 from bot.premortem.datasays import Mark, compare
 from bot.premortem.grouping import Group, group_risks
@@ -45,5 +45,5 @@ class Board:
     def top_mitigations(self) -> list[tuple[Ranked, Mitigation | None]]:
         return [(r, self.pm.mitigation_for(r.id)) for r in self.top]
 
-    def overdue(self, today: date) -> list[Mitigation]:
-        return [m for m in self.pm.mitigations if is_overdue(m, today)]
+    def overdue(self, now: datetime) -> list[Mitigation]:
+        return [m for m in self.pm.mitigations if is_overdue(m, now)]

@@ -116,7 +116,7 @@ def to_markdown(board: Board, names: Mapping[str, str], now: datetime) -> str:
                     f"| {ranked.place} | {_cell(ranked.group.title)} | — | — | — | — | no mitigation yet |"
                 )
                 continue
-            status = MITIGATION_STATUSES[m.status] + (" (overdue)" if is_overdue(m, now.date()) else "")
+            status = MITIGATION_STATUSES[m.status] + (" (overdue)" if is_overdue(m, now) else "")
             if m.override_reason:
                 status += f"; marked done without the metric: {m.override_reason}"
             lines.append(

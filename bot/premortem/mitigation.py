@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.premortem.model import OPEN_STATUSES, Mitigation, Target
+from bot.premortem.timing import zone
 
 _TARGET = re.compile(
     r"^\s*(?P<op><=|>=|=<|=>|<|>|≤|≥)?\s*(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?P<unit>%|ms|s)?\s*$"
@@ -55,8 +56,21 @@ def may_override(user: str, managers: Collection[str], admins: Collection[str]) 
     return user in managers or user in admins
 
 
-def is_overdue(mitigation: Mitigation, today: date) -> bool:
-    return mitigation.status in OPEN_STATUSES and today > mitigation.due
+def local_today(now: datetime, tz: str | None) -> date:
+    """The date it is at `now` in the zone `tz` (UTC when the zone is missing or unknown)."""
+    return now.astimezone(zone(tz)).date()
+
+
+def days_overdue(due: date, status: str, now: datetime, owner_tz: str | None) -> int:
+    """Days an open mitigation is past its due date on its owner's calendar (0 when it is not)."""
+    if status not in OPEN_STATUSES:
+        return 0
+    return max(0, (local_today(now, owner_tz) - due).days)
+
+
+def is_overdue(mitigation: Mitigation, now: datetime) -> bool:
+    """Open and past its due date where its owner is (a due date is a day in the owner's life)."""
+    return days_overdue(mitigation.due, mitigation.status, now, mitigation.owner_tz) > 0
 
 
 def age_days(created: datetime, now: datetime) -> int:

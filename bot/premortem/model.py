@@ -109,6 +109,7 @@ class Mitigation:
     updated_at: datetime
     override_reason: str | None = None
     override_by: str | None = None
+    owner_tz: str | None = None  # the owner's Slack time zone: "overdue" is judged by their calendar
 
     @property
     def is_open(self) -> bool:
@@ -132,9 +133,10 @@ class OpenMitigation:
     due: date
     status: str  # "open" | "in_progress"
     status_label: str  # "Open" | "In progress"
-    overdue: bool  # past its due date (UTC) and not done
+    overdue: bool  # past its due date where its owner is (their Slack time zone) and not done
     age_days: int  # since it was created
     permalink: str | None  # the pre-mortem's thread
+    owner_tz: str | None = None  # the owner's Slack time zone, whose calendar "overdue" follows
 
 
 @dataclass(frozen=True)

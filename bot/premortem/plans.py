@@ -3,7 +3,9 @@ metric check that gates "done" (with a manager's recorded override when the metr
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import date
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -14,7 +16,14 @@ from bot.metrics.service import read_team_signals
 from bot.metrics.signals import resolve_signals
 from bot.premortem.forms import MitigationForm
 from bot.premortem.grouping import Group
-from bot.premortem.mitigation import REASON_MIN, check_done, format_value, may_change_status, may_override
+from bot.premortem.mitigation import (
+    REASON_MIN,
+    check_done,
+    format_value,
+    local_today,
+    may_change_status,
+    may_override,
+)
 from bot.premortem.model import MITIGATION_STATUSES, Mitigation, Premortem, Ref
 from bot.premortem.render_modals import mitigation_modal, note_view, override_modal
 from bot.premortem.render_plan import ACTION_OVERRIDE, owner_dm
@@ -24,6 +33,10 @@ from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
 
 log = logging.getLogger(__name__)
+
+# A "mark done anyway" is checked when its modal is submitted, inside Slack's 3-second answer: the
+# metric gets this long; no answer in time counts as still unreadable.
+OVERRIDE_READ_SECONDS = 1.5
 
 View = dict[str, Any]
 Message = dict[str, Any]
@@ -68,8 +81,13 @@ async def form(
         "Only the person who started the pre-mortem, its leads, the team's managers or an admin plan "
         "mitigations.",
     )
-    today = svc.rt.clock.now().date()
+    today = await today_for(svc, workspace_id, user_id)
     return mitigation_modal(pm.id, group, team_signals(svc, team), pm.mitigation_for(group.id), today)
+
+
+async def today_for(svc: PremortemService, workspace_id: str, user_id: str) -> date:
+    """Today's date where `user_id` is (their Slack time zone): what "a due date in the past" means."""
+    return local_today(svc.rt.clock.now(), await svc.user_tz(workspace_id, user_id))
 
 
 async def signals_for(svc: PremortemService, workspace_id: str, premortem_id: int) -> list[str]:
@@ -91,7 +109,7 @@ async def save(
     owner = await svc.user_info(workspace_id, data.owner)
     if owner.get("deleted") or owner.get("is_bot"):
         why = "is deactivated" if owner.get("deleted") else "is a bot"
-        today = svc.rt.clock.now().date()
+        today = await today_for(svc, workspace_id, user_id)
         values = data.to_json()
         return mitigation_modal(
             pm.id,
@@ -114,6 +132,7 @@ async def save(
         target_op=target.op if target else None,
         target_value=target.value if target else None,
         target_text=target.text if target else None,
+        owner_tz=str(owner.get("tz") or "") or None,
     )
     try:
         saved = await svc.rt.db.run(
@@ -147,7 +166,7 @@ async def _dm_owner(svc: PremortemService, pm: Premortem, mitigation: Mitigation
     pm = await svc.load(pm.workspace_id, pm.id)
     try:
         channel, ts = await svc.dm(
-            pm.workspace_id, mitigation.owner, owner_dm(pm, mitigation, svc.rt.clock.now().date())
+            pm.workspace_id, mitigation.owner, owner_dm(pm, mitigation, svc.rt.clock.now())
         )
     except SlackApiError as exc:
         log.warning("could not DM a mitigation's owner", extra={"error": exc.response.get("error")})
@@ -164,7 +183,7 @@ async def _update_dm(svc: PremortemService, pm: Premortem, mitigation_id: int | 
         return
     pm = await svc.load(pm.workspace_id, pm.id)
     client = await svc.client(pm.workspace_id)
-    message = owner_dm(pm, mitigation_of(row), svc.rt.clock.now().date())
+    message = owner_dm(pm, mitigation_of(row), svc.rt.clock.now())
     try:
         await client.chat_update(channel=row.dm_channel, ts=row.dm_ts, **message)
     except SlackApiError as exc:
@@ -259,11 +278,34 @@ async def _tell_owner(svc: PremortemService, workspace_id: str, owner: str, text
         log.info("could not DM the owner", extra={"error": exc.response.get("error")})
 
 
-async def override_form(svc: PremortemService, workspace_id: str, mitigation_id: int, user_id: str) -> View:
-    _, team, m = await _mitigation(svc, workspace_id, mitigation_id)
+async def _may_override(svc: PremortemService, workspace_id: str, team: Team, user_id: str) -> None:
     admins = svc.rt.config.admins_for(workspace_id)
     if not may_override(user_id, team.managers, admins) and not await svc.is_admin(workspace_id, user_id):
         raise PermissionDenied("Only the team's managers or an admin can mark it done without the metric.")
+
+
+def _refuse_closed(m: Mitigation, opened: str | None) -> None:
+    """An override is for a mitigation not done yet, in the status it had when the form opened."""
+    title = f"“{m.title}”"
+    if m.status == "done":
+        raise UserError(f"{title} is already done, so there is nothing to mark done. Close this form.")
+    if opened is not None and m.status != opened:
+        raise UserError(
+            f"{title} was set to {MITIGATION_STATUSES[m.status]} meanwhile, so this form is out of date. "
+            "Close it and see the mitigation in the thread."
+        )
+
+
+def _readable_again(m: Mitigation, value: float) -> UserError:
+    return UserError(
+        f"{m.metric} can be read again ({format_value(value)}), so it can't be marked done without it: "
+        "close this form and use “Done”, which checks the target."
+    )
+
+
+async def override_form(svc: PremortemService, workspace_id: str, mitigation_id: int, user_id: str) -> View:
+    _, team, m = await _mitigation(svc, workspace_id, mitigation_id)
+    await _may_override(svc, workspace_id, team, user_id)
     if m.status == "done":
         raise UserError(f"*{bk.escape(m.title)}* is already done.")
     value, why = await metric_value(svc, team, m.metric)
@@ -276,12 +318,31 @@ async def override_form(svc: PremortemService, workspace_id: str, mitigation_id:
 
 
 async def override(
-    svc: PremortemService, workspace_id: str, mitigation_id: int, user_id: str, reason: str
-) -> None:
+    svc: PremortemService,
+    workspace_id: str,
+    mitigation_id: int,
+    user_id: str,
+    reason: str,
+    opened: str | None = None,
+) -> int:
+    """Mark a metric-verified mitigation done without its metric, the reason on record; returns its
+    pre-mortem's id. Run when the modal is submitted, which may be long after it opened, so everything
+    `override_form` checked is checked again: the person may override, the mitigation is not done and
+    has the status it had when the form opened (`opened`), and the metric still can't be read (asked for
+    at most `OVERRIDE_READ_SECONDS`, so the modal gets its answer in time). A `UserError` says why the
+    override no longer applies; `after_override` redraws the thread."""
     if len(reason) < REASON_MIN:
         raise UserError(f"Give a reason of at least {REASON_MIN} characters; it is kept on record.")
-    pm, _, m = await _mitigation(svc, workspace_id, mitigation_id)
-    await svc.rt.db.run(
+    pm, team, m = await _mitigation(svc, workspace_id, mitigation_id)
+    await _may_override(svc, workspace_id, team, user_id)
+    _refuse_closed(m, opened)
+    try:
+        value, _ = await asyncio.wait_for(metric_value(svc, team, m.metric), OVERRIDE_READ_SECONDS)
+    except TimeoutError:
+        value = None  # no answer in time: as unreadable as the form said
+    if value is not None:
+        raise _readable_again(m, value)
+    changed = await svc.rt.db.run(
         mitigations_repo.set_status,
         workspace_id,
         m.id,
@@ -290,6 +351,16 @@ async def override(
         svc.rt.clock.now(),
         f"override: {reason}",
         reason,
+        (m.status,),
     )
+    if changed is None or not changed[1]:  # someone changed it between the checks and the write
+        _, _, now = await _mitigation(svc, workspace_id, mitigation_id)
+        _refuse_closed(now, m.status)
+    return pm.id
+
+
+async def after_override(svc: PremortemService, workspace_id: str, mitigation_id: int) -> None:
+    """Show an override in the thread and in the owner's DM."""
+    pm, _, m = await _mitigation(svc, workspace_id, mitigation_id)
     await svc.refresh(workspace_id, pm.id)
     await _update_dm(svc, pm, m.id)

@@ -250,7 +250,7 @@ def override_modal(mitigation: Mitigation, unavailable: str) -> View:
         blocks,
         callback_id=VIEW_OVERRIDE,
         submit="Mark done",
-        private_metadata=Ref.dump(m=mitigation.id),
+        private_metadata=Ref.dump(m=mitigation.id, s=mitigation.status),  # the status it was opened in
     )
 
 

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from bot import blocks as bk
 from bot.premortem.board import Board
 from bot.premortem.datasays import headroom_text
-from bot.premortem.mitigation import format_value, is_overdue
+from bot.premortem.mitigation import days_overdue, format_value, local_today
 from bot.premortem.model import (
     MITIGATION_STATUSES,
     QUESTION,
@@ -75,15 +75,16 @@ def data_message(board: Board) -> Message:
     return bk.message(text, blocks[: bk.MAX_MESSAGE_BLOCKS])
 
 
-def due_text(mitigation: Mitigation, today: date) -> str:
+def due_text(mitigation: Mitigation, now: datetime) -> str:
+    """The due date, marked overdue once it has passed on the owner's calendar."""
     text = f"due {mitigation.due.isoformat()}"
-    if is_overdue(mitigation, today):
-        days = (today - mitigation.due).days
+    days = days_overdue(mitigation.due, mitigation.status, now, mitigation.owner_tz)
+    if days:
         text += f" :warning: *overdue by {plural(days, 'day')}*"
     return text
 
 
-def mitigation_text(mitigation: Mitigation, today: date) -> str:
+def mitigation_text(mitigation: Mitigation, now: datetime) -> str:
     verify = (
         f"`{bk.escape(mitigation.metric or '')}` {mitigation.target.op} {bk.escape(mitigation.target.text)}"
         if mitigation.verification == "metric" and mitigation.target
@@ -91,7 +92,7 @@ def mitigation_text(mitigation: Mitigation, today: date) -> str:
     )
     lines = [
         f"*Plan:* {bk.escape(mitigation.plan)}",
-        f"*Owner:* {bk.mention(mitigation.owner)} · {due_text(mitigation, today)} · *Verified by:* {verify}",
+        f"*Owner:* {bk.mention(mitigation.owner)} · {due_text(mitigation, now)} · *Verified by:* {verify}",
         f"*Status:* {MITIGATION_STATUSES[mitigation.status]} "
         f"({bk.mention(mitigation.updated_by)} {bk.date(mitigation.updated_at)})",
     ]
@@ -113,7 +114,9 @@ def status_buttons(mitigation: Mitigation) -> list[dict[str, Any]]:
     return buttons
 
 
-def _top_blocks(pm: Premortem, ranked: Ranked, mitigation: Mitigation | None, today: date) -> list[bk.Block]:
+def _top_blocks(
+    pm: Premortem, ranked: Ranked, mitigation: Mitigation | None, now: datetime
+) -> list[bk.Block]:
     group = ranked.group
     head = (
         f"*{ranked.place}. {bk.escape(group.title)}* · {plural(ranked.votes, 'vote')} · best rank "
@@ -124,7 +127,7 @@ def _top_blocks(pm: Premortem, ranked: Ranked, mitigation: Mitigation | None, to
         body = "_No mitigation yet: add a plan, an owner, a due date and how it is verified._"
         buttons = [bk.button("Add mitigation", ACTION_MITIGATE, value, style="primary")]
     else:
-        body = mitigation_text(mitigation, today)
+        body = mitigation_text(mitigation, now)
         buttons = [bk.button("Edit mitigation", ACTION_MITIGATE, value), *status_buttons(mitigation)]
     return [
         bk.section(f"{head}\n{body}", block_id=f"top:{group.id}"),
@@ -132,7 +135,7 @@ def _top_blocks(pm: Premortem, ranked: Ranked, mitigation: Mitigation | None, to
     ]
 
 
-def top_message(board: Board, today: date) -> Message:
+def top_message(board: Board, now: datetime) -> Message:
     blocks: list[bk.Block] = [
         bk.header("Top three risks and their mitigations"),
         bk.context(
@@ -141,7 +144,7 @@ def top_message(board: Board, today: date) -> Message:
         ),
     ]
     for ranked, mitigation in board.top_mitigations():
-        blocks.extend(_top_blocks(board.pm, ranked, mitigation, today))
+        blocks.extend(_top_blocks(board.pm, ranked, mitigation, now))
     if not board.top:
         blocks.append(bk.section("No risks were named, so there is nothing to mitigate."))
     return bk.message(
@@ -149,14 +152,14 @@ def top_message(board: Board, today: date) -> Message:
     )
 
 
-def owner_dm(pm: Premortem, mitigation: Mitigation, today: date) -> Message:
+def owner_dm(pm: Premortem, mitigation: Mitigation, now: datetime) -> Message:
     where = bk.link(pm.permalink, "the pre-mortem thread") if pm.permalink else bk.channel_link(pm.channel_id)
     blocks = [
         bk.section(
             f"You own a mitigation from the {bk.escape(pm.team_name)} pre-mortem ({where}): "
             f"*{bk.escape(mitigation.title)}*"
         ),
-        bk.section(mitigation_text(mitigation, today)),
+        bk.section(mitigation_text(mitigation, now)),
         bk.actions(*status_buttons(mitigation), block_id=f"dm:{mitigation.id}"),
     ]
     text = (
@@ -221,7 +224,8 @@ def status_message(
             owner += " :warning: _deactivated: pick a new owner with “Edit mitigation”_"
         due = f"due {m.due.isoformat()}"
         if m.overdue:
-            due += f" :warning: *overdue by {plural((now.date() - m.due).days, 'day')}*"
+            days = max(1, (local_today(now, m.owner_tz) - m.due).days)
+            due += f" :warning: *overdue by {plural(days, 'day')}*"
         lines.append(
             f"• *{bk.escape(m.title)}* — {owner} · {due} · open {plural(m.age_days, 'day')} · "
             f"{m.status_label} · {where}"

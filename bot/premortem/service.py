@@ -2,7 +2,11 @@
 
 The thread is always drawn from what is stored. Every change asks for a refresh, which reads the
 pre-mortem, renders it, updates the messages whose content changed and posts the ones that are due and
-missing (the reveal, "data says", the top three); concurrent requests share one render.
+missing (the reveal, "data says", the top three). Refreshes are paced: one drawing per pre-mortem per
+`UPDATE_INTERVAL` at most (in this process and, through a cache claim, across replicas), and every
+request that arrives meanwhile shares the next drawing, so a burst of votes costs a few `chat.update`
+calls (a Tier 3 method, about 50 a minute per workspace). A drawing Slack answers with a 429 after the
+client's own retries is drawn again after its Retry-After, so no update is lost.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ log = logging.getLogger(__name__)
 UNKNOWN = "I can't find that pre-mortem any more. Start one with `/scale-check premortem @lead …`."
 RENDER_LOCK_SECONDS = 30
 RENDER_WAIT_SECONDS = 10
+# At most one drawing of a pre-mortem's thread per interval (seconds), whatever the number of clicks.
+UPDATE_INTERVAL = 1.0
+# A channel's member list answers "is this voter in the channel?" for this long; a "no" is asked again.
+MEMBERS_TTL = 30.0
+USER_TZ_TTL = 3600.0
 
 
 def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
@@ -62,6 +71,7 @@ def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
         updated_at=aware(row.updated_at),
         override_reason=row.override_reason,
         override_by=row.override_by,
+        owner_tz=row.owner_tz,
     )
 
 
@@ -143,13 +153,30 @@ def _digest(message: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
 
 
+def _retry_after(exc: SlackApiError) -> float:
+    """The seconds a 429 asks to wait (1 when it does not say), at most a minute."""
+    headers = getattr(exc.response, "headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return min(max(float(raw), 1.0), 60.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
 class PremortemService:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, interval: float | None = None) -> None:
         self.rt = rt
+        self.interval = UPDATE_INTERVAL if interval is None else interval
         self._pending: dict[tuple[str, int], int] = {}
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._drawn: dict[tuple[str, int], float] = {}  # when each thread was last drawn (monotonic)
         self._shown: dict[tuple[str, int, str], str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._members: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._member_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` after the current request has been answered (errors are logged)."""
@@ -208,7 +235,22 @@ class PremortemService:
             return
         raise PermissionDenied(sentence)
 
+    async def user_tz(self, workspace_id: str, user_id: str) -> str | None:
+        """The person's Slack time zone (`users.info` tz), cached for an hour; None when unknown."""
+        key = f"premortem:tz:{workspace_id}:{user_id}"
+        cached = await self.rt.cache.get(key)
+        if cached is not None:
+            return cached.decode() or None
+        try:
+            tz = str((await self.user_info(workspace_id, user_id)).get("tz") or "")
+        except SlackApiError as exc:
+            log.info("could not read a user's time zone", extra={"error": exc.response.get("error")})
+            return None
+        await self.rt.cache.set(key, tz.encode(), USER_TZ_TTL)
+        return tz or None
+
     async def members(self, workspace_id: str, channel_id: str) -> set[str]:
+        """The channel's members, asked of Slack now (and remembered for `is_member`)."""
         client = await self.client(workspace_id)
         found: set[str] = set()
         cursor = None
@@ -217,7 +259,19 @@ class PremortemService:
             found.update(page.get("members") or [])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
+                self._members[(workspace_id, channel_id)] = (time.monotonic(), frozenset(found))
                 return found
+
+    async def is_member(self, workspace_id: str, channel_id: str, user_id: str) -> bool:
+        """Whether `user_id` is in the channel: a member list read in the last `MEMBERS_TTL` seconds says
+        yes; a no is asked of Slack again, so someone who just joined is not refused. Concurrent askers
+        share one lookup (a burst of votes costs one `conversations.members`, not one each)."""
+        key = (workspace_id, channel_id)
+        async with self._member_locks.setdefault(key, asyncio.Lock()):
+            known = self._members.get(key)
+            if known is not None and time.monotonic() - known[0] < MEMBERS_TTL and user_id in known[1]:
+                return True
+            return user_id in await self.members(workspace_id, channel_id)
 
     async def dm(self, workspace_id: str, user_id: str, message: dict[str, Any]) -> tuple[str, str]:
         client = await self.client(workspace_id)
@@ -229,18 +283,44 @@ class PremortemService:
     # --- the thread -------------------------------------------------------------------------------
 
     async def refresh(self, workspace_id: str, premortem_id: int) -> None:
-        """Redraw the thread from what is stored; callers arriving during a render share the next one."""
+        """Redraw the thread from what is stored, at most once per interval; callers arriving while a
+        drawing waits its turn or runs share the next one."""
         key = (workspace_id, premortem_id)
         self._pending[key] = self._pending.get(key, 0) + 1
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if not self._pending.get(key):
                 return  # a render that started after this request already drew it
+            wait = self._drawn.get(key, float("-inf")) + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # requests arriving meanwhile are drawn by this render
             self._pending[key] = 0
-            await self._render_across_replicas(workspace_id, premortem_id)
+            try:
+                await self._render_across_replicas(workspace_id, premortem_id)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "ratelimited":
+                    raise
+                retry_after = _retry_after(exc)
+                log.warning(
+                    "Slack rate-limited a pre-mortem update; drawing again later",
+                    extra={"premortem": premortem_id, "retry_after": retry_after},
+                )
+                self.background(self._redraw_after(workspace_id, premortem_id, retry_after))
+            finally:
+                self._drawn[key] = time.monotonic()
+
+    async def _redraw_after(self, workspace_id: str, premortem_id: int, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self.refresh(workspace_id, premortem_id)
 
     async def _render_across_replicas(self, workspace_id: str, premortem_id: int) -> None:
         deadline = time.monotonic() + RENDER_WAIT_SECONDS
+        # Across replicas: one drawing per interval (the claim) and one at a time (the lock).
+        paced = f"premortem:paced:{workspace_id}:{premortem_id}"
+        while self.interval > 0 and not await self.rt.cache.claim(paced, self.interval * 0.9):
+            if time.monotonic() > deadline:
+                break  # draw anyway: a late update beats a lost one
+            await asyncio.sleep(self.interval / 4)
         while True:
             async with locked(
                 self.rt.cache, f"premortem:render:{workspace_id}:{premortem_id}", RENDER_LOCK_SECONDS
@@ -263,10 +343,27 @@ class PremortemService:
         pm = state_of(*found)
         board = await self.board(pm)
         client = await self.client(workspace_id)
+        saved: dict[str, Any] = {}
+        try:
+            await self._draw(client, pm, board, row, saved)
+        finally:
+            # Kept even when a later call failed (a 429), so a message posted is never posted again.
+            if saved:
+                await self.rt.db.run(repo.set_messages, workspace_id, premortem_id, **saved)
+
+    async def _draw(
+        self,
+        client: InstrumentedWebClient,
+        pm: Premortem,
+        board: Board,
+        row: repo.PremortemRow,
+        saved: dict[str, Any],
+    ) -> None:
+        """Update or post each part of the thread; `saved` collects the ts of every message posted."""
         channel, root = pm.channel_id, row.root_ts
+        assert root is not None
         await self._put(client, pm, "root", channel, root, root_message(board))
         prompt_ts = await self._put(client, pm, "prompt", channel, row.prompt_ts, prompt_message(pm), root)
-        saved: dict[str, Any] = {}
         if prompt_ts != row.prompt_ts:
             saved["prompt_ts"] = prompt_ts
         if pm.revealed_at is not None:
@@ -277,22 +374,19 @@ class PremortemService:
                 posted = await self._put(client, pm, f"reveal{i}", channel, ts, message, root)
                 if ts is None and posted:
                     shown.append(posted)
+                    saved["reveal_ts"] = list(shown)
             for i in range(len(messages), len(shown)):  # the reveal got shorter (never in practice)
                 filler = bk.message("(continued above)", [bk.context("(continued above)")])
                 await self._put(client, pm, f"reveal{i}", channel, shown[i], filler, root)
-            if shown != row.reveal_ts:
-                saved["reveal_ts"] = shown
             if pm.data is not None:
                 data_ts = await self._put(client, pm, "data", channel, row.data_ts, data_message(board), root)
                 if data_ts != row.data_ts:
                     saved["data_ts"] = data_ts
         if pm.status == "planning":
-            today = self.rt.clock.now().date()
-            top_ts = await self._put(client, pm, "top", channel, row.top_ts, top_message(board, today), root)
+            now = self.rt.clock.now()
+            top_ts = await self._put(client, pm, "top", channel, row.top_ts, top_message(board, now), root)
             if top_ts != row.top_ts:
                 saved["top_ts"] = top_ts
-        if saved:
-            await self.rt.db.run(repo.set_messages, workspace_id, premortem_id, **saved)
 
     async def _put(
         self,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.premortem.mitigation import age_days
+from bot.premortem.mitigation import age_days, days_overdue
 from bot.premortem.model import MITIGATION_STATUSES, OpenMitigation
 from storage import premortem_mitigations as repo
 from storage.premortem import aware
@@ -53,9 +53,10 @@ def _summaries(
                 due=m.due,
                 status=m.status,
                 status_label=MITIGATION_STATUSES.get(m.status, m.status),
-                overdue=now.date() > m.due,
+                overdue=days_overdue(m.due, m.status, now, m.owner_tz) > 0,
                 age_days=age_days(aware(m.created_at), now),
                 permalink=pm.permalink,
+                owner_tz=m.owner_tz,
             )
         )
     channels = set(counts) | set(items)

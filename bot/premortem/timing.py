@@ -2,9 +2,10 @@
 
 - Answers are revealed when every current lead has answered, or when the deadline has passed.
 - Leads who have not answered get one reminder halfway to the deadline and one 2 hours before it.
-- A reminder is sent between 09:00 and 18:00 in the lead's own time zone (their Slack profile's); one
-  that would fall outside waits for 09:00 the next working morning, unless the deadline comes first, in
-  which case it is not sent (after the deadline the answers are revealed anyway).
+- A reminder is sent between 09:00 and 18:00, Monday to Friday, in the lead's own time zone (their Slack
+  profile's); one that would fall outside waits for 09:00 the next working morning (Monday's after a
+  weekend in the lead's zone), unless the deadline comes first, in which case it is not sent (after the
+  deadline the answers are revealed anyway).
 - Two reminders that would land at the same moment (both pushed to the same morning) become one.
 - "Snooze a day" holds a lead's reminders for 24 hours and then reminds once more (same rules).
 """
@@ -19,6 +20,7 @@ from bot.premortem.model import RevealReason
 
 WORK_START = time(9, 0)
 WORK_END = time(18, 0)
+SATURDAY = 5  # date.weekday(): Monday is 0, so Saturday and Sunday are 5 and 6
 FINAL_BEFORE = timedelta(hours=2)
 SNOOZE = timedelta(days=1)
 EXTEND_BY = timedelta(hours=24)
@@ -46,12 +48,14 @@ def zone(tz: str | None) -> ZoneInfo:
 
 
 def working_time(when: datetime, tz: str | None) -> datetime:
-    """`when` if it is inside 09:00–18:00 in `tz`, else the next 09:00 there (UTC)."""
+    """`when` if it is inside 09:00–18:00 on a weekday in `tz`, else the next weekday's 09:00 there (UTC)."""
     place = zone(tz)
     local = when.astimezone(place)
-    if WORK_START <= local.time() < WORK_END:
+    if local.weekday() < SATURDAY and WORK_START <= local.time() < WORK_END:
         return when.astimezone(UTC)
     day = local.date() if local.time() < WORK_START else local.date() + timedelta(days=1)
+    while day.weekday() >= SATURDAY:
+        day += timedelta(days=1)
     return datetime.combine(day, WORK_START, tzinfo=place).astimezone(UTC)
 
 

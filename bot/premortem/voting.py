@@ -34,7 +34,12 @@ async def vote(
     svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str, user_id: str
 ) -> str | None:
     """Set the person's vote for a risk; a sentence when nothing changed (already voted)."""
-    _, group = await _voting(svc, workspace_id, premortem_id, group_id)
+    pm, group = await _voting(svc, workspace_id, premortem_id, group_id)
+    if not await svc.is_member(workspace_id, pm.channel_id, user_id):
+        raise UserError(
+            f"Only people in {bk.channel_link(pm.channel_id)} vote on its pre-mortem, and you are not in it, "
+            "so your vote was not counted. Join the channel, then vote again."
+        )
     try:
         added = await svc.rt.db.run(
             votes_repo.set_vote, workspace_id, premortem_id, group_id, user_id, svc.rt.clock.now()

@@ -118,6 +118,10 @@ def post_message(call: Call) -> JSON:
 
 @method("chat.update")
 def update(call: Call) -> JSON:
+    # Counted per workspace before anything else, as Slack counts every call of a method.
+    retry_after = call.faults.admit_update(call.team_id, call.store.now())
+    if retry_after is not None:
+        raise SlackError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
     channel = resolve_channel(call, call.arg("channel"))
     message = call.store.find_message(channel.id, call.arg("ts") or "")
     if message is None or message.subtype == "tombstone":
