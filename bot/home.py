@@ -1,11 +1,14 @@
 """The App Home tab as Block Kit data: each of the person's teams at a glance (verdict, open mitigations,
-headroom, tech-debt status), buttons for the common commands, and the next digest in their time zone."""
+headroom, tech-debt status) with buttons for the team's common commands, and the next digest in their
+time zone."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from bot import blocks as bk
 from bot.digest.model import (
@@ -24,6 +27,12 @@ MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
 ACTION_SETUP = "home.setup"
 ACTION_PREVIEW = "home.preview"
 ACTION_REFRESH = "home.refresh"
+# A team's buttons: each runs the same subcommand as `/scale-check …` in the team's channel.
+ACTION_CHECK = "home.team.check"
+ACTION_METRICS = "home.team.metrics"
+ACTION_DEBT = "home.team.debt"
+ACTION_PREMORTEM = "home.team.premortem"
+TEAM_ACTIONS = (ACTION_CHECK, ACTION_METRICS, ACTION_DEBT, ACTION_PREMORTEM)
 COMMANDS = (
     ("`/scale-check`", "signal checklist"),
     ("`/scale-check premortem`", "what breaks first at 10x"),
@@ -89,21 +98,48 @@ def debt(td: TeamDigest) -> str:
         return down
     facts = td.facts("debt", DebtFacts)
     assert facts is not None
-    return f"{facts.rolling_text} {facts.status}"
+    return f"{facts.rolling_text} {facts.status} · {facts.direction} `{facts.sparkline}`"
+
+
+class TeamButton(BaseModel):
+    """A team button's value: the team's channel."""
+
+    ch: str
+
+    @classmethod
+    def load(cls, value: str | None) -> TeamButton | None:
+        try:
+            return cls.model_validate_json(value or "")
+        except ValidationError:
+            return None
+
+
+def team_buttons(td: TeamDigest) -> bk.Block:
+    """Start a signal check, show the metrics (when the team has a source), record tech debt, start a
+    pre-mortem: each as its command would in the team's channel."""
+    team = td.team
+    value = TeamButton(ch=team.channel_id).model_dump_json()
+    buttons = [bk.button("Start a signal check", ACTION_CHECK, value)]
+    if team.metrics is not None:
+        buttons.append(bk.button("Show metrics", ACTION_METRICS, value))
+    buttons += [
+        bk.button("Record tech debt", ACTION_DEBT, value),
+        bk.button("Start a pre-mortem", ACTION_PREMORTEM, value),
+    ]
+    return bk.actions(*buttons, block_id=f"home.team.{team.channel_id}")
 
 
 def team_blocks(td: TeamDigest, as_of: datetime) -> list[bk.Block]:
-    return [
-        bk.section(f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}"),
-        bk.fields(
-            [
-                f"*Verdict*\n{verdict(td, as_of)}",
-                f"*Open mitigations*\n{mitigations(td)}",
-                f"*Headroom at 10x (least)*\n{headroom(td)}",
-                f"*Tech debt (rolling)*\n{debt(td)}",
-            ]
-        ),
-    ]
+    glance = bk.fields(
+        [
+            f"*Verdict*\n{verdict(td, as_of)}",
+            f"*Open mitigations*\n{mitigations(td)}",
+            f"*Headroom at 10x (least)*\n{headroom(td)}",
+            f"*Tech debt (rolling)*\n{debt(td)}",
+        ]
+    )
+    glance["text"] = bk.mrkdwn(f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}")
+    return [glance, team_buttons(td)]
 
 
 def next_digest_line(schedule: Schedule, next_run: datetime | None, user_tz: str | None) -> str:
@@ -124,26 +160,34 @@ def home_view(
     user_tz: str | None,
     manager: bool,
     total: int,
+    can_set_up: bool = True,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    """The Home tab (at most 100 blocks however many teams there are)."""
+    """The Home tab (at most 100 blocks however many teams there are); `notice` is the answer to what
+    the person just did on it, shown on top."""
     if manager:
         intro = f"Hi {bk.mention(user_id)}. As a manager you see all {total} teams."
     elif teams:
         intro = f"Hi {bk.mention(user_id)}. Your teams at a glance."
     else:
+        how = "set a team up" if can_set_up else "ask a workspace admin or a team's manager to set yours up"
         intro = (
             f"Hi {bk.mention(user_id)}. You are in no team yet: run `/scale-check` in your team's channel, "
-            "or set a team up."
+            f"or {how}."
         )
-    blocks: list[bk.Block] = [
-        bk.header("Are we ready for 10x?"),
+    buttons = [
+        bk.button("Preview this week's digest", ACTION_PREVIEW, "preview"),
+        bk.button("Refresh", ACTION_REFRESH, "refresh"),
+    ]
+    if can_set_up:
+        buttons.insert(0, bk.button("Set up a team", ACTION_SETUP, "setup", style="primary"))
+    blocks: list[bk.Block] = [bk.header("Are we ready for 10x?")]
+    if notice:
+        blocks.append(bk.section(notice, block_id="home.notice"))
+    blocks += [
         bk.section(intro),
         bk.context(next_digest_line(schedule, next_run, user_tz)),
-        bk.actions(
-            bk.button("Set up a team", ACTION_SETUP, "setup", style="primary"),
-            bk.button("Preview this week's digest", ACTION_PREVIEW, "preview"),
-            bk.button("Refresh", ACTION_REFRESH, "refresh"),
-        ),
+        bk.actions(*buttons),
         bk.divider(),
     ]
     for td in list(teams)[:MAX_TEAMS]:

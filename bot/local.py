@@ -6,6 +6,9 @@ With no Slack credentials `create_app` calls `install_local`, which
 - keeps the workspace's state in the bot's own database (`storage/localslack.py`): restored at
   start-up, seeded with a few channels and people on the first run, saved shortly after every change
   and at shutdown;
+- on that first run, also stores what the setup modal would (`seed_setup`): #payments and #search as
+  teams led by Ana and managed by Maria, and #eng-managers as the digest's channel with Maria getting
+  its DM copy, so that the console's manager can run `/scale-check setup` and `digest now` at once;
 - installs the bot into that workspace (an installation row, as an OAuth install would leave);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
   session's signing secret by the local Slack's actor, exactly as Slack would send it.
@@ -20,20 +23,28 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from bot.digest.jobs import ensure_workspace
 from bot.logs import redactor
 from bot.manifest import BOT_SCOPES
+from bot.setup.rules import TeamSetup
 from localslack import Actor, Channel, Faults, Store, User, create_router
 from localslack.console import Console
 from localslack.console_routes import create_console_router
+from storage import digest as digest_repo
 from storage import installations
 from storage import localslack as repo
+from storage import teams as teams_repo
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from bot.app import AppState
+    from bot.config import AppConfig
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +69,10 @@ PEOPLE = (
     ("U0ADMIN", "ada", "Ada Admin", "Asia/Tokyo", True),
 )
 CHANNELS = (("C0PAYMENTS", "payments"), ("C0SEARCH", "search"), ("C0ENGMGRS", "eng-managers"))
+LEAD, MANAGER, ADMIN = "U0LEAD", "U0MANAGER", "U0ADMIN"
+# (channel, team name) set up on the first run, and the digest's channel, day, time and zone (Maria's).
+TEAMS = (("C0PAYMENTS", "Payments"), ("C0SEARCH", "Search"))
+DIGEST = ("C0ENGMGRS", "monday", "09:00", "Europe/London")
 
 
 def seed(store: Store) -> None:
@@ -78,6 +93,24 @@ def seed(store: Store) -> None:
     members = [p[0] for p in PEOPLE] + [ws.bot_user_id]
     for channel_id, name in CHANNELS:
         store.add_channel(Channel(id=channel_id, team_id=TEAM_ID, name=name, members=list(members)))
+
+
+def seed_setup(session: Session, config: AppConfig, now: datetime) -> None:
+    """What an admin would save in the setup modal on day one: the two teams (Ana leads, Maria manages)
+    and the weekly digest in #eng-managers with Maria's DM copy, stored as the modal stores them."""
+    for channel, name in TEAMS:
+        team = TeamSetup(
+            channel=channel,
+            name=name,
+            source=None,
+            service=None,
+            signals=(),
+            leads=(LEAD,),
+            managers=(MANAGER,),
+        )
+        teams_repo.save_setup(session, TEAM_ID, channel, team.stored(config), ADMIN, now)
+    channel, day, time, zone = DIGEST
+    digest_repo.save_schedule(session, TEAM_ID, channel, day, time, zone, [MANAGER], ADMIN, now)
 
 
 def self_url(host: str, port: int) -> str:
@@ -136,6 +169,7 @@ class LocalWorkspace:
         saved = await rt.db.run(repo.load_state, TEAM_ID)
         if saved is None:
             await loop.run_in_executor(self.pool, seed, self.store)
+            await rt.db.run(seed_setup, rt.config, rt.clock.now())
             log.info("local workspace created", extra={"workspace": TEAM_ID})
         else:
             await loop.run_in_executor(self.pool, self._restore, saved)
@@ -164,6 +198,7 @@ class LocalWorkspace:
         self.console.actor = self.actor
         await self.save()
         self._saver = asyncio.create_task(self._save_often(), name="localslack-save")
+        await ensure_workspace(rt, TEAM_ID)  # the digest's job, now that the workspace is installed
 
     def _restore(self, saved: str) -> None:
         self.store.restore(json.loads(saved))

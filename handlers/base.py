@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.errors import UserError, new_error_id, unexpected_error_message
@@ -56,6 +57,9 @@ class Ctx:
     response_url: str | None
     respond: AsyncRespond | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # When set, what would be shown to this person alone is collected here instead (a command run from
+    # a button on the App Home, which shows it there or in a modal).
+    collected: list[tuple[str, list[bk.Block] | None]] | None = None
 
     @property
     def now(self) -> datetime:
@@ -77,6 +81,9 @@ class Ctx:
         self, text: str, blocks: list[bk.Block] | None = None, *, thread_ts: str | None = None
     ) -> None:
         """Tell only this person: through the response URL when there is one, else chat.postEphemeral."""
+        if self.collected is not None:
+            self.collected.append((text, blocks))
+            return
         payload = bk.message(text, blocks)
         if self.respond is not None and self.response_url:
             await self.respond(response_type="ephemeral", replace_original=False, **payload)
@@ -90,8 +97,11 @@ class Ctx:
             await self.dm(self.user_id, text, blocks)
 
     async def team(self) -> Team:
-        """This channel's team (setup in Slack wins over the file; else a team named after the channel),
-        remembered so the digest and the App Home know it."""
+        """This channel's team (setup in Slack wins over the file; else a team named after the channel).
+
+        The channel is remembered with its name, so that jobs and modals name the team as the channel was
+        named; it becomes a team in the digest and on the App Home only once it is set up, declared in the
+        file, or has records (`bot/digest/roster.py`)."""
         if not self.channel_id:
             raise UserError("Run this in your team's channel.")
         name = self.channel_name
@@ -109,6 +119,23 @@ class Ctx:
             channel=opened["channel"]["id"], **bk.message(text, blocks)
         )
         return dict(response.data)  # type: ignore[arg-type]
+
+
+async def is_slack_admin(ctx: Ctx, user_id: str | None = None) -> bool:
+    """A workspace admin or owner, as Slack says (users.info)."""
+    who = user_id or ctx.user_id
+    if not who:
+        return False
+    try:
+        user = (await ctx.client.users_info(user=who))["user"]
+    except SlackApiError:
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def is_admin(ctx: Ctx) -> bool:
+    """A workspace admin: Slack's own, or one the config file names for the workspace."""
+    return ctx.user_id in ctx.rt.config.admins_for(ctx.workspace_id) or await is_slack_admin(ctx)
 
 
 def build_ctx(

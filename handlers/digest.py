@@ -13,9 +13,8 @@ from bot.digest.model import Week
 from bot.digest.roster import workspace_teams
 from bot.digest.service import build, schedule_for, send_week
 from bot.errors import PermissionDenied
-from handlers.base import Ctx, Listeners
+from handlers.base import Ctx, Listeners, is_admin
 from handlers.router import Subcommand
-from handlers.setup import is_admin
 
 WORDS = ("preview", "now")
 

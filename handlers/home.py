@@ -1,13 +1,19 @@
-"""The App Home: published on `app_home_opened`, with buttons to set a team up, preview the digest, refresh.
+"""The App Home: published on `app_home_opened`, with buttons to set a team up (for those who may),
+preview the digest, refresh, and per team to start a signal check, show its metrics, record tech debt and
+start a pre-mortem.
 
 A person sees the teams they belong to (named as a lead or manager, or a member of the team's channel);
-managers see every team.
+managers see every team. A team's button runs the same subcommand `/scale-check …` runs in the team's
+channel (so a check started here is posted there), and what the command would have shown only to the
+person is shown on the Home tab instead (the metrics in a modal).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -17,17 +23,31 @@ from bot.digest import render
 from bot.digest.jobs import ensure_workspace
 from bot.digest.model import Week
 from bot.digest.roster import members, workspace_teams
+from bot.digest.schedule import Schedule
 from bot.digest.sections import collect
 from bot.digest.service import build, schedule_for
-from bot.home import ACTION_PREVIEW, ACTION_REFRESH, MAX_TEAMS, home_view
+from bot.home import (
+    ACTION_CHECK,
+    ACTION_DEBT,
+    ACTION_METRICS,
+    ACTION_PREMORTEM,
+    ACTION_PREVIEW,
+    ACTION_REFRESH,
+    MAX_TEAMS,
+    TeamButton,
+    home_view,
+)
 from bot.slack_api import InstrumentedWebClient
 from bot.teams import Team
-from handlers.base import Ctx, Listeners
+from handlers.base import Ctx, Listeners, is_admin, report
+from handlers.router import CommandRouter
+from storage import checklist as checklist_repo
 
 log = logging.getLogger(__name__)
 
 SECTION_TIMEOUT = 5.0  # a slow source shows "unavailable" on the Home tab rather than holding it back
 PREVIEW_CALLBACK = "digest.preview"
+METRICS_CALLBACK = "home.metrics"
 
 
 async def _channel_members(client: InstrumentedWebClient, teams: list[Team]) -> dict[str, set[str]]:
@@ -51,18 +71,39 @@ async def _user_tz(client: InstrumentedWebClient, user_id: str) -> str | None:
         return None
 
 
-async def publish(ctx: Ctx) -> None:
+@dataclass(frozen=True)
+class Visible:
+    """What one person's Home tab shows: the schedule, every team, and theirs."""
+
+    schedule: Schedule
+    teams: list[Team]
+    mine: list[Team]
+    manager: bool  # the digest's or a team's manager: sees every team
+
+
+async def visible(ctx: Ctx, user: str) -> Visible:
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    teams = await workspace_teams(ctx.rt, ctx.workspace_id)
+    manager = user in schedule.managers or any(user in t.managers for t in teams)
+    if manager:
+        return Visible(schedule, teams, teams, True)
+    in_channel = await _channel_members(ctx.client, teams)
+    mine = [t for t in teams if user in members(t) or user in in_channel.get(t.channel_id, set())]
+    return Visible(schedule, teams, mine, False)
+
+
+async def may_set_up_a_team(ctx: Ctx, teams: list[Team]) -> bool:
+    """Whether the setup modal could save anything for this person: an admin, or some team's manager."""
+    return any(ctx.user_id in t.managers for t in teams) or await is_admin(ctx)
+
+
+async def publish(ctx: Ctx, notice: str | None = None) -> None:
+    """Publish the person's Home tab; `notice` answers what they just did there."""
     rt, user = ctx.rt, ctx.user_id
     if not user:
         return
-    schedule = await schedule_for(rt, ctx.workspace_id)
-    teams = await workspace_teams(rt, ctx.workspace_id)
-    manager = user in schedule.managers or any(user in t.managers for t in teams)
-    if manager:
-        mine = teams
-    else:
-        in_channel = await _channel_members(ctx.client, teams)
-        mine = [t for t in teams if user in members(t) or user in in_channel.get(t.channel_id, set())]
+    seen = await visible(ctx, user)
+    schedule, mine, manager = seen.schedule, seen.mine, seen.manager
     now = ctx.now
     week = Week.of(now, schedule.timezone)
     glance = await collect(rt, mine[:MAX_TEAMS], week, now, section_seconds=SECTION_TIMEOUT)
@@ -75,6 +116,8 @@ async def publish(ctx: Ctx) -> None:
         user_tz=await _user_tz(ctx.client, user),
         manager=manager,
         total=len(mine),
+        can_set_up=await may_set_up_a_team(ctx, seen.teams),
+        notice=notice,
     )
     await ctx.client.views_publish(user_id=user, view=view)
 
@@ -116,7 +159,125 @@ async def on_preview(ctx: Ctx, action: dict[str, Any]) -> None:
     await ctx.client.views_update(view_id=opened["view"]["id"], view=view)
 
 
+# --- a team's buttons ----------------------------------------------------------------------------------
+
+
+async def _clicked_team(ctx: Ctx, action: dict[str, Any]) -> Team | None:
+    """The team of the button, if it is one this person sees on their Home tab (else they are told)."""
+    ref = TeamButton.load(action.get("value"))
+    if ref is None or not ctx.user_id:
+        await publish(ctx, ":warning: That button is out of date; here is your Home tab again.")
+        return None
+    team = next((t for t in (await visible(ctx, ctx.user_id)).mine if t.channel_id == ref.ch), None)
+    if team is None:
+        await publish(ctx, ":warning: That team is no longer one of yours here; here is your Home tab again.")
+    return team
+
+
+async def _run_in_channel(router: CommandRouter, ctx: Ctx, team: Team, command: str) -> Ctx:
+    """Run `/scale-check <command>` as if typed in the team's channel; what it would have shown only to
+    this person is collected in the returned context."""
+    sub, args, _ = router.resolve(command)
+    assert sub is not None, f"no subcommand {command!r}"
+    there = dataclasses.replace(
+        ctx, channel_id=team.channel_id, response_url=None, respond=None, extras={}, collected=[]
+    )
+    try:
+        await sub.run(there, args)
+    except Exception as exc:  # the command's own errors, shown as it would show them
+        await report(there, exc)
+    return there
+
+
+def _told(team: Team, there: Ctx) -> str:
+    said = "\n".join(text for text, _ in (there.collected or [])[:3])
+    return f"*{bk.escape(team.name)}* ({bk.channel_link(team.channel_id)}): {said}"
+
+
+async def _check_link(ctx: Ctx, team: Team) -> str | None:
+    rows = await ctx.rt.db.run(checklist_repo.open_checks, ctx.workspace_id, team.channel_id)
+    row = next((r for r in rows if r.root_ts), None)
+    if row is None or row.root_ts is None:
+        return None
+    if row.permalink:
+        return str(row.permalink)
+    try:
+        found = await ctx.client.chat_getPermalink(channel=team.channel_id, message_ts=row.root_ts)
+    except SlackApiError:
+        return None
+    return str(found.get("permalink") or "") or None
+
+
+class TeamButtons:
+    """The listeners of a team's buttons; each runs the team's subcommand through the router."""
+
+    def __init__(self, router: CommandRouter) -> None:
+        self.router = router
+
+    async def check(self, ctx: Ctx, action: dict[str, Any]) -> None:
+        team = await _clicked_team(ctx, action)
+        if team is None:
+            return
+        there = await _run_in_channel(self.router, ctx, team, "signals")
+        if there.collected:  # a check is open there already, or it could not start: as the command says
+            await publish(ctx, _told(team, there))
+            return
+        link = await _check_link(ctx, team)
+        where = bk.channel_link(team.channel_id)
+        opened = f" ({bk.link(link, 'open it')})" if link else ""
+        await publish(
+            ctx,
+            f":white_check_mark: Started a signal check for *{bk.escape(team.name)}* in {where}{opened}: "
+            "its questions are in the thread there.",
+        )
+
+    async def metrics(self, ctx: Ctx, action: dict[str, Any]) -> None:
+        """In a modal: "reading" at once (the trigger lasts 3 s), then the reading."""
+        team = await _clicked_team(ctx, action)
+        if team is None or not ctx.trigger_id:
+            return
+        title = bk.truncate(f"Metrics · {team.name}", 24)
+        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(team.name)}'s metrics…")
+        working = bk.modal(title, [reading], callback_id=METRICS_CALLBACK, submit=None, close="Close")
+        opened = await ctx.client.views_open(trigger_id=ctx.trigger_id, view=working)
+        there = await _run_in_channel(self.router, ctx, team, "metrics")
+        blocks: list[bk.Block] = []
+        for text, shown in there.collected or []:
+            blocks += shown or [bk.section(text)]
+        view = bk.modal(
+            title,
+            blocks[:100] or [bk.section("Nothing to show.")],
+            callback_id=METRICS_CALLBACK,
+            submit=None,
+            close="Close",
+        )
+        await ctx.client.views_update(view_id=opened["view"]["id"], view=view)
+
+    async def debt(self, ctx: Ctx, action: dict[str, Any]) -> None:
+        """The tech-debt form, as `/scale-check debt` opens it; anything else it says, on the Home tab."""
+        team = await _clicked_team(ctx, action)
+        if team is None:
+            return
+        there = await _run_in_channel(self.router, ctx, team, "debt")
+        if there.collected:
+            await publish(ctx, _told(team, there))
+
+    async def premortem(self, ctx: Ctx, action: dict[str, Any]) -> None:
+        """A pre-mortem with the team's leads (or the form to pick them), posted in the team's channel."""
+        team = await _clicked_team(ctx, action)
+        if team is None:
+            return
+        there = await _run_in_channel(self.router, ctx, team, "premortem")
+        if there.collected:
+            await publish(ctx, _told(team, there))
+
+
 def register(listeners: Listeners) -> None:
     listeners.event("app_home_opened", on_home_opened)
     listeners.action(ACTION_REFRESH, on_refresh)
     listeners.action(ACTION_PREVIEW, on_preview)
+    buttons = TeamButtons(listeners.router)
+    listeners.action(ACTION_CHECK, buttons.check)
+    listeners.action(ACTION_METRICS, buttons.metrics)
+    listeners.action(ACTION_DEBT, buttons.debt)
+    listeners.action(ACTION_PREMORTEM, buttons.premortem)

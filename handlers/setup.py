@@ -1,9 +1,10 @@
 """`/scale-check setup`: the setup modal (workspace admins and the team's managers only).
 
 The modal maps a channel to a team, picks a configured data source and signals, names leads and
-managers, and sets the workspace's digest channel, day, time and time zone. What it stores wins over the
-config file for that channel (and for the workspace's digest), and the answer says so when both exist;
-a changed schedule reschedules the digest job.
+managers, and sets the workspace's digest channel, day, time and time zone (those only for workspace
+admins and the digest's managers; others see them read-only). What it stores wins over the config file
+for that channel (and, once someone changes the digest there, for the workspace's digest), and the answer
+says so when both exist; a changed schedule reschedules the digest job.
 """
 
 from __future__ import annotations
@@ -15,36 +16,21 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.digest.jobs import reschedule
+from bot.digest.roster import workspace_teams
 from bot.digest.schedule import Schedule
 from bot.digest.service import schedule_for
 from bot.errors import PermissionDenied
 from bot.home import ACTION_SETUP
 from bot.setup import rules
-from bot.setup.modal import CALLBACK_ID, CHANNEL_PICKED, origin_of, setup_modal
+from bot.setup.modal import CALLBACK_ID, CHANNEL_PICKED, metadata_of, origin_of, setup_modal
 from bot.teams import Team, resolve_team
-from handlers.base import Ctx, FieldError, Listeners, ViewErrors
+from handlers.base import Ctx, FieldError, Listeners, ViewErrors, is_admin, is_slack_admin
+from handlers.home import may_set_up_a_team, publish
 from handlers.router import Subcommand
 from storage import digest as digest_repo
 from storage import teams as teams_repo
 
 log = logging.getLogger(__name__)
-
-
-async def is_slack_admin(ctx: Ctx, user_id: str | None = None) -> bool:
-    """A workspace admin or owner, as Slack says (users.info)."""
-    who = user_id or ctx.user_id
-    if not who:
-        return False
-    try:
-        user = (await ctx.client.users_info(user=who))["user"]
-    except SlackApiError:
-        return False
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-
-
-async def is_admin(ctx: Ctx) -> bool:
-    """A workspace admin: Slack's own, or one the config file names for the workspace."""
-    return ctx.user_id in ctx.rt.config.admins_for(ctx.workspace_id) or await is_slack_admin(ctx)
 
 
 async def team_of_channel(ctx: Ctx, channel_id: str) -> Team:
@@ -66,19 +52,42 @@ async def may_set_up(ctx: Ctx, team: Team) -> bool:
     return await is_slack_admin(ctx)
 
 
+async def may_change_digest(ctx: Ctx, schedule: Schedule) -> bool:
+    """The workspace's digest: its managers and workspace admins only."""
+    return ctx.user_id in schedule.managers or await is_admin(ctx)
+
+
+async def _modal(
+    ctx: Ctx, team: Team | None, origin: str | None, warning: str | None = None
+) -> dict[str, Any]:
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    return setup_modal(
+        ctx.rt.config,
+        team,
+        schedule,
+        origin_channel=origin,
+        warning=warning,
+        digest_editable=await may_change_digest(ctx, schedule),
+        digest_who_can=rules.who_can_change_digest(schedule.managers),
+    )
+
+
 async def run_setup(ctx: Ctx, args: str) -> None:
     team = await ctx.team()
     if not await may_set_up(ctx, team):
         raise PermissionDenied(rules.who_can(team))
-    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
-    view = setup_modal(ctx.rt.config, team, schedule, origin_channel=ctx.channel_id)
+    view = await _modal(ctx, team, ctx.channel_id)
     await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
 
 async def open_from_home(ctx: Ctx, action: dict[str, Any]) -> None:
-    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
-    view = setup_modal(ctx.rt.config, None, schedule, origin_channel=None)
-    await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
+    """The modal with no channel picked yet, for admins and teams' managers; anyone else is told who can
+    on their Home tab."""
+    teams = await workspace_teams(ctx.rt, ctx.workspace_id)
+    if not await may_set_up_a_team(ctx, teams):
+        await publish(ctx, f":no_entry: {rules.who_can_set_up_any()}")
+        return
+    await ctx.client.views_open(trigger_id=ctx.trigger_id, view=await _modal(ctx, None, None))
 
 
 async def on_channel_picked(ctx: Ctx, action: dict[str, Any]) -> None:
@@ -89,31 +98,35 @@ async def on_channel_picked(ctx: Ctx, action: dict[str, Any]) -> None:
         return
     team = await team_of_channel(ctx, channel)
     warning = None if await may_set_up(ctx, team) else rules.who_can(team)
-    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
-    new = setup_modal(ctx.rt.config, team, schedule, origin_channel=origin_of(view), warning=warning)
+    new = await _modal(ctx, team, origin_of(view), warning)
     await ctx.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new)
 
 
 async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
-    """Validate and store before the ack, so errors show under the inputs of the modal."""
+    """Validate and store before the ack, so errors show under the inputs of the modal. The digest's
+    fields are stored only when they differ from what the modal showed, and only for those who may."""
     values = (view.get("state") or {}).get("values") or {}
+    meta = metadata_of(view)
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
     try:
-        team_setup, digest_setup = rules.parse(values, ctx.rt.config, origin_of(view))
+        team_setup, digest_setup = rules.parse(
+            values,
+            ctx.rt.config,
+            meta.origin,
+            with_digest=meta.digest_shown is not None,
+            default_zone=schedule.timezone,
+        )
     except rules.SetupErrors as exc:
         raise ViewErrors(exc.errors) from None
     team = await team_of_channel(ctx, team_setup.channel)
     if not await may_set_up(ctx, team):
         raise FieldError(rules.B_CHANNEL, rules.who_can(team))
-    if digest_setup.channel:
-        try:
-            info = (await ctx.client.conversations_info(channel=digest_setup.channel))["channel"]
-        except SlackApiError:
-            raise FieldError(rules.B_DIGEST_CHANNEL, "I can't see that channel; pick another.") from None
-        if not info.get("is_member"):
-            raise FieldError(
-                rules.B_DIGEST_CHANNEL,
-                f"I'm not in #{info.get('name') or digest_setup.channel}: `/invite @scalebot` there, then save again.",
-            )
+    digest_changed = digest_setup is not None and rules.fingerprint(digest_setup.shown()) != meta.digest_shown
+    if digest_setup is not None and digest_changed:
+        if not await may_change_digest(ctx, schedule):
+            raise FieldError(rules.B_DIGEST_CHANNEL, rules.who_can_change_digest(schedule.managers))
+        if digest_setup.channel:
+            await _check_digest_channel(ctx, digest_setup.channel)
     assert ctx.user_id is not None
     now = ctx.now
     await ctx.rt.db.run(
@@ -124,18 +137,31 @@ async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
         ctx.user_id,
         now,
     )
-    await ctx.rt.db.run(
-        digest_repo.save_schedule,
-        ctx.workspace_id,
-        digest_setup.channel,
-        digest_setup.day,
-        digest_setup.time,
-        digest_setup.timezone,
-        list(digest_setup.managers),
-        ctx.user_id,
-        now,
-    )
+    if digest_setup is not None and digest_changed:
+        await ctx.rt.db.run(
+            digest_repo.save_schedule,
+            ctx.workspace_id,
+            digest_setup.channel,
+            digest_setup.day,
+            digest_setup.time,
+            digest_setup.timezone,
+            list(digest_setup.managers),
+            ctx.user_id,
+            now,
+        )
     return None
+
+
+async def _check_digest_channel(ctx: Ctx, channel: str) -> None:
+    try:
+        info = (await ctx.client.conversations_info(channel=channel))["channel"]
+    except SlackApiError:
+        raise FieldError(rules.B_DIGEST_CHANNEL, "I can't see that channel; pick another.") from None
+    if not info.get("is_member"):
+        raise FieldError(
+            rules.B_DIGEST_CHANNEL,
+            f"I'm not in #{info.get('name') or channel}: `/invite @scalebot` there, then save again.",
+        )
 
 
 def confirmation(
@@ -168,7 +194,7 @@ def confirmation(
         )
     else:
         lines.append("Weekly digest: no channel picked, so none is sent yet.")
-    if schedule.in_file:
+    if schedule.from_setup and schedule.in_file:
         lines.append(
             "The config file sets a digest schedule for this workspace too: the one saved here wins."
         )
@@ -179,7 +205,7 @@ def confirmation(
 async def after_submit(ctx: Ctx) -> None:
     view = ctx.body.get("view") or {}
     values = (view.get("state") or {}).get("values") or {}
-    team_setup, _ = rules.parse(values, ctx.rt.config, origin_of(view))
+    team_setup, _ = rules.parse(values, ctx.rt.config, origin_of(view), with_digest=False)
     await reschedule(ctx.rt, ctx.workspace_id)
     team = await team_of_channel(ctx, team_setup.channel)
     schedule = await schedule_for(ctx.rt, ctx.workspace_id)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-# A handful of shortcodes apps commonly use; an unknown one is shown as typed, as Slack does for
-# emoji it does not know.
+# The shortcodes apps commonly use, and every one the bot writes (tests/test_local_emoji.py checks);
+# an unknown one is shown as typed, as Slack does for emoji it does not know.
 EMOJI = {
     "white_check_mark": "✅",
     "heavy_check_mark": "✔️",
@@ -78,6 +78,15 @@ EMOJI = {
     "money_with_wings": "💸",
     "zap": "⚡",
     "100": "💯",
+    "crystal_ball": "🔮",
+    "scales": "⚖️",
+    "arrow_up_small": "🔼",
+    "arrow_down_small": "🔽",
+    "inbox_tray": "📥",
+    "outbox_tray": "📤",
+    "no_entry_sign": "🚫",
+    "pencil2": "✏️",
+    "pencil": "📝",
 }
 
 _SCHEMES = ("http://", "https://", "mailto:")

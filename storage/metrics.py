@@ -1,13 +1,15 @@
 """Weekly snapshots of each team's signal values, so the digest can show "change since last week".
 
 One row per team (workspace, channel) and ISO week (starting Monday, UTC); a later reading in the same
-week replaces an earlier one. Every function takes the workspace id and filters by it.
+week replaces an earlier one. The digest, the App Home and `/scale-check metrics` all write them, so a
+week's row holds that week's latest reading. Every function takes the workspace id and filters by it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -73,7 +75,8 @@ def snapshot_for_week(
 def previous_snapshot(
     session: Session, workspace_id: str, channel_id: str, before: date
 ) -> MetricsSnapshotRow | None:
-    """The latest snapshot of a week before `before` (a week start), e.g. last week's for the digest."""
+    """The newest snapshot of any week before `before` (a week start), however old: not necessarily last
+    week's (`compare_and_keep` finds that for the digest)."""
     return session.exec(
         select(MetricsSnapshotRow)
         .where(
@@ -83,6 +86,61 @@ def previous_snapshot(
         )
         .order_by(col(MetricsSnapshotRow.week_start).desc())
     ).first()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the digest compares a team's reading with, from one look at its recent snapshots."""
+
+    previous: dict[str, dict[str, Any]] | None  # the values compared against (None: no reading)
+    previous_read_at: datetime | None
+    last_week: bool  # `previous` was read in the week before the digest's
+    history: dict[date, float | None]  # one signal's value per week start, over the window
+
+
+def compare_and_keep(
+    session: Session,
+    workspace_id: str,
+    channel_id: str,
+    *,
+    last_week: tuple[datetime, datetime],
+    since: date,
+    signal: str,
+    keep: tuple[str, str, datetime, dict[str, dict[str, Any]]] | None = None,
+) -> Comparison:
+    """For the digest, in one transaction: the latest snapshot read in `last_week` ([start, end), aware,
+    in the workspace's zone), else the latest one read before it since the week of `since`; `signal`'s
+    value per week since `since`; and `keep` = (team name, source, read at, values) kept as this week's
+    snapshot."""
+    start, end = last_week
+    rows = list(
+        session.exec(
+            select(MetricsSnapshotRow).where(
+                MetricsSnapshotRow.workspace_id == workspace_id,
+                MetricsSnapshotRow.channel_id == channel_id,
+                col(MetricsSnapshotRow.week_start) >= min(since, week_start(start)),
+            )
+        )
+    )
+    inside = [row for row in rows if start <= row.read_at_utc < end]
+    earlier = [row for row in rows if row.read_at_utc < start and row.week_start >= since]
+    previous = max(inside or earlier, key=lambda row: row.read_at_utc, default=None)
+    history: dict[date, float | None] = {}
+    for row in rows:
+        if row.week_start >= since:
+            value = (row.values.get(signal) or {}).get("value")
+            history[row.week_start] = float(value) if isinstance(value, int | float) else None
+    comparison = Comparison(
+        previous=previous.values if previous is not None else None,
+        previous_read_at=previous.read_at_utc if previous is not None else None,
+        last_week=bool(inside),
+        history=history,
+    )
+    if keep is not None:
+        team_name, source, read_at, values = keep
+        this_week = next((r for r in rows if r.week_start == week_start(read_at)), None)
+        _keep(session, this_week, workspace_id, channel_id, team_name, source, read_at, values)
+    return comparison
 
 
 def save_snapshot(
@@ -96,8 +154,22 @@ def save_snapshot(
 ) -> MetricsSnapshotRow:
     """Keep `values` as the team's snapshot for the week of `read_at` (an older reading never replaces
     a newer one; two replicas saving at once end with one row)."""
+    row = snapshot_for_week(session, workspace_id, channel_id, week_start(read_at))
+    return _keep(session, row, workspace_id, channel_id, team_name, source, read_at, values)
+
+
+def _keep(
+    session: Session,
+    row: MetricsSnapshotRow | None,
+    workspace_id: str,
+    channel_id: str,
+    team_name: str,
+    source: str,
+    read_at: datetime,
+    values: dict[str, dict[str, Any]],
+) -> MetricsSnapshotRow:
+    """Insert the week's row, or update `row` (the week's, as read) unless it holds a newer reading."""
     week = week_start(read_at)
-    row = snapshot_for_week(session, workspace_id, channel_id, week)
     if row is None:
         row = MetricsSnapshotRow(
             workspace_id=workspace_id,

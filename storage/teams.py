@@ -1,4 +1,5 @@
-"""Teams the bot has met in each workspace (any command in a channel), and what setup stored for them."""
+"""Channels the bot has met in each workspace (any command in a channel, with the channel's name then), and
+what setup stored for them. Only some are teams for the digest and the App Home (`bot/digest/roster.py`)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def find(session: Session, workspace_id: str, channel_id: str) -> TeamRow | None
 
 
 def remember(session: Session, workspace_id: str, channel_id: str, name: str, now: datetime) -> TeamRow:
-    """Record that this channel is a team (idempotent; keeps the first name unless setup renames it)."""
+    """Record the channel and its name (idempotent; keeps the first name unless setup renames it)."""
     row = find(session, workspace_id, channel_id)
     if row is not None:
         return row

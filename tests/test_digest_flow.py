@@ -10,6 +10,7 @@ from typing import Any
 
 import matplotlib.image
 import pytest
+from sqlmodel import select
 
 import storage.digest
 from bot.clock import ManualClock
@@ -17,6 +18,7 @@ from bot.config import AppConfig
 from bot.digest import slack_calls
 from localslack import Actor, FakeSlack
 from storage import digest as repo
+from storage.metrics import MetricsSnapshotRow
 from tests.digest_support import (
     TinyPrometheus,
     add_check,
@@ -300,3 +302,38 @@ def test_an_admin_may_post_the_digest_now(digest_bot: BotServer, fake: FakeSlack
     answer = send_now(fake.actor(), seeded, fake, user=seeded.admin)
     assert "Posted this week's digest" in answer["text"]
     assert [part(m) for m in fake.messages(DIGEST)] == ["parent"]
+
+
+def test_a_month_old_reading_is_not_called_last_week_and_its_date_is_shown(
+    digest_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    def only_a_month_old_reading(session: Any) -> None:
+        for row in session.exec(select(MetricsSnapshotRow)):
+            session.delete(row)
+        session.flush()
+        # Monday Oct 26, four weeks before the digest's week: p95 then was 100 ms.
+        add_p95_history(session, seeded.team_id, seeded.channel, "Payments", NOW - timedelta(weeks=3), [0.1])
+
+    digest_bot.db(only_a_month_old_reading)
+    send_now(fake.actor(), seeded, fake)
+    (parent,) = parents(fake, DIGEST)
+    payments = text_of(team_messages(fake, DIGEST, parent["ts"])[0])
+    oct_26 = int(datetime(2026, 10, 26, 9, 0, tzinfo=UTC).timestamp())
+    since = f"<!date^{oct_26}^{{date_short}}|2026-10-26 09:00 UTC>"
+    assert "since last week" not in payments
+    assert f"no reading last week, so changes are since {since}" in payments
+    assert f"p95 latency 120 ms (no threshold) :white_circle: · +20 ms since {since}" in payments
+
+
+def test_without_any_earlier_reading_the_digest_says_there_was_none_last_week(
+    digest_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    def no_readings(session: Any) -> None:
+        for row in session.exec(select(MetricsSnapshotRow)):
+            session.delete(row)
+
+    digest_bot.db(no_readings)
+    send_now(fake.actor(), seeded, fake)
+    (parent,) = parents(fake, DIGEST)
+    payments = text_of(team_messages(fake, DIGEST, parent["ts"])[0])
+    assert "no reading last week" in payments and " since " not in payments.split("*Tech-debt")[0]

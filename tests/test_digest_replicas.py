@@ -144,7 +144,10 @@ def twenty(
                 installed_at=MONDAY - timedelta(days=30),
             ),
         )
-        rt.db.call(teams_repo.remember, ws.team_id, f"C9{i:03d}Q", "search", MONDAY - timedelta(days=30))
+        search = {"name": "search", "leads": [], "managers": [manager]}
+        rt.db.call(
+            teams_repo.save_setup, ws.team_id, f"C9{i:03d}Q", search, manager, MONDAY - timedelta(days=30)
+        )
     config_file = tmp_path / "scalebot.yaml"
     config_file.write_text(yaml.safe_dump(config))
     yield rt, clock, {"SCALEBOT_CONFIG": str(config_file)}

@@ -97,3 +97,45 @@ def test_a_week_missed_while_down_is_sent_once_within_the_grace_and_not_at_all_a
     # And the week after is sent on time again.
     at(bot, MONDAY_9_BERLIN + 2 * WEEK + timedelta(seconds=1))
     wait_until(lambda: len(parents(fake, DIGEST)) == 2, timeout=10)
+
+
+def test_the_scheduled_run_after_digest_now_in_the_same_week_edits_that_parent_in_place(
+    scheduled_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    bot = scheduled_bot
+    bot.call(jobs.ensure_workspace(bot.rt, seeded.team_id))
+    at(bot, MONDAY_9_BERLIN - timedelta(hours=2))  # Monday 07:00 in Berlin: week 48 already
+    fake.actor().slash_command(seeded.team_id, seeded.manager, seeded.channel, "digest now")
+    answer = fake.wait_for(
+        lambda: next((e for e in fake.ephemerals(seeded.manager) if "digest" in e["text"]), None), timeout=20
+    )
+    assert "Posted this week's digest" in answer["text"] and "will update it in place" in answer["text"]
+    (parent,) = parents(fake, DIGEST)
+    posted = len(fake.calls("chat.postMessage"))
+
+    at(bot, MONDAY_9_BERLIN + timedelta(seconds=1))
+    run = wait_until(
+        lambda: (
+            (r := bot.db(repo.runs_of, seeded.team_id)) and r[0].runs == 2 and r[0].owner is None and r[0]
+        ),
+        timeout=20,
+    )
+    assert (run.week, run.status, run.parent_ts) == ("2026-W48", "sent", parent["ts"])
+    assert parents(fake, DIGEST) == [fake.message(DIGEST, parent["ts"])]  # still one parent
+    assert any(c.args.get("ts") == parent["ts"] for c in fake.calls("chat.update"))  # its "as of" moved
+    assert len(fake.calls("chat.postMessage")) == posted  # nothing new: no second parent, team or DM
+
+
+def test_without_a_zone_in_the_file_the_job_runs_at_nine_in_the_workspace_owners_zone(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.add_user(seeded.team_id, "U0OWNER1", "olga", tz="America/New_York", is_owner=True)
+    fake.add_channel(seeded.team_id, DIGEST, "scale-digest", members=[seeded.manager])
+    config = AppConfig.model_validate({"digest": {"channel": DIGEST, "managers": [seeded.manager]}})
+    bot: BotServer = make_bot(config=config, clock=ManualClock(SUNDAY), run_scheduler=True)
+    at(bot, SUNDAY + timedelta(minutes=16))  # the scheduler's check finds the workspace
+    info = wait_until(
+        lambda: bot.rt.scheduler and bot.rt.scheduler.job(jobs.job_id(seeded.team_id)), timeout=5
+    )
+    assert info.next_run == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
+    assert info.kwargs["signature"] == "mon 09:00 America/New_York"

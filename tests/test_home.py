@@ -1,5 +1,6 @@
 """The App Home: published on `app_home_opened` with each of the person's teams at a glance (managers see
-every team), buttons for the common commands, the next digest in their zone, within Slack's view limits."""
+every team), buttons for the common commands (setting a team up only for those who may), the next digest
+in their zone, within Slack's view limits; a channel where someone only ran a command is no team."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
+from bot.digest.model import Week
+from bot.digest.service import build
 from bot.home import ACTION_PREVIEW, ACTION_SETUP
 from localslack import FakeSlack
 from storage import teams as teams_repo
@@ -49,7 +52,9 @@ def home_bot(make_bot: Any, fake: FakeSlack, seeded: Seeded) -> BotServer:
             NOW - timedelta(days=3),
         )
         add_sprints(session, seeded.team_id, seeded.channel, [(12, 50), (12, 50), (12, 50)], NOW.date(), NOW)
+        # search has records (a sprint), so it is a team though nobody set it up
         teams_repo.remember(session, seeded.team_id, seeded.other_channel, "search", NOW)
+        add_sprints(session, seeded.team_id, seeded.other_channel, [(5, 50)], NOW.date(), NOW)
         add_premortem(
             session,
             seeded.team_id,
@@ -76,7 +81,7 @@ def test_a_member_sees_their_teams_at_a_glance_and_the_next_digest_in_their_time
     assert "Your teams at a glance." in shown
     assert "*Payments* · <#C0PAYMENTS>" in shown and "*search* · <#C0SEARCH>" in shown
     assert "*Verdict*\nPrepare for a surge now · stage 100K" in shown
-    assert "*Tech debt (rolling)*\n24% in band" in shown
+    assert "*Tech debt (rolling)*\n24% in band · steady `▄▄▄`" in shown
     assert "*Open mitigations*\n1 open (1 overdue :red_circle:)" in shown
     assert "*Open mitigations*\nno pre-mortem yet" in shown  # search
     assert "*Headroom at 10x (least)*\nnot set up" in shown
@@ -85,7 +90,7 @@ def test_a_member_sees_their_teams_at_a_glance_and_the_next_digest_in_their_time
     assert f"Next digest: <!date^{monday}^{{date_long_pretty}} at {{time}}|" in shown
     assert "(your time zone, Europe/Berlin) in <#C0DIGEST>" in shown
     buttons = [e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["home.setup", "home.preview", "home.refresh"]
+    assert buttons[:2] == ["home.preview", "home.refresh"]  # a member may not set a team up
     assert len(home["blocks"]) <= 100
 
 
@@ -101,7 +106,8 @@ def test_a_manager_sees_every_team_and_the_tab_stays_within_100_blocks(
 ) -> None:
     def many(session: Any) -> None:
         for i in range(40):
-            teams_repo.remember(session, seeded.team_id, f"C0TEAM{i:02d}", f"team-{i:02d}", NOW)
+            setup = {"name": f"team-{i:02d}", "leads": [], "managers": []}
+            teams_repo.save_setup(session, seeded.team_id, f"C0TEAM{i:02d}", setup, seeded.admin, NOW)
 
     home_bot.db(many)
     home = home_of(fake, seeded, seeded.manager)
@@ -137,3 +143,50 @@ def test_the_setup_button_opens_the_setup_modal_with_no_channel_picked_yet(
     modal = fake.wait_for(lambda: (fake.views_for(seeded.admin) or [None])[-1], timeout=10)
     assert modal["title"]["text"] == "Set up a team"
     assert "Pick the team's channel" in text_of(modal)
+
+
+def test_a_refused_setup_and_help_in_a_new_channel_add_no_team_to_the_home_tab_or_the_digest(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.add_channel(seeded.team_id, "C0RANDOM", "random", members=[seeded.member, seeded.manager])
+    actor = fake.actor()
+    actor.slash_command(seeded.team_id, seeded.member, "C0RANDOM", "setup")
+    refused = fake.wait_for(lambda: next(iter(fake.ephemerals(seeded.member, "C0RANDOM")), None), timeout=10)
+    assert "can set up this team" in refused["text"]
+    assert actor.slash_command(seeded.team_id, seeded.member, "C0RANDOM", "help").status_code == 200
+    assert home_bot.db(teams_repo.find, seeded.team_id, "C0RANDOM") is not None  # the channel is known
+
+    shown = text_of({"blocks": home_of(fake, seeded, seeded.manager)["blocks"]})
+    assert "As a manager you see all 2 teams." in shown and "C0RANDOM" not in shown
+    week = Week.of(NOW, "Europe/Berlin")
+    digest = home_bot.call(build(home_bot.rt, seeded.team_id, week, NOW), timeout=30)
+    assert [td.team.channel_id for td in digest.teams] == [seeded.channel, seeded.other_channel]
+
+
+def test_the_setup_button_shows_only_to_admins_and_managers(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    def buttons(user: str) -> list[str]:
+        home = home_of(fake, seeded, user)
+        return [e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+    assert ACTION_SETUP in buttons(seeded.admin) and ACTION_SETUP in buttons(seeded.manager)
+    assert ACTION_SETUP not in buttons(seeded.member)
+    home = home_of(fake, seeded, seeded.outsider)
+    assert "ask a workspace admin or a team's manager to set yours up" in text_of({"blocks": home["blocks"]})
+
+
+def test_someone_no_longer_a_manager_who_clicks_a_stale_setup_button_is_told_who_can_and_no_modal_opens(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    setup = {"name": "search", "leads": [], "managers": [seeded.member]}
+    home_bot.db(teams_repo.save_setup, seeded.team_id, seeded.other_channel, setup, seeded.admin, NOW)
+    home = home_of(fake, seeded, seeded.member)
+    setup["managers"] = []
+    home_bot.db(teams_repo.save_setup, seeded.team_id, seeded.other_channel, setup, seeded.admin, NOW)
+    fake.actor().click_in_view(seeded.team_id, seeded.member, home["id"], ACTION_SETUP)
+    told = fake.wait_for(
+        lambda: "Only workspace admins" in text_of(h := fake.home(seeded.member) or {}) and h, timeout=10
+    )
+    assert "teams' managers can set up a team" in text_of(told)
+    assert fake.views_for(seeded.member) == [] and not fake.calls("views.open")

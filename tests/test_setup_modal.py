@@ -1,5 +1,6 @@
 """`/scale-check setup`: who may open it, errors shown in the modal, what it stores winning over the config
-file (and the answer saying so), and a changed schedule rescheduling the digest job."""
+file (and the answer saying so), a changed schedule rescheduling the digest job, the digest's fields
+stored only when changed and only by those who may, and the workspace's own time zone as the default."""
 
 from __future__ import annotations
 
@@ -45,7 +46,13 @@ def setup_bot(make_bot: Any, fake: FakeSlack, seeded: Seeded) -> BotServer:
                     },
                 }
             ],
-            "digest": {"channel": DIGEST, "day": "monday", "time": "09:00", "timezone": "UTC"},
+            "digest": {
+                "channel": DIGEST,
+                "day": "monday",
+                "time": "09:00",
+                "timezone": "UTC",
+                "managers": [seeded.manager],
+            },
         }
     )
     bot: BotServer = make_bot(config=config, clock=ManualClock(NOW))
@@ -203,3 +210,66 @@ def test_picking_another_channel_in_the_modal_fills_in_that_team_and_warns_who_m
     assert submission.errors == {
         r.B_CHANNEL: "Only workspace admins and the team's managers (none named yet) can set up this team."
     }
+
+
+def test_saving_a_team_without_touching_the_digest_stores_no_digest_schedule(
+    setup_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    view = open_setup(fake, seeded, seeded.admin)
+    submission = fake.actor().submit_view(
+        seeded.team_id, seeded.admin, view["id"], {r.B_NAME: {r.ACTION: "Payments Core"}}
+    )
+    assert submission.response_action == "close"
+    wait_until(lambda: setup_bot.db(teams_repo.find, seeded.team_id, seeded.channel).name == "Payments Core")
+    assert setup_bot.db(digest_repo.get_schedule, seeded.team_id) is None  # the file's digest still rules
+    answer = fake.wait_for(
+        lambda: next(iter(fake.ephemerals(seeded.admin, seeded.channel)), None), timeout=10
+    )
+    assert "the one saved here wins" not in answer["text"]
+
+
+def test_a_teams_manager_who_is_not_the_digests_sees_the_digest_read_only_and_cannot_change_it(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.add_channel(seeded.team_id, DIGEST, "scale-digest", members=[seeded.manager])
+    config = AppConfig.model_validate(
+        {
+            "teams": [{"name": "Payments", "channel": seeded.channel, "managers": [seeded.lead]}],
+            "digest": {"channel": DIGEST, "timezone": "UTC", "managers": [seeded.manager]},
+        }
+    )
+    bot: BotServer = make_bot(config=config, clock=ManualClock(NOW))
+    view = open_setup(fake, seeded, seeded.lead)
+    shown = text_of({"blocks": view["blocks"]})
+    assert "Mondays at 09:00 (UTC), in <#C0DIGEST>; DM copies to <@U0MGR1>" in shown
+    assert f"Only workspace admins and the digest's managers (<@{seeded.manager}>) can change" in shown
+    assert not {r.B_DIGEST_CHANNEL, r.B_DAY, r.B_TIME, r.B_TZ} & set(view["state"]["values"])
+    assert fake.actor().submit_view(seeded.team_id, seeded.lead, view["id"], {}).response_action == "close"
+    wait_until(lambda: bot.db(teams_repo.find, seeded.team_id, seeded.channel).setup is not None)
+    assert bot.db(digest_repo.get_schedule, seeded.team_id) is None
+
+
+def test_without_a_zone_in_the_file_the_digest_defaults_to_the_workspace_owners_time_zone(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.add_user(seeded.team_id, "U0OWNER1", "olga", tz="America/Chicago", is_owner=True)
+    fake.add_channel(seeded.team_id, DIGEST, "scale-digest", members=[seeded.manager])
+    config = AppConfig.model_validate(
+        {
+            "teams": [{"name": "Payments", "channel": seeded.channel, "managers": [seeded.manager]}],
+            "digest": {"channel": DIGEST, "managers": [seeded.manager]},
+        }
+    )
+    bot: BotServer = make_bot(config=config, clock=ManualClock(NOW))
+    schedule = bot.call(schedule_for(bot.rt, seeded.team_id))
+    assert (schedule.timezone, schedule.zone_source) == ("America/Chicago", "workspace")
+    assert schedule.next_run(NOW) == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
+    view = open_setup(fake, seeded, seeded.manager)
+    assert view["state"]["values"][r.B_TZ][r.ACTION]["value"] == "America/Chicago"
+    shown = text_of({"blocks": view["blocks"]})
+    assert "Mondays at 09:00 (America/Chicago)" in shown
+    assert "America/Chicago is the workspace's time zone" in shown
+    # Saved untouched, the default is not stored: it stays the workspace's.
+    fake.actor().submit_view(seeded.team_id, seeded.manager, view["id"], {})
+    wait_until(lambda: bot.db(teams_repo.find, seeded.team_id, seeded.channel) is not None)
+    assert bot.db(digest_repo.get_schedule, seeded.team_id) is None

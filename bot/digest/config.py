@@ -17,6 +17,8 @@ class DigestConfig(Strict):
     channel: ChannelId | None = None
     day: Weekday = "monday"
     time: str = "09:00"
+    # Left out, the digest runs in the workspace's own zone (`bot/digest/zone.py`); UTC is only the
+    # fallback when Slack does not tell it, so `schedule.zone_is_set` asks whether it was given.
     timezone: str = "UTC"
     managers: list[UserId] = []
     grace_hours: float = Field(default=12, ge=0, le=24 * 6)

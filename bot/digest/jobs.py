@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digest.model import Week
-from bot.digest.schedule import Schedule, effective
+from bot.digest.schedule import Schedule, effective, zone_is_set
 from bot.digest.service import schedule_for, send_week
 from bot.scheduler import job_kind
 from storage import digest as repo
@@ -110,13 +110,16 @@ def ensure_jobs(scheduler: Scheduler) -> list[str]:
     active = [row.workspace_id for row in db.call(installations.active_workspaces)]
     jobs = {info.id: info for info in scheduler.jobs()}
     wanted = []
+    config = scheduler.rt.config
     for workspace_id in active:
-        made = sync_job(
-            scheduler,
-            workspace_id,
-            _schedule(scheduler, workspace_id, stored.get(workspace_id)),
-            jobs.get(job_id(workspace_id)),
-        )
+        schedule = _schedule(scheduler, workspace_id, stored.get(workspace_id))
+        if schedule.channel and not zone_is_set(config.digest_for(workspace_id), stored.get(workspace_id)):
+            # The workspace's own zone comes from Slack, so its job is synced on the event loop.
+            later = asyncio.run_coroutine_threadsafe(_sync_job_now(scheduler, workspace_id), scheduler.loop)
+            later.add_done_callback(_log_failure)
+            wanted.append(job_id(workspace_id))
+            continue
+        made = sync_job(scheduler, workspace_id, schedule, jobs.get(job_id(workspace_id)))
         if made:
             wanted.append(made)
     for info in jobs.values():
@@ -124,7 +127,6 @@ def ensure_jobs(scheduler: Scheduler) -> list[str]:
             scheduler.unschedule(info.id)
     # Check again later only while the file names a digest channel for a workspace not installed yet
     # (or for every workspace): setup, the digest command and the App Home sync their own workspace.
-    config = scheduler.rt.config
     waiting = config.digest.channel is not None or any(
         ws.digest and ws.digest.channel and ws_id not in active for ws_id, ws in config.workspaces.items()
     )
@@ -137,6 +139,20 @@ def ensure_jobs(scheduler: Scheduler) -> list[str]:
     return wanted
 
 
+async def _sync_job_now(scheduler: Scheduler, workspace_id: str) -> str | None:
+    schedule = await schedule_for(scheduler.rt, workspace_id)
+
+    def sync() -> str | None:
+        return sync_job(scheduler, workspace_id, schedule, scheduler.job(job_id(workspace_id)))
+
+    return await asyncio.get_running_loop().run_in_executor(None, sync)
+
+
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("could not schedule a digest job", exc_info=future.exception())
+
+
 async def ensure_workspace(rt: Runtime, workspace_id: str) -> str | None:
     """Create the workspace's digest job if its schedule wants one and it is missing (cheap when present)."""
     return await reschedule(rt, workspace_id)
@@ -146,10 +162,4 @@ async def reschedule(rt: Runtime, workspace_id: str) -> str | None:
     """After setup changed the schedule: the job follows it (a web replica writes the shared job store)."""
     if rt.scheduler is None:
         return None
-    schedule = await schedule_for(rt, workspace_id)
-    scheduler = rt.scheduler
-
-    def sync() -> str | None:
-        return sync_job(scheduler, workspace_id, schedule, scheduler.job(job_id(workspace_id)))
-
-    return await asyncio.get_running_loop().run_in_executor(None, sync)
+    return await _sync_job_now(rt.scheduler, workspace_id)

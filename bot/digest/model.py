@@ -149,7 +149,7 @@ class SignalLine:
     value: str  # formatted in its unit, "n/a" when unknown
     limit: str  # "limit 100 ms", "ceiling 80%", "no threshold"
     status: str  # ok, breached, n/a, unavailable, no threshold
-    change: str | None = None  # since last week: "+12 ms", "−3 points"
+    change: str | None = None  # since the reading compared against (`MetricsFacts.compared_at`): "+12 ms"
     error: str | None = None
 
 
@@ -181,6 +181,10 @@ class MetricsFacts:
     # p95 latency in seconds, one value per week, oldest first, this week last (None: no reading).
     p95_weeks: tuple[tuple[date, float | None], ...] = ()
     assumptions: str = ""
+    # When the reading the changes are against was taken, and whether it was in the week before the
+    # digest's (else there was no reading that week; None: no earlier reading at all).
+    compared_at: datetime | None = None
+    compared_last_week: bool = True
 
 
 @dataclass(frozen=True)

@@ -118,12 +118,18 @@ def metrics_texts(section: Section[Any]) -> list[str]:
     facts = section.facts
     assert isinstance(facts, MetricsFacts)
     head = f"{_title('metrics')} from {bk.escape(facts.source)}, read {bk.date(facts.read_at)}"
+    since = "last week"
+    if not facts.compared_last_week:
+        head += " · no reading last week"
+        if facts.compared_at is not None:
+            since = bk.date(facts.compared_at, "{date_short}")
+            head += f", so changes are since {since}"
     lines = []
     for s in facts.signals:
         if s.error:
             lines.append(f"• {bk.escape(s.title)}: {unavailable_line(s.error)}")
             continue
-        change = f" · {s.change} since last week" if s.change else ""
+        change = f" · {s.change} since {since}" if s.change else ""
         icon = STATUS_ICONS.get(s.status, "")
         lines.append(f"• {bk.escape(s.title)} {s.value} ({s.limit}) {icon}{change}")
     parts = [head + "\n" + "\n".join(lines)]

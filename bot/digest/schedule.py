@@ -1,19 +1,23 @@
 """A workspace's digest schedule: the config file's, with what `/scale-check setup` stored winning.
 
 Plain values: the file's `DigestConfig` and the stored override (a dict) in, a `Schedule` out, and the
-cron trigger in the workspace's own time zone (Monday 09:00 by default).
+cron trigger in the workspace's own time zone (Monday 09:00 by default). When neither the file nor setup
+names a zone, the workspace's own zone is used (its installer's or primary owner's, `bot/digest/zone.py`),
+and UTC only when Slack does not tell.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.digest.config import DigestConfig
+
+ZoneSource = Literal["set", "workspace", "utc"]
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -28,6 +32,8 @@ class Schedule:
     grace_hours: float
     from_setup: bool = False  # setup stored it (and it wins over the file)
     in_file: bool = False  # the config file sets a digest for this workspace too
+    # Where the zone comes from: named in the file or setup, the workspace's own, or UTC for want of one.
+    zone_source: ZoneSource = "set"
 
     @property
     def grace(self) -> timedelta:
@@ -50,12 +56,36 @@ class Schedule:
     def describe(self) -> str:
         return f"{self.day.capitalize()}s at {self.time} ({self.timezone})"
 
+    def shown(self) -> dict[str, Any]:
+        """The digest fields as the setup modal shows them (to tell what someone changed)."""
+        return {
+            "channel": self.channel,
+            "day": self.day,
+            "time": self.time,
+            "timezone": self.timezone,
+            "managers": sorted(self.managers),
+        }
+
+
+def zone_is_set(file: DigestConfig, stored: dict[str, Any] | None) -> bool:
+    """Whether setup or the file names the digest's time zone (else it is the workspace's own)."""
+    return bool(stored and stored.get("timezone")) or "timezone" in file.model_fields_set
+
 
 def effective(
-    file: DigestConfig, stored: dict[str, Any] | None, *, file_sets_workspace: bool = False
+    file: DigestConfig,
+    stored: dict[str, Any] | None,
+    *,
+    file_sets_workspace: bool = False,
+    workspace_zone: str | None = None,
 ) -> Schedule:
-    """The schedule in force: the stored override where it exists, else the file."""
+    """The schedule in force: the stored override where it exists, else the file; the zone, when
+    neither names one, is `workspace_zone` (else UTC)."""
     in_file = file_sets_workspace or file.channel is not None
+    source: ZoneSource = "set"
+    if not zone_is_set(file, stored):
+        source = "workspace" if workspace_zone else "utc"
+        file = file.model_copy(update={"timezone": workspace_zone or "UTC"})
     if stored:
         return Schedule(
             channel=stored.get("channel") or None,
@@ -66,6 +96,7 @@ def effective(
             grace_hours=file.grace_hours,
             from_setup=True,
             in_file=in_file,
+            zone_source=source,
         )
     return Schedule(
         channel=file.channel,
@@ -75,4 +106,5 @@ def effective(
         managers=tuple(file.managers),
         grace_hours=file.grace_hours,
         in_file=in_file,
+        zone_source=source,
     )

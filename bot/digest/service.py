@@ -20,8 +20,9 @@ from bot.digest.assemble import Digest, assemble
 from bot.digest.model import SectionKind, Week
 from bot.digest.post import Outcome, Poster
 from bot.digest.roster import workspace_teams
-from bot.digest.schedule import Schedule, effective
+from bot.digest.schedule import Schedule, effective, zone_is_set
 from bot.digest.sections import Provider, collect
+from bot.digest.zone import workspace_timezone
 from bot.errors import UserError
 from storage import digest as repo
 from storage import installations
@@ -44,13 +45,18 @@ class NoDigestChannel(UserError):
 
 
 async def schedule_for(rt: Runtime, workspace_id: str) -> Schedule:
-    """The schedule in force: what setup stored, else the config file."""
-    stored = await rt.db.run(repo.get_schedule, workspace_id)
+    """The schedule in force: what setup stored, else the config file; in the workspace's own time zone
+    when neither names one."""
+    row = await rt.db.run(repo.get_schedule, workspace_id)
+    stored = row.as_dict() if row else None
     ws = rt.config.workspaces.get(workspace_id)
+    file = rt.config.digest_for(workspace_id)
+    own_zone = None if zone_is_set(file, stored) else await workspace_timezone(rt, workspace_id)
     return effective(
-        rt.config.digest_for(workspace_id),
-        stored.as_dict() if stored else None,
+        file,
+        stored,
         file_sets_workspace=bool(ws and ws.digest and ws.digest.channel),
+        workspace_zone=own_zone,
     )
 
 

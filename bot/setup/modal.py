@@ -3,8 +3,9 @@ and the workspace's digest schedule; pre-filled with what is in force now."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from bot import blocks as bk
 from bot.config import AppConfig
@@ -14,6 +15,14 @@ from bot.teams import Team
 
 CALLBACK_ID = "setup"
 CHANNEL_PICKED = "setup.channel"  # dispatched when the team's channel changes: refill the modal
+
+
+class SetupMetadata(BaseModel):
+    """What the modal carries: the channel it was opened in, and a fingerprint of the digest's fields as
+    shown (None: shown read-only), so that only a change someone made is stored."""
+
+    origin: str | None = None
+    digest_shown: str | None = None
 
 
 def _select(options: list[tuple[str, str]], initial: str | None, placeholder: str) -> dict[str, Any]:
@@ -81,6 +90,14 @@ def _team_notes(team: Team | None) -> str:
     return f"What you save for {where} is stored by scalebot and wins over the config file for this channel."
 
 
+def _zone_note(schedule: Schedule) -> str:
+    if schedule.zone_source == "workspace":
+        return f" ({schedule.timezone} is the workspace's time zone in Slack, its installer's or owner's)"
+    if schedule.zone_source == "utc":
+        return " (UTC: Slack did not tell me the workspace's time zone)"
+    return ""
+
+
 def _digest_notes(schedule: Schedule) -> str:
     if schedule.from_setup and schedule.in_file:
         origin = "set here before (the config file sets one too; this one wins)"
@@ -90,7 +107,52 @@ def _digest_notes(schedule: Schedule) -> str:
         origin = "from the config file; what you save here wins over it"
     else:
         origin = "the default"
-    return f"*Weekly digest* for the whole workspace — now {schedule.describe()}, {origin}."
+    return (
+        f"*Weekly digest* for the whole workspace — now {schedule.describe()}, {origin}{_zone_note(schedule)}. "
+        "It is stored only if you change it."
+    )
+
+
+def _digest_read_only(schedule: Schedule, who_can: str) -> str:
+    where = f"in {bk.channel_link(schedule.channel)}" if schedule.channel else "no channel picked yet"
+    copies = (
+        "; DM copies to " + ", ".join(bk.mention(m) for m in schedule.managers) if schedule.managers else ""
+    )
+    return (
+        f"*Weekly digest* for the whole workspace — {schedule.describe()}, {where}{copies}{_zone_note(schedule)}. "
+        f"{who_can}"
+    )
+
+
+def _digest_inputs(schedule: Schedule) -> list[bk.Block]:
+    return [
+        bk.section(_digest_notes(schedule)),
+        bk.input_block(
+            "Digest channel", _conversation(schedule.channel), block_id=r.B_DIGEST_CHANNEL, optional=True
+        ),
+        bk.input_block(
+            "Day",
+            _select([(d, d.capitalize()) for d in DAYS], schedule.day, "Day of the week"),
+            block_id=r.B_DAY,
+        ),
+        bk.input_block(
+            "Time",
+            {"type": "timepicker", "action_id": r.ACTION, "initial_time": schedule.time},
+            block_id=r.B_TIME,
+        ),
+        bk.input_block(
+            "Time zone",
+            _text(schedule.timezone, "Europe/Berlin", 64),
+            block_id=r.B_TZ,
+            hint="An IANA time zone, like Europe/Berlin, America/New_York or UTC.",
+        ),
+        bk.input_block(
+            "Managers who get the digest by DM",
+            _users(schedule.managers),
+            block_id=r.B_DIGEST_MANAGERS,
+            optional=True,
+        ),
+    ]
 
 
 def setup_modal(
@@ -100,8 +162,11 @@ def setup_modal(
     *,
     origin_channel: str | None,
     warning: str | None = None,
+    digest_editable: bool = True,
+    digest_who_can: str = "",
 ) -> dict[str, Any]:
-    """The modal for `team` (None: no channel picked yet)."""
+    """The modal for `team` (None: no channel picked yet). The digest's inputs only for those who may
+    change it (`digest_editable`); others see it read-only, with `digest_who_can`."""
     metrics = team.metrics if team else None
     picked = [f"{metrics.source}:{name}" for name in metrics.signals] if metrics else []
     signal_options = r.signal_options(config)
@@ -156,42 +221,24 @@ def setup_modal(
             "Managers", _users(team.managers if team else ()), block_id=r.B_MANAGERS, optional=True
         ),
         bk.divider(),
-        bk.section(_digest_notes(schedule)),
-        bk.input_block(
-            "Digest channel", _conversation(schedule.channel), block_id=r.B_DIGEST_CHANNEL, optional=True
-        ),
-        bk.input_block(
-            "Day",
-            _select([(d, d.capitalize()) for d in DAYS], schedule.day, "Day of the week"),
-            block_id=r.B_DAY,
-        ),
-        bk.input_block(
-            "Time",
-            {"type": "timepicker", "action_id": r.ACTION, "initial_time": schedule.time},
-            block_id=r.B_TIME,
-        ),
-        bk.input_block(
-            "Time zone",
-            _text(schedule.timezone, "Europe/Berlin", 64),
-            block_id=r.B_TZ,
-            hint="An IANA time zone, like Europe/Berlin, America/New_York or UTC.",
-        ),
-        bk.input_block(
-            "Managers who get the digest by DM",
-            _users(schedule.managers),
-            block_id=r.B_DIGEST_MANAGERS,
-            optional=True,
-        ),
     ]
-    metadata = json.dumps({"origin": origin_channel})
+    if digest_editable:
+        blocks += _digest_inputs(schedule)
+    else:
+        blocks.append(bk.section(_digest_read_only(schedule, digest_who_can)))
+    shown = r.fingerprint(schedule.shown()) if digest_editable else None
+    metadata = SetupMetadata(origin=origin_channel, digest_shown=shown).model_dump_json()
     return bk.modal(
         "Set up a team", blocks, callback_id=CALLBACK_ID, submit="Save", private_metadata=metadata
     )
 
 
-def origin_of(view: dict[str, Any]) -> str | None:
+def metadata_of(view: dict[str, Any]) -> SetupMetadata:
     try:
-        value = json.loads(view.get("private_metadata") or "{}").get("origin")
-    except ValueError:
-        return None
-    return str(value) if value else None
+        return SetupMetadata.model_validate_json(view.get("private_metadata") or "{}")
+    except ValidationError:
+        return SetupMetadata()
+
+
+def origin_of(view: dict[str, Any]) -> str | None:
+    return metadata_of(view).origin

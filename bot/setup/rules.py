@@ -7,6 +7,8 @@ What setup stores wins over the config file for that channel (`bot/teams.py`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -75,6 +77,22 @@ class DigestSetup:
     timezone: str
     managers: tuple[str, ...]
 
+    def shown(self) -> dict[str, Any]:
+        """The same shape as `Schedule.shown()`, to compare with what the modal showed."""
+        return {
+            "channel": self.channel,
+            "day": self.day,
+            "time": self.time,
+            "timezone": self.timezone,
+            "managers": sorted(self.managers),
+        }
+
+
+def fingerprint(digest_fields: Mapping[str, Any]) -> str:
+    """A short digest of the digest's fields (what the modal showed travels in its metadata as this)."""
+    raw = json.dumps(dict(digest_fields), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
 
 # --- what may be picked ----------------------------------------------------------------------------
 
@@ -122,6 +140,19 @@ def who_can(team: Team) -> str:
     return f"Only workspace admins and {theirs} can set up this team."
 
 
+def who_can_change_digest(digest_managers: Iterable[str]) -> str:
+    managers = ", ".join(f"<@{m}>" for m in digest_managers)
+    theirs = f"the digest's managers ({managers})" if managers else "the digest's managers (none named yet)"
+    return f"Only workspace admins and {theirs} can change the weekly digest."
+
+
+def who_can_set_up_any() -> str:
+    return (
+        "Only workspace admins and teams' managers can set up a team. Ask one of them, or a workspace admin, "
+        "to name you as a manager of your team."
+    )
+
+
 # --- reading a submission --------------------------------------------------------------------------
 
 
@@ -152,9 +183,15 @@ def _conversation(values: Mapping[str, Any], block: str) -> str | None:
 
 
 def parse(
-    values: Mapping[str, Any], config: AppConfig, fallback_channel: str | None
-) -> tuple[TeamSetup, DigestSetup]:
-    """The submission as setup values; raises `SetupErrors` naming each input to fix."""
+    values: Mapping[str, Any],
+    config: AppConfig,
+    fallback_channel: str | None,
+    *,
+    with_digest: bool = True,
+    default_zone: str = "UTC",
+) -> tuple[TeamSetup, DigestSetup | None]:
+    """The submission as setup values (no digest when the modal showed it read-only); raises `SetupErrors`
+    naming each input to fix."""
     errors: dict[str, str] = {}
     channel = _conversation(values, B_CHANNEL) or fallback_channel
     if not channel:
@@ -191,19 +228,7 @@ def parse(
         )
         if missing and B_SIGNALS not in errors:
             errors[B_SIGNALS] = f"A latency signal you picked is driven by {', '.join(missing)}: pick it too."
-    day = _option(values, B_DAY) or "monday"
-    if day not in DAYS:
-        errors[B_DAY] = "Pick a day of the week."
-    time = str(_entry(values, B_TIME).get("selected_time") or "09:00")
-    if not _TIME.match(time):
-        errors[B_TIME] = "Pick a time like 09:00."
-    zone = _text(values, B_TZ) or "UTC"
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors[B_TZ] = (
-            f"“{zone[:60]}” is not a time zone; use an IANA name like Europe/Berlin or America/New_York."
-        )
+    digest = _parse_digest(values, default_zone, errors) if with_digest else None
     if errors:
         raise SetupErrors(errors)
     assert channel is not None
@@ -216,11 +241,27 @@ def parse(
         leads=_users(values, B_LEADS),
         managers=_users(values, B_MANAGERS),
     )
-    digest = DigestSetup(
+    return team, digest
+
+
+def _parse_digest(values: Mapping[str, Any], default_zone: str, errors: dict[str, str]) -> DigestSetup:
+    day = _option(values, B_DAY) or "monday"
+    if day not in DAYS:
+        errors[B_DAY] = "Pick a day of the week."
+    time = str(_entry(values, B_TIME).get("selected_time") or "09:00")
+    if not _TIME.match(time):
+        errors[B_TIME] = "Pick a time like 09:00."
+    zone = _text(values, B_TZ) or default_zone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors[B_TZ] = (
+            f"“{zone[:60]}” is not a time zone; use an IANA name like Europe/Berlin or America/New_York."
+        )
+    return DigestSetup(
         channel=_conversation(values, B_DIGEST_CHANNEL),
         day=day,
         time=time,
         timezone=zone,
         managers=_users(values, B_DIGEST_MANAGERS),
     )
-    return team, digest

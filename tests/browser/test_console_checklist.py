@@ -17,7 +17,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.local import TEAM_ID
+from bot.local import TEAM_ID, TEAMS
+from storage import teams as teams_repo
 from storage.checklist import AnswerRow, CheckRow
 from tests.browser.harness import MANAGER, PAYMENTS, LocalBot, wait_for
 from tests.checklist_driver import NOT_SURGE, SURGE, Driver, pace_quickly
@@ -187,6 +188,10 @@ def test_the_browser_and_the_signed_request_test_bed_store_the_same_results(
 ) -> None:
     in_browser = run_in_browser(page, checklist_bot)
     bot = make_bot()
+    # The test bed's workspace set up as local mode's first start sets up its own: #payments is "Payments".
+    (name,) = [name for channel, name in TEAMS if channel == PAYMENTS]
+    setup = {"name": name, "leads": [seeded.lead], "managers": [seeded.manager]}
+    bot.db(teams_repo.save_setup, seeded.team_id, seeded.channel, setup, seeded.admin, datetime.now(UTC))
     driver = Driver(fake, seeded, bot, fake.actor())
     driver.start(seeded.lead)
     driver.modal_questions = set(MODAL)

@@ -1,7 +1,11 @@
 """The digest's metrics section, from the metrics capability's `read_team_signals`: each signal against
 its threshold with the change since last week, the breached triggers with their seeds, the "breaks first
 at 10x" list, and p95 latency over eight weeks from the weekly snapshots (this reading is kept as this
-week's snapshot)."""
+week's snapshot).
+
+"Last week" is the week before the digest's, in the workspace's zone: the latest reading taken then. When
+there is none, the change is against the latest earlier reading of the chart's eight weeks and says when
+that was taken."""
 
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ from bot.metrics.render import fmt_multiple, fmt_value
 from bot.metrics.service import MetricsNotConfigured, SignalReading, TeamReading, Trigger, read_team_signals
 from bot.metrics.signals import Signal
 from bot.teams import Team
-from storage import digest_inputs as inputs
 from storage import metrics as metrics_repo
 
 if TYPE_CHECKING:
@@ -105,6 +108,31 @@ def p95_weeks(
     return tuple((w, current if w == this_week else history.get(w)) for w in weeks)
 
 
+async def _compare_and_keep(
+    rt: Runtime,
+    team: Team,
+    week: Week,
+    since: date,
+    keep: tuple[str, str, datetime, dict[str, dict[str, Any]]] | None,
+) -> metrics_repo.Comparison:
+    """Last week's reading, the p95 history and keeping this reading, in one database round trip (a
+    digest of a thousand teams makes a thousand of them)."""
+    last_week = (week.minus(1).start, week.start)
+    try:
+        return await rt.db.run(
+            metrics_repo.compare_and_keep,
+            team.workspace_id,
+            team.channel_id,
+            last_week=last_week,
+            since=since,
+            signal=P95,
+            keep=keep,
+        )
+    except Exception:  # the reading is still worth showing, without its comparison and history
+        log.warning("could not read or keep the metrics snapshots", extra={"team": team.key}, exc_info=True)
+        return metrics_repo.Comparison(None, None, False, {})
+
+
 async def section(rt: Runtime, team: Team, week: Week, as_of: datetime) -> Section[MetricsFacts]:
     try:
         reading = await read_team_signals(rt, team, at=as_of)
@@ -113,27 +141,11 @@ async def section(rt: Runtime, team: Team, week: Week, as_of: datetime) -> Secti
     if reading.signals and all(s.error for s in reading.signals):
         return unavailable("metrics", "; ".join(dict.fromkeys(s.error for s in reading.signals if s.error)))
     this_week = metrics_repo.week_start(reading.read_at)
-    previous = await rt.db.run(metrics_repo.previous_snapshot, team.workspace_id, team.channel_id, this_week)
-    last_week = previous.values if previous is not None else {}
+    keep = None
     if any(s.value is not None for s in reading.signals):
-        try:
-            await rt.db.run(
-                metrics_repo.save_snapshot,
-                team.workspace_id,
-                team.channel_id,
-                team.name,
-                reading.source,
-                reading.read_at,
-                reading.snapshot(),
-            )
-        except Exception:  # the digest still goes out; next week's comparison is the poorer for it
-            log.warning("could not keep the metrics snapshot", extra={"team": team.key}, exc_info=True)
-    history = await rt.db.run(
-        inputs.p95_history,
-        team.workspace_id,
-        [team.channel_id],
-        this_week - timedelta(weeks=CHART_WEEKS - 1),
-    )
+        keep = (team.name, reading.source, reading.read_at, reading.snapshot())
+    seen = await _compare_and_keep(rt, team, week, this_week - timedelta(weeks=CHART_WEEKS - 1), keep)
+    last_week = seen.previous or {}
     p95 = reading.get(P95)
     ranked = reading.projection.ranked
     return available(
@@ -153,7 +165,9 @@ async def section(rt: Runtime, team: Team, week: Week, as_of: datetime) -> Secti
             if ranked
             else None,
             errors=tuple(dict.fromkeys(s.error for s in reading.signals if s.error)),
-            p95_weeks=p95_weeks(this_week, history.get(team.channel_id, {}), p95.value if p95 else None),
+            p95_weeks=p95_weeks(this_week, seen.history, p95.value if p95 else None),
             assumptions=reading.projection.assumptions,
+            compared_at=seen.previous_read_at,
+            compared_last_week=seen.last_week,
         ),
     )

@@ -1,0 +1,71 @@
+"""The workspace's own time zone, the digest's default when neither setup nor the config file names one.
+
+Slack has no time zone per workspace, so it is the zone of the person who installed the app (OAuth), else
+of the workspace's primary owner (`users.info` / `users.list`, scope `users:read`). Kept in the cache for a
+day; when Slack does not answer, nothing is kept and the caller falls back to UTC until it does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+from bot.slack_api import WorkspaceInactiveError
+from storage import installations
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+KEEP_SECONDS = 24 * 3600.0
+KEEP_NONE_SECONDS = 3600.0  # no owner with a zone: ask again within the hour
+USERS_PAGES = 20  # users.list pages (200 people each) read looking for the primary owner
+
+
+def _key(workspace_id: str) -> str:
+    return f"digest:zone:{workspace_id}"
+
+
+def _zone_of(user: dict[str, Any]) -> str | None:
+    tz = user.get("tz")
+    return str(tz) if tz else None
+
+
+async def _ask_slack(rt: Runtime, workspace_id: str) -> str | None:
+    client = await rt.client_for(workspace_id)
+    row = await rt.db.run(installations.find_installation, workspace_id)
+    if row is not None and row.installer_user_id:
+        found = _zone_of((await client.users_info(user=row.installer_user_id))["user"])
+        if found:
+            return found
+    cursor: str | None = None
+    owner: str | None = None
+    for _ in range(USERS_PAGES):
+        page = await client.users_list(limit=200, cursor=cursor)
+        for user in page.get("members") or []:
+            if user.get("is_primary_owner"):
+                return _zone_of(user)
+            if owner is None and user.get("is_owner"):
+                owner = _zone_of(user)
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    return owner
+
+
+async def workspace_timezone(rt: Runtime, workspace_id: str) -> str | None:
+    """The workspace's zone (its installer's, else its primary owner's), or None when Slack does not tell."""
+    kept = await rt.cache.get(_key(workspace_id))
+    if kept is not None:
+        return kept.decode() or None
+    try:
+        zone = await _ask_slack(rt, workspace_id)
+    except (SlackApiError, WorkspaceInactiveError, OSError, TimeoutError, aiohttp.ClientError):
+        log.info("could not read the workspace's time zone", extra={"workspace": workspace_id}, exc_info=True)
+        return None
+    await rt.cache.set(_key(workspace_id), (zone or "").encode(), KEEP_SECONDS if zone else KEEP_NONE_SECONDS)
+    return zone
