@@ -323,3 +323,16 @@ async def test_posts_to_one_channel_are_spaced_and_a_429_is_waited_out(
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(g >= 0.09 for g in gaps)
     assert gaps[1] >= 0.95  # the retry waited for Retry-After: 1
+
+
+def test_a_trigger_says_whose_limit_it_crossed() -> None:
+    def line(seed: str | None, origin: str) -> str:
+        trigger = TriggerLine("DB connections", "85%", "ceiling 80%", "add a pooler", seed, origin)
+        metrics = available("metrics", MetricsFacts("prom", AS_OF, (), triggers=(trigger,)))
+        (item,) = agenda([digest_of(team("Payments", "C1"), metrics=metrics)], AS_OF)
+        return item.text
+
+    assert line("004_26b4.txt", "seed").endswith("(`004_…`)")
+    assert line(None, "brief").endswith("(the default 80% ceiling of the product brief's 10x rule)")
+    assert line(None, "defaults").endswith("(the default ceiling in the config file)")
+    assert line("004_26b4.txt", "team").endswith("(`004_…`; the team's own limit)")

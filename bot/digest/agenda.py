@@ -51,11 +51,19 @@ class Dependency:
     owner_team: str
 
 
-def seed_ref(seed: str | None) -> str:
-    """`004_…` for a seed file name; the team's own threshold has none."""
-    if not seed:
-        return "the team's threshold"
-    return f"`{seed.split('_', 1)[0]}_…`"
+LIMIT_ORIGINS = {
+    "team": "the team's own limit",
+    "defaults": "the default ceiling in the config file",
+    "brief": "the default 80% ceiling of the product brief's 10x rule",
+}
+
+
+def seed_ref(seed: str | None, origin: str = "seed") -> str:
+    """`004_…` for a seed file name, and whose limit it is when not the seed's."""
+    parts = [f"`{seed.split('_', 1)[0]}_…`"] if seed else []
+    if origin in LIMIT_ORIGINS:
+        parts.append(LIMIT_ORIGINS[origin])
+    return "; ".join(parts) or "the team's own limit"
 
 
 def _team(td: TeamDigest) -> str:
@@ -71,7 +79,7 @@ def _trigger_items(td: TeamDigest) -> list[AgendaItem]:
             "trigger",
             td.team.name,
             td.team.channel_id,
-            f"{_team(td)}: {t.title} {t.value} ({t.limit}) → {t.action} ({seed_ref(t.seed)})",
+            f"{_team(td)}: {t.title} {t.value} ({t.limit}) → {t.action} ({seed_ref(t.seed, t.origin)})",
         )
         for t in facts.triggers
     ]

@@ -160,6 +160,7 @@ class TriggerLine:
     limit: str
     action: str  # "evaluate a read replica"
     seed: str | None  # the article the rule comes from
+    origin: str = "seed"  # whose limit: the seed's, the team's, `defaults` in the config, or the brief's
 
 
 @dataclass(frozen=True)

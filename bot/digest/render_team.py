@@ -136,7 +136,7 @@ def metrics_texts(section: Section[Any]) -> list[str]:
     extra = []
     for t in facts.triggers:
         extra.append(
-            f":rotating_light: {bk.escape(t.title)} {t.value} ({t.limit}) → *{t.action}* ({seed_ref(t.seed)})"
+            f":rotating_light: {bk.escape(t.title)} {t.value} ({t.limit}) → *{t.action}* ({seed_ref(t.seed, t.origin)})"
         )
     if facts.breaks_first:
         extra.append("*Breaks first at 10x:* " + ", ".join(headroom_text(h) for h in facts.breaks_first))

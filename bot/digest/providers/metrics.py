@@ -93,7 +93,7 @@ def trigger_line(trigger: Trigger, reading: TeamReading) -> TriggerLine:
         value = fmt_value(kind, trigger.value)
         limit = limit_text(signal.signal) if signal else fmt_value(kind, trigger.limit)
         title = trigger.title
-    return TriggerLine(title, value, limit, trigger.action, trigger.seed)
+    return TriggerLine(title, value, limit, trigger.action, trigger.seed, trigger.origin)
 
 
 def _title(reading: TeamReading, name: str) -> str:
