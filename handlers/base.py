@@ -24,6 +24,10 @@ from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
 from bot.teams import Team, resolve_team
 from storage import teams as teams_repo
 
+# chat.postEphemeral errors after which the person is told by DM instead (the bot's own absence from
+# a channel is answered with the invite hint by the error handler).
+EPHEMERAL_ELSEWHERE = frozenset({"user_not_in_channel"})
+
 log = logging.getLogger(__name__)
 
 
@@ -89,10 +93,16 @@ class Ctx:
             await self.respond(response_type="ephemeral", replace_original=False, **payload)
             return
         if self.channel_id and self.user_id:
-            await self.client.chat_postEphemeral(
-                channel=self.channel_id, user=self.user_id, thread_ts=thread_ts, **payload
-            )
-            return
+            try:
+                await self.client.chat_postEphemeral(
+                    channel=self.channel_id, user=self.user_id, thread_ts=thread_ts, **payload
+                )
+                return
+            except SlackApiError as exc:
+                # Someone acting from the App Home or a modal may not be in the team's channel: the
+                # answer comes by DM rather than not at all.
+                if exc.response.get("error") not in EPHEMERAL_ELSEWHERE:
+                    raise
         if self.user_id:
             await self.dm(self.user_id, text, blocks)
 

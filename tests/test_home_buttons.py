@@ -159,3 +159,28 @@ def test_a_stale_team_button_of_someone_who_left_the_teams_channel_starts_nothin
     )
     notice(fake, seeded.member, "That team is no longer one of yours here")
     assert not [m for m in fake.messages(seeded.channel) if "Scale check for" in m["text"]]
+
+
+def test_the_debt_form_of_someone_who_left_the_channel_meanwhile_is_answered_by_dm(
+    buttons_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    click(fake, seeded, seeded.lead, ACTION_DEBT)
+    form = fake.wait_for(lambda: (fake.views_for(seeded.lead) or [None])[-1], timeout=15)
+    fake.leave(seeded.channel, seeded.lead)  # the form stays open; an ephemeral there would fail
+    values = {
+        "sprint": {"value": "Sprint 3"},
+        "capacity": {"value": "50"},
+        "debt": {"value": "11"},
+        "unit": {"value": "points"},
+    }
+    fake.actor().submit_view(seeded.team_id, seeded.lead, form["id"], values)
+    answered = fake.wait_for(
+        lambda: [
+            c.args
+            for c in fake.calls("chat.postMessage")
+            if c.ok and str(c.args.get("channel", "")).startswith("D") and "Sprint 3" in str(c.args)
+        ],
+        timeout=15,
+    )
+    assert "22%" in str(answered[-1])
+    assert [c.error for c in fake.calls("chat.postEphemeral")] == ["user_not_in_channel"]
