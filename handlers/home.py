@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,8 @@ from storage import checklist as checklist_repo
 log = logging.getLogger(__name__)
 
 SECTION_TIMEOUT = 5.0  # a slow source shows "unavailable" on the Home tab rather than holding it back
+RENDER_SECONDS = 60.0  # how long a render's claim to be the latest lasts
+NOTICE_SECONDS = 60.0  # how long an answer on the Home tab outlives a render for opening it
 PREVIEW_CALLBACK = "digest.preview"
 METRICS_CALLBACK = "home.metrics"
 
@@ -97,11 +100,27 @@ async def may_set_up_a_team(ctx: Ctx, teams: list[Team]) -> bool:
     return any(ctx.user_id in t.managers for t in teams) or await is_admin(ctx)
 
 
-async def publish(ctx: Ctx, notice: str | None = None) -> None:
-    """Publish the person's Home tab; `notice` answers what they just did there."""
+async def publish(ctx: Ctx, notice: str | None = None, *, keep_notice: bool = False) -> None:
+    """Publish the person's Home tab; `notice` answers what they just did there.
+
+    Renders of one person's Home can overlap (they open the tab and click at once) and the slowest
+    would otherwise publish last: a render publishes only if no later one has started meanwhile. A
+    notice is kept for a minute, so a render for opening the tab (`keep_notice`) still shows it.
+    """
     rt, user = ctx.rt, ctx.user_id
     if not user:
         return
+    latest_key = f"home:render:{ctx.workspace_id}:{user}"
+    notice_key = f"home:notice:{ctx.workspace_id}:{user}"
+    token = uuid.uuid4().hex.encode()
+    await rt.cache.set(latest_key, token, RENDER_SECONDS)
+    if notice is not None:
+        await rt.cache.set(notice_key, notice.encode(), NOTICE_SECONDS)
+    elif keep_notice:
+        kept = await rt.cache.get(notice_key)
+        notice = kept.decode() if kept else None
+    else:
+        await rt.cache.delete(notice_key)
     seen = await visible(ctx, user)
     schedule, mine, manager = seen.schedule, seen.mine, seen.manager
     now = ctx.now
@@ -119,6 +138,9 @@ async def publish(ctx: Ctx, notice: str | None = None) -> None:
         can_set_up=await may_set_up_a_team(ctx, seen.teams),
         notice=notice,
     )
+    if await rt.cache.get(latest_key) not in (token, None):
+        log.debug("a later Home render is under way; this one is dropped")
+        return
     await ctx.client.views_publish(user_id=user, view=view)
 
 
@@ -127,7 +149,7 @@ async def on_home_opened(ctx: Ctx) -> None:
     if event.get("tab", "home") != "home":
         return
     ctx.user_id = ctx.user_id or event.get("user")
-    await publish(ctx)
+    await publish(ctx, keep_notice=True)
     await ensure_workspace(ctx.rt, ctx.workspace_id)
 
 
