@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -58,13 +58,31 @@ class Schedule:
 
     def shown(self) -> dict[str, Any]:
         """The digest fields as the setup modal shows them (to tell what someone changed)."""
-        return {
-            "channel": self.channel,
-            "day": self.day,
-            "time": self.time,
-            "timezone": self.timezone,
-            "managers": sorted(self.managers),
-        }
+        return shown_fields(self)
+
+
+class DigestFields(Protocol):
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def day(self) -> str: ...
+    @property
+    def time(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def managers(self) -> tuple[str, ...]: ...
+
+
+def shown_fields(fields: DigestFields) -> dict[str, Any]:
+    """The digest fields in one comparable shape, for the schedule in force and a modal's submission."""
+    return {
+        "channel": fields.channel,
+        "day": fields.day,
+        "time": fields.time,
+        "timezone": fields.timezone,
+        "managers": sorted(fields.managers),
+    }
 
 
 def zone_is_set(file: DigestConfig, stored: dict[str, Any] | None) -> bool:

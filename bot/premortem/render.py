@@ -155,15 +155,7 @@ def prompt_message(pm: Premortem) -> Message:
             bk.actions(
                 bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
                 bk.button("Extend by 24 hours", ACTION_EXTEND, Ref.dump(pm=pm.id, to=int(later.timestamp()))),
-                bk.button(
-                    "Cancel",
-                    ACTION_CANCEL,
-                    Ref.dump(pm=pm.id),
-                    style="danger",
-                    confirm=bk.confirm_dialog(
-                        "Cancel the pre-mortem?", "Answers given so far are kept but never revealed."
-                    ),
-                ),
+                _cancel_button(pm, "Answers given so far are kept but never revealed."),
                 block_id=f"prompt:{pm.id}",
             )
         )
@@ -171,6 +163,17 @@ def prompt_message(pm: Premortem) -> Message:
         blocks.append(bk.section(f"{_answered_line(pm)}\n{status_line(pm)}"))
     text = f"Pre-mortem for {bk.escape(pm.team_name)}: {QUESTION} Leads: {mentions(pm.lead_ids)}"
     return bk.message(text, blocks)
+
+
+def _cancel_button(pm: Premortem, consequence: str) -> dict[str, Any]:
+    """The starter's, managers' and admins' Cancel, confirmed with what cancelling now means."""
+    return bk.button(
+        "Cancel",
+        ACTION_CANCEL,
+        Ref.dump(pm=pm.id),
+        style="danger",
+        confirm=bk.confirm_dialog("Cancel the pre-mortem?", consequence),
+    )
 
 
 def _risk_line(risk: Risk) -> str:
@@ -254,17 +257,7 @@ def reveal_messages(board: Board) -> list[Message]:
                     ),
                 )
             )
-        buttons.append(
-            bk.button(
-                "Cancel",
-                ACTION_CANCEL,
-                Ref.dump(pm=pm.id),
-                style="danger",
-                confirm=bk.confirm_dialog(
-                    "Cancel the pre-mortem?", "The answers stay in the thread; no mitigations are planned."
-                ),
-            )
-        )
+        buttons.append(_cancel_button(pm, "The answers stay in the thread; no mitigations are planned."))
         blocks.append(bk.actions(*buttons, block_id=f"close:{pm.id}"))
     text = f"Pre-mortem for {bk.escape(pm.team_name)}: the answers, grouped by component"
     return [bk.message(text, chunk) for chunk in bk.split_blocks(blocks)]

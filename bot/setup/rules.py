@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import AppConfig
-from bot.digest.schedule import DAYS
+from bot.digest.schedule import DAYS, shown_fields
 from bot.metrics import promql
 from bot.metrics.config import SignalConfig
 from bot.metrics.signals import TITLES
@@ -79,13 +79,7 @@ class DigestSetup:
 
     def shown(self) -> dict[str, Any]:
         """The same shape as `Schedule.shown()`, to compare with what the modal showed."""
-        return {
-            "channel": self.channel,
-            "day": self.day,
-            "time": self.time,
-            "timezone": self.timezone,
-            "managers": sorted(self.managers),
-        }
+        return shown_fields(self)
 
 
 def fingerprint(digest_fields: Mapping[str, Any]) -> str:
