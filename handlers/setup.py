@@ -32,6 +32,10 @@ from storage import teams as teams_repo
 
 log = logging.getLogger(__name__)
 
+# Opening the modal and acking its submission both have 3 seconds: the workspace's zone, when not yet
+# known, is waited for this long at most (UTC meanwhile).
+ZONE_BUDGET = 1.0
+
 
 async def team_of_channel(ctx: Ctx, channel_id: str) -> Team:
     """The channel's team as it stands (setup, else the file, else the channel's own name)."""
@@ -60,7 +64,7 @@ async def may_change_digest(ctx: Ctx, schedule: Schedule) -> bool:
 async def _modal(
     ctx: Ctx, team: Team | None, origin: str | None, warning: str | None = None
 ) -> dict[str, Any]:
-    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id, ZONE_BUDGET)
     return setup_modal(
         ctx.rt.config,
         team,
@@ -107,7 +111,7 @@ async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
     fields are stored only when they differ from what the modal showed, and only for those who may."""
     values = (view.get("state") or {}).get("values") or {}
     meta = metadata_of(view)
-    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
+    schedule = await schedule_for(ctx.rt, ctx.workspace_id, ZONE_BUDGET)
     try:
         team_setup, digest_setup = rules.parse(
             values,

@@ -4,6 +4,7 @@ stored only when changed and only by those who may, and the workspace's own time
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -273,3 +274,23 @@ def test_without_a_zone_in_the_file_the_digest_defaults_to_the_workspace_owners_
     fake.actor().submit_view(seeded.team_id, seeded.manager, view["id"], {})
     wait_until(lambda: bot.db(teams_repo.find, seeded.team_id, seeded.channel) is not None)
     assert bot.db(digest_repo.get_schedule, seeded.team_id) is None
+
+
+def test_a_slow_zone_lookup_does_not_hold_the_modal_back_and_still_fills_the_cache(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    fake.add_user(seeded.team_id, "U0OWNER1", "olga", tz="America/Chicago", is_owner=True)
+    config = AppConfig.model_validate(
+        {"teams": [{"name": "Payments", "channel": seeded.channel, "managers": [seeded.manager]}]}
+    )
+    bot: BotServer = make_bot(config=config, clock=ManualClock(NOW))
+    bot.call(bot.rt.cache.delete(f"digest:zone:{seeded.team_id}"))  # as if a day had passed
+    fake.stall_next("users.info", 2.0, times=5)
+    fake.stall_next("users.list", 2.0, times=5)
+    started = time.perf_counter()
+    schedule = bot.call(schedule_for(bot.rt, seeded.team_id, zone_budget=0.3))
+    assert time.perf_counter() - started < 1.5
+    assert schedule.timezone == "UTC" and schedule.zone_source != "workspace"
+    # The lookup went on in the background; the next caller gets the workspace's zone from the cache.
+    wait_until(lambda: bot.call(bot.rt.cache.get(f"digest:zone:{seeded.team_id}")) is not None, timeout=10)
+    assert bot.call(schedule_for(bot.rt, seeded.team_id, zone_budget=0.3)).timezone == "America/Chicago"

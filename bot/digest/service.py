@@ -44,14 +44,14 @@ class NoDigestChannel(UserError):
     """The workspace has no digest channel yet."""
 
 
-async def schedule_for(rt: Runtime, workspace_id: str) -> Schedule:
+async def schedule_for(rt: Runtime, workspace_id: str, zone_budget: float | None = None) -> Schedule:
     """The schedule in force: what setup stored, else the config file; in the workspace's own time zone
-    when neither names one."""
+    when neither names one (`zone_budget`: see `workspace_timezone`)."""
     row = await rt.db.run(repo.get_schedule, workspace_id)
     stored = row.as_dict() if row else None
     ws = rt.config.workspaces.get(workspace_id)
     file = rt.config.digest_for(workspace_id)
-    own_zone = None if zone_is_set(file, stored) else await workspace_timezone(rt, workspace_id)
+    own_zone = None if zone_is_set(file, stored) else await workspace_timezone(rt, workspace_id, zone_budget)
     return effective(
         file,
         stored,

@@ -7,6 +7,7 @@ day; when Slack does not answer, nothing is kept and the caller falls back to UT
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -57,11 +58,7 @@ async def _ask_slack(rt: Runtime, workspace_id: str) -> str | None:
     return owner
 
 
-async def workspace_timezone(rt: Runtime, workspace_id: str) -> str | None:
-    """The workspace's zone (its installer's, else its primary owner's), or None when Slack does not tell."""
-    kept = await rt.cache.get(_key(workspace_id))
-    if kept is not None:
-        return kept.decode() or None
+async def _look_up(rt: Runtime, workspace_id: str) -> str | None:
     try:
         zone = await _ask_slack(rt, workspace_id)
     except (SlackApiError, WorkspaceInactiveError, OSError, TimeoutError, aiohttp.ClientError):
@@ -69,3 +66,30 @@ async def workspace_timezone(rt: Runtime, workspace_id: str) -> str | None:
         return None
     await rt.cache.set(_key(workspace_id), (zone or "").encode(), KEEP_SECONDS if zone else KEEP_NONE_SECONDS)
     return zone
+
+
+# Lookups under way, so that concurrent callers share one and one cut short by its budget still finishes.
+_pending: dict[tuple[int, str], asyncio.Task[str | None]] = {}
+
+
+async def workspace_timezone(rt: Runtime, workspace_id: str, budget: float | None = None) -> str | None:
+    """The workspace's zone (its installer's, else its primary owner's), or None when Slack does not tell.
+
+    `budget` bounds the wait on a cold cache for callers that must answer Slack within 3 seconds (a
+    modal to open, a submission to ack): they get None (so UTC, for now) while the lookup finishes in
+    the background and fills the cache for the next caller.
+    """
+    kept = await rt.cache.get(_key(workspace_id))
+    if kept is not None:
+        return kept.decode() or None
+    key = (id(rt), workspace_id)
+    task = _pending.get(key)
+    if task is None:
+        task = asyncio.create_task(_look_up(rt, workspace_id), name=f"zone-{workspace_id}")
+        _pending[key] = task
+        task.add_done_callback(lambda _: _pending.pop(key, None))
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), budget)
+    except TimeoutError:
+        log.info("the workspace's time zone is still being looked up", extra={"workspace": workspace_id})
+        return None
