@@ -72,22 +72,6 @@ def snapshot_for_week(
     ).first()
 
 
-def previous_snapshot(
-    session: Session, workspace_id: str, channel_id: str, before: date
-) -> MetricsSnapshotRow | None:
-    """The newest snapshot of any week before `before` (a week start), however old: not necessarily last
-    week's (`compare_and_keep` finds that for the digest)."""
-    return session.exec(
-        select(MetricsSnapshotRow)
-        .where(
-            MetricsSnapshotRow.workspace_id == workspace_id,
-            MetricsSnapshotRow.channel_id == channel_id,
-            col(MetricsSnapshotRow.week_start) < before,
-        )
-        .order_by(col(MetricsSnapshotRow.week_start).desc())
-    ).first()
-
-
 @dataclass(frozen=True)
 class Comparison:
     """What the digest compares a team's reading with, from one look at its recent snapshots."""

@@ -356,14 +356,28 @@ def extend(session: Session, workspace_id: str, premortem_id: int, deadline: dat
     return True
 
 
-def cancel(
-    session: Session, workspace_id: str, premortem_id: int, by: str | None, now: datetime
-) -> PremortemRow:
-    """Collecting or voting → cancelled; `by` is None when the deadline passed with no answers."""
+def cancel(session: Session, workspace_id: str, premortem_id: int, by: str, now: datetime) -> PremortemRow:
+    """Collecting or voting → cancelled by a person (the starter, a manager or an admin)."""
     row = take(session, workspace_id, premortem_id, ["collecting", "voting"], now)
     row.status, row.cancelled_by, row.cancelled_at = "cancelled", by, now
     session.add(row)
     return row
+
+
+def close_unanswered(session: Session, workspace_id: str, premortem_id: int, now: datetime) -> bool:
+    """Collecting → cancelled (by nobody: the deadline) if no lead has answered, under the row's lock
+    that answers take too; False when an answer got in first (then it is revealed instead)."""
+    row = take(session, workspace_id, premortem_id, ["collecting"], now)
+    answered = session.exec(
+        select(RiskRow.id)
+        .where(col(RiskRow.workspace_id) == workspace_id, col(RiskRow.premortem_id) == premortem_id)
+        .limit(1)
+    ).first()
+    if answered is not None:
+        return False
+    row.status, row.cancelled_by, row.cancelled_at = "cancelled", None, now
+    session.add(row)
+    return True
 
 
 def close_voting(

@@ -50,17 +50,6 @@ def test_a_week_keeps_its_latest_reading(db: Database) -> None:
     assert row.read_at_utc == MONDAY + timedelta(days=3)
 
 
-def test_last_weeks_snapshot_is_found_for_the_comparison(db: Database) -> None:
-    save(db, MONDAY - timedelta(days=14), 0.2)
-    save(db, MONDAY - timedelta(days=5), 0.3)  # the week before
-    save(db, MONDAY + timedelta(days=2), 0.5)
-    previous = db.call(
-        repo.previous_snapshot, "T0001", "C0PAYMENTS", repo.week_start(MONDAY + timedelta(days=2))
-    )
-    assert previous is not None and previous.week_start == date(2026, 11, 9)
-    assert previous.values["db_connections"]["value"] == 0.3
-
-
 def test_snapshots_belong_to_their_workspace(db: Database) -> None:
     save(db, MONDAY, 0.4, workspace="T0002")
     assert db.call(repo.snapshot_for_week, "T0001", "C0PAYMENTS", date(2026, 11, 16)) is None

@@ -260,6 +260,14 @@ def test_a_deadline_with_no_answers_closes_it_and_frees_the_channel(
     fake.wait_for(lambda: len(d.roots()) == 2, message="a new pre-mortem may start")
 
 
+def test_an_answer_saved_as_the_deadline_passes_is_revealed_not_closed_over(driver: Driver) -> None:
+    d, s = driver, driver.seeded
+    d.start(s.manager, s.lead, s.lead2)
+    d.answer(s.lead, one_risk("Queue"))  # saved after the deadline job loaded "no answers"
+    assert d.bot.db(repo.close_unanswered, s.team_id, 1, T0 + timedelta(hours=49)) is False
+    assert d.bot.db(repo.get, s.team_id, 1).status == "collecting"
+
+
 def test_a_pre_mortem_can_be_cancelled_while_voting(driver: Driver, fake: FakeSlack) -> None:
     d, s = driver, driver.seeded
     d.start(s.manager, s.lead)

@@ -168,3 +168,40 @@ def test_concurrent_claims_on_one_key_give_one_winner(db: Database) -> None:
     for t in threads:
         t.join()
     assert results.count(True) == 1
+
+
+def test_the_premortem_zone_migration_downgrades_without_losing_mitigation_events(db: Database) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    at = {"at": T0, "due": T0.date()}
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO premortems (id, workspace_id, channel_id, team_name, status, started_by, "
+                "started_at, deadline, updated_at) VALUES (1, 'T1', 'C1', 'Payments', 'planning', 'U1', "
+                ":at, :at, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO premortem_mitigations (id, workspace_id, channel_id, premortem_id, group_id, "
+                "title, plan, owner, due, verification, status, created_by, created_at, updated_by, "
+                "updated_at, owner_tz) VALUES (1, 'T1', 'C1', 1, 'g1', 'DB', 'shard', 'U1', :due, 'manual', "
+                "'open', 'U1', :at, 'U1', :at, 'Europe/Berlin')"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO premortem_mitigation_events (workspace_id, mitigation_id, status, by, at) "
+                "VALUES ('T1', 1, 'open', 'U1', :at)"
+            ),
+            at,
+        )
+        command.downgrade(migrate._config(conn), "premortem_0001")
+    with db.engine.connect() as conn:
+        assert "owner_tz" not in {c["name"] for c in inspect(conn).get_columns("premortem_mitigations")}
+        assert conn.execute(text("SELECT count(*) FROM premortem_mitigation_events")).scalar() == 1
+    migrate.upgrade(db)  # and back up again

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot import blocks as bk
 from bot.config import AppConfig
 from bot.debt import band
 from bot.debt.model import Entry, ImportStatus, Nudge, SprintRecord, TeamDebt
@@ -211,7 +212,7 @@ async def _resolve(rt: Runtime, team: Team, figures: Figures) -> repo.SprintWrit
         if current is None and debt.sprints:
             first = debt.sprints[0]
             raise UserError(
-                f"No sprint has started yet ({first.name} starts on {first.starts}), so there is no current "
+                f"No sprint has started yet ({bk.escape(first.name)} starts on {first.starts}), so there is no current "
                 'sprint to record against: name it, like `/scale-check debt 12 of 50 sprint "Sprint 1"`.'
             )
         if current is None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.premortem.datasays import Mark, compare
 from bot.premortem.grouping import Group, group_risks
-from bot.premortem.mitigation import is_overdue
 from bot.premortem.model import Mitigation, Premortem
 from bot.premortem.ranking import Ranked, rank_groups, top_risks
 
@@ -44,6 +42,3 @@ class Board:
 
     def top_mitigations(self) -> list[tuple[Ranked, Mitigation | None]]:
         return [(r, self.pm.mitigation_for(r.id)) for r in self.top]
-
-    def overdue(self, now: datetime) -> list[Mitigation]:
-        return [m for m in self.pm.mitigations if is_overdue(m, now)]

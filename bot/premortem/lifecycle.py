@@ -183,12 +183,16 @@ async def maybe_reveal(svc: PremortemService, workspace_id: str, premortem_id: i
         return False
     if not pm.answered:  # the deadline passed with nothing to vote on: close it, free the channel
         try:
-            await svc.rt.db.run(repo.cancel, workspace_id, premortem_id, None, svc.rt.clock.now())
+            closed = await svc.rt.db.run(
+                repo.close_unanswered, workspace_id, premortem_id, svc.rt.clock.now()
+            )
         except repo.Closed:
             return False
-        log.info("pre-mortem closed without answers", extra={"premortem": premortem_id})
-        await svc.refresh(workspace_id, premortem_id)
-        return False
+        if closed:
+            log.info("pre-mortem closed without answers", extra={"premortem": premortem_id})
+            await svc.refresh(workspace_id, premortem_id)
+            return False
+        # an answer was saved since it was loaded: reveal it like any other
     if not await svc.rt.db.run(repo.reveal, workspace_id, premortem_id, reason, svc.rt.clock.now()):
         return False
     log.info("pre-mortem revealed", extra={"premortem": premortem_id, "reason": reason})

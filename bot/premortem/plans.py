@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # A "mark done anyway" is checked when its modal is submitted, inside Slack's 3-second answer: the
 # metric gets this long; no answer in time counts as still unreadable.
-OVERRIDE_READ_SECONDS = 1.5
+OVERRIDE_READ_SECONDS = 1.0
 
 View = dict[str, Any]
 Message = dict[str, Any]

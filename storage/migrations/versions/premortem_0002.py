@@ -22,5 +22,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("premortem_mitigations") as batch:
-        batch.drop_column("owner_tz")
+    # In place, not in batch mode: on SQLite a batch rebuild drops the table, and with foreign keys on
+    # that deletes every mitigation's events (ON DELETE CASCADE). SQLite 3.35+ drops a column in place.
+    op.drop_column("premortem_mitigations", "owner_tz")
