@@ -126,5 +126,9 @@ def test_an_update_still_refused_after_the_clients_retries_is_drawn_again(
         timeout=15,
         message="the vote is drawn once Slack lets the update through",
     )
-    assert [c.error for c in fake.calls("chat.update")][-5:] == ["ratelimited"] * 4 + [None]
+    # All four 429s were met (the client's three retries, then the redraw) and an update got through after
+    # them; the thread's other messages may be updated in between, so the order is not fixed.
+    errors = [c.error for c in fake.calls("chat.update")]
+    assert errors.count("ratelimited") == 4
+    assert None in errors[errors.index("ratelimited") :]
     assert not [e for e in d.ephemeral_texts(voter) if "error" in e.lower()]

@@ -88,13 +88,33 @@ def start_check(page: Any) -> Any:
 
 
 def answer(page: Any, question_id: str, value: str) -> None:
+    """Answer as a person does: click, then see the answer in the thread before going on. A click that
+    lands while the thread is being redrawn (the last answer arriving) can miss its button, as a
+    person's would; like a person, the test clicks again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     thread = page.locator("#thread")
     if question_id not in MODAL:
         block = thread.locator(f'.bk-actions[data-block-id="a:{question_id}"]')
-        block.get_by_role("button", name=YES_NO[value], exact=True).click()
+        shown = thread.locator(f'.bk-section[data-block-id="q:{question_id}"] .mention')
+        for attempt in range(3):
+            block.get_by_role("button", name=YES_NO[value], exact=True).click()
+            try:
+                shown.wait_for(timeout=3000)
+                return
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
         return
-    thread.locator(f'.bk-section[data-block-id="q:{question_id}"] button').click()
     modal = page.locator("#modal")
+    for attempt in range(3):
+        thread.locator(f'.bk-section[data-block-id="q:{question_id}"] button').click()
+        try:
+            modal.get_by_label("Your answer").wait_for(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     field = modal.get_by_label("Your answer")
     if question_id in CHOICES:
         field.select_option(value)
