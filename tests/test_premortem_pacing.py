@@ -84,7 +84,7 @@ def test_forty_votes_in_a_second_become_a_handful_of_updates_showing_every_vote(
         f"\n{VOTERS} votes in {took:.2f}s -> {len(updates)} chat.update calls "
         f"({sum(1 for c in updates if not c.ok)} answered 429), {len(lookups)} conversations.members"
     )
-    assert took < 1.5
+    assert took < 3  # the clicks are spread over 0.9 s; a busy machine may stretch them a little
     assert len(d.bot.db(repo.load, seeded.team_id, 1).votes) == VOTERS
     shown = all_text(d.find("The answers:"))
     assert all(f"<@{u}>" in shown for u in users)
