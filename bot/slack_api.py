@@ -64,6 +64,20 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     return [AsyncConnectionErrorRetryHandler(max_retry_count=2), BoundedRateLimitRetryHandler()]
 
 
+def is_slack_admin(user: dict[str, Any]) -> bool:
+    """Slack's own admins, from a `users.info` user: an admin, an owner or the primary owner."""
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def user_is_slack_admin(client: AsyncWebClient, user_id: str) -> bool:
+    """Whether Slack says `user_id` is a workspace admin or owner (False when it can't tell)."""
+    try:
+        user = (await client.users_info(user=user_id))["user"]
+    except SlackApiError:
+        return False
+    return is_slack_admin(user)
+
+
 class WorkspaceInactiveError(Exception):
     """The workspace's token was revoked or the app uninstalled; nothing more is sent there."""
 

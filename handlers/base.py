@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.errors import UserError, new_error_id, unexpected_error_message
 from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
+from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError, user_is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import teams as teams_repo
 
@@ -134,13 +134,7 @@ class Ctx:
 async def is_slack_admin(ctx: Ctx, user_id: str | None = None) -> bool:
     """A workspace admin or owner, as Slack says (users.info)."""
     who = user_id or ctx.user_id
-    if not who:
-        return False
-    try:
-        user = (await ctx.client.users_info(user=who))["user"]
-    except SlackApiError:
-        return False
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    return await user_is_slack_admin(ctx.client, who) if who else False
 
 
 async def is_admin(ctx: Ctx) -> bool:

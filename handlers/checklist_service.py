@@ -25,7 +25,7 @@ from bot.checklist.pacing import Pacer
 from bot.checklist.playbook import Playbook, Question
 from bot.errors import PermissionDenied, UserError
 from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient
+from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
 from bot.teams import Team, resolve_team
 from bot.yamlfile import ConfigFileError
 from storage import checklist as repo
@@ -249,7 +249,7 @@ class ChecklistService:
             raise UserError(closed_sentence(check))
         team = await self.team_of(workspace_id, check.channel_id, check.team_name)
         admins = self.rt.config.admins_for(workspace_id)
-        if not may_cancel(user_id, check.started_by, team.managers, admins) and not await self._is_admin(
+        if not may_cancel(user_id, check.started_by, team.managers, admins) and not await user_is_slack_admin(
             client, user_id
         ):
             who = [f"{bk.mention(check.started_by)} (who started it)"]
@@ -260,14 +260,6 @@ class ChecklistService:
             raise UserError(closed_sentence((await self.load(workspace_id, check_id)).check))
         self.request_refresh(workspace_id, check_id)
         return self.state_of(loaded)
-
-    @staticmethod
-    async def _is_admin(client: InstrumentedWebClient, user_id: str) -> bool:
-        try:
-            user = (await client.users_info(user=user_id))["user"]
-        except SlackApiError:
-            return False
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
     # --- drawing the thread -----------------------------------------------------------------------
 

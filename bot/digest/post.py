@@ -73,6 +73,14 @@ class Poster:
     async def _db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await self.rt.db.run(fn, *args, **kwargs)
 
+    async def _intent(self, kind: str, key: str, channel: str) -> None:
+        """Record that this week's `kind`/`key` post is about to be sent to `channel`."""
+        await self._db(repo.post_intent, self.ws, self.week, kind, key, channel, self.rt.clock.now())
+
+    async def _done(self, kind: str, key: str, **fields: Any) -> None:
+        """Record that this week's `kind`/`key` post went out (its ts, file id, content hash…)."""
+        await self._db(repo.post_done, self.ws, self.week, kind, key, self.rt.clock.now(), **fields)
+
     # --- the parent ------------------------------------------------------------------------------
 
     async def parent(self, run: repo.DigestRunRow, payload: dict[str, Any]) -> tuple[str, bool]:
@@ -132,19 +140,9 @@ class Poster:
             filename = chart.filename(self.digest.week)
             unsure = row is not None and row.error is None
             if unsure and ("file", filename) in await self._thread(parent_ts):
-                await self._db(
-                    repo.post_done,
-                    self.ws,
-                    self.week,
-                    "chart",
-                    chart.name,
-                    self.rt.clock.now(),
-                    file_id="found",
-                )
+                await self._done("chart", chart.name, file_id="found")
                 continue
-            await self._db(
-                repo.post_intent, self.ws, self.week, "chart", chart.name, self.channel, self.rt.clock.now()
-            )
+            await self._intent("chart", chart.name, self.channel)
             try:
                 response = await paced(
                     self.channel,
@@ -171,9 +169,7 @@ class Poster:
                 )
                 continue
             file_id = str(((response.get("files") or [{}])[0]).get("id") or "uploaded")
-            await self._db(
-                repo.post_done, self.ws, self.week, "chart", chart.name, self.rt.clock.now(), file_id=file_id
-            )
+            await self._done("chart", chart.name, file_id=file_id)
         return notes
 
     # --- team messages ---------------------------------------------------------------------------
@@ -191,16 +187,7 @@ class Poster:
                 found = (await self._thread(parent_ts)).get(("team", key))
                 if found is not None:
                     ts = str(found["ts"])
-                    await self._db(
-                        repo.post_done,
-                        self.ws,
-                        self.week,
-                        "team",
-                        key,
-                        self.rt.clock.now(),
-                        ts=ts,
-                        content_hash="",
-                    )
+                    await self._done("team", key, ts=ts, content_hash="")
             try:
                 if ts is not None:
                     if row is None or row.content_hash != digest_hash:
@@ -212,23 +199,12 @@ class Poster:
                             ts=ts,
                             **payload,
                         )
-                        await self._db(
-                            repo.post_done,
-                            self.ws,
-                            self.week,
-                            "team",
-                            key,
-                            self.rt.clock.now(),
-                            ts=ts,
-                            content_hash=digest_hash,
-                        )
+                        await self._done("team", key, ts=ts, content_hash=digest_hash)
                         outcome.updated += 1
                     else:
                         outcome.unchanged += 1
                     continue
-                await self._db(
-                    repo.post_intent, self.ws, self.week, "team", key, self.channel, self.rt.clock.now()
-                )
+                await self._intent("team", key, self.channel)
                 response = await paced(
                     self.channel,
                     self.client.chat_postMessage,
@@ -237,16 +213,7 @@ class Poster:
                     metadata=self.tag.metadata("team", key),
                     **payload,
                 )
-                await self._db(
-                    repo.post_done,
-                    self.ws,
-                    self.week,
-                    "team",
-                    key,
-                    self.rt.clock.now(),
-                    ts=str(response["ts"]),
-                    content_hash=digest_hash,
-                )
+                await self._done("team", key, ts=str(response["ts"]), content_hash=digest_hash)
                 outcome.posted += 1
             except (WorkspaceInactiveError, UserError):
                 raise  # the token died or the bot left the channel: nothing more can be posted
@@ -282,31 +249,15 @@ class Poster:
                     payload = render.dm_message(self.digest, self.channel, link)
                     if row.content_hash != content_hash(payload):
                         await self.client.chat_update(channel=row.channel_id, ts=row.ts, **payload)
-                        await self._db(
-                            repo.post_done,
-                            self.ws,
-                            self.week,
-                            "dm",
-                            user,
-                            self.rt.clock.now(),
-                            content_hash=content_hash(payload),
-                        )
+                        await self._done("dm", user, content_hash=content_hash(payload))
                     continue
                 opened = await self.client.conversations_open(users=user)
                 im = str(opened["channel"]["id"])
                 payload = render.dm_message(self.digest, self.channel, link)
-                await self._db(repo.post_intent, self.ws, self.week, "dm", user, im, self.rt.clock.now())
+                await self._intent("dm", user, im)
                 response = await paced(im, self.client.chat_postMessage, channel=im, **payload)
-                await self._db(
-                    repo.post_done,
-                    self.ws,
-                    self.week,
-                    "dm",
-                    user,
-                    self.rt.clock.now(),
-                    ts=str(response["ts"]),
-                    content_hash=content_hash(payload),
-                    channel_id=im,
+                await self._done(
+                    "dm", user, ts=str(response["ts"]), content_hash=content_hash(payload), channel_id=im
                 )
                 outcome.dms += 1
             except WorkspaceInactiveError:

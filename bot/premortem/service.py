@@ -29,7 +29,7 @@ from bot.premortem.model import DataSays, Lead, Mitigation, Premortem, Risk, Tar
 from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
 from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient
+from bot.slack_api import InstrumentedWebClient, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
@@ -226,8 +226,7 @@ class PremortemService:
     async def is_admin(self, workspace_id: str, user_id: str) -> bool:
         if user_id in self.rt.config.admins_for(workspace_id):
             return True
-        user = await self.user_info(workspace_id, user_id)
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        return is_slack_admin(await self.user_info(workspace_id, user_id))
 
     async def require(self, workspace_id: str, user_id: str, people: Collection[str], sentence: str) -> None:
         """Let `people` (and admins) through; everyone else gets `sentence` (who can, and how)."""
