@@ -94,7 +94,11 @@ class Watcher:
     def visible_at(self, click: Click, later: list[Click]) -> float | None:
         """When `click`'s answer, or a later click's on its question, first showed (None: never)."""
         wanted = {(c.user, LABELS[c.value]) for c in [click, *later] if c.question == click.question}
-        for at, answer in self.timeline[click.question]:
+        line = self.timeline[click.question]
+        before = [answer for at, answer in line if at < click.sent]
+        if before and before[-1] == (click.user, LABELS[click.value]):
+            return click.sent  # it already showed this answer: the click changes nothing
+        for at, answer in line:
             if at >= click.sent and answer in wanted:
                 return at
         return None
@@ -159,6 +163,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=2.0)
     parser.add_argument("--rest", type=float, default=25.0, help="seconds for the budget to refill")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true", help="show the slowest burst clicks")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     began = time.monotonic()
@@ -222,6 +227,12 @@ def main() -> None:
                 spread = max(c.sent for _, c in plan) - min(c.sent for _, c in plan)
                 burst_settled = wait_answers_shown(driver, watcher, seeded.team_id, 30)
                 burst_lat, burst_never = latencies(watcher, [c for _, c in plan], burst_settled)
+                if args.verbose:
+                    t0 = min(c.sent for _, c in plan)
+                    ordered = sorted((c for _, c in plan), key=lambda c: c.sent)
+                    for lat, c in sorted(zip(burst_lat, ordered, strict=True), key=lambda x: -x[0])[:6]:
+                        line = [(round(at - t0, 3), a) for at, a in watcher.timeline[c.question] if at >= t0]
+                        print(f"{lat:.3f}s {c.question} {c.user} {c.value} sent {c.sent - t0:.3f}: {line}")
                 time.sleep(1.5)  # any trailing update lands before counting
                 final_ok = True
                 try:
