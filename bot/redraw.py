@@ -27,6 +27,7 @@ updates the messages whose content hash changed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -49,6 +50,11 @@ LOCK_POLL = 0.05  # how often a replica waiting for another's drawing looks agai
 HOOK_SECONDS = 25 * 60.0  # a response_url is good for 30 minutes; not used after 25
 HOOKS_KEPT = 8  # fresh response_urls remembered per message
 _PRUNE_ABOVE = 256
+
+
+def content_digest(payload: dict[str, Any]) -> str:
+    """The hash of what a message shows: a drawing updates only the messages whose hash changed."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

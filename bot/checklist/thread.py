@@ -3,8 +3,6 @@ each updated only when its content hash changed (the redraw engine decides when,
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.checklist import render, render_verdict
 from bot.redraw import Updater
+from bot.redraw import content_digest as payload_digest
 from bot.slack_api import InstrumentedWebClient
 from storage import checklist as repo
 
@@ -19,10 +18,6 @@ if TYPE_CHECKING:
     from bot.checklist.service import ChecklistService
 
 log = logging.getLogger(__name__)
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 async def draw(svc: ChecklistService, workspace_id: str, check_id: int, updater: Updater) -> None:
