@@ -20,12 +20,13 @@ from bot.digest.roster import workspace_teams
 from bot.digest.schedule import Schedule
 from bot.digest.service import schedule_for
 from bot.errors import PermissionDenied
-from bot.home import ACTION_SETUP
+from bot.home.render import ACTION_SETUP
+from bot.home.service import may_set_up_a_team
 from bot.setup import rules
 from bot.setup.modal import CALLBACK_ID, CHANNEL_PICKED, metadata_of, origin_of, setup_modal
 from bot.teams import Team, resolve_team
 from handlers.base import Ctx, FieldError, Listeners, ViewErrors, is_admin, is_slack_admin
-from handlers.home import may_set_up_a_team, publish
+from handlers.home import publish
 from handlers.router import Subcommand
 from storage import digest as digest_repo
 from storage import teams as teams_repo
@@ -88,7 +89,9 @@ async def open_from_home(ctx: Ctx, action: dict[str, Any]) -> None:
     """The modal with no channel picked yet, for admins and teams' managers; anyone else is told who can
     on their Home tab."""
     teams = await workspace_teams(ctx.rt, ctx.workspace_id)
-    if not await may_set_up_a_team(ctx, teams):
+    if not ctx.user_id or not await may_set_up_a_team(
+        ctx.rt, ctx.client, ctx.workspace_id, ctx.user_id, teams
+    ):
         await publish(ctx, f":no_entry: {rules.who_can_set_up_any()}")
         return
     await ctx.client.views_open(trigger_id=ctx.trigger_id, view=await _modal(ctx, None, None))
