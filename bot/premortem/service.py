@@ -193,6 +193,20 @@ class PremortemService:
         team = team or await self.team(pm.workspace_id, pm.channel_id)
         return Board.of(pm, team.premortem.signal_components)
 
+    async def active_in_channel(self, workspace_id: str, channel_id: str) -> list[repo.PremortemRow]:
+        """The channel's pre-mortems still running (asking, voting or planning)."""
+        return list(await self.rt.db.run(repo.active_in_channel, workspace_id, channel_id))
+
+    async def component_names(self, workspace_id: str, premortem_id: int) -> list[str]:
+        """Components to suggest in a pre-mortem's answer form: the team's, then those of its earlier
+        pre-mortems (none when the pre-mortem is unknown)."""
+        row = await self.rt.db.run(repo.get, workspace_id, premortem_id)
+        if row is None:
+            return []
+        team = await self.team(workspace_id, row.channel_id)
+        earlier = await self.rt.db.run(repo.known_components, workspace_id, row.channel_id)
+        return list(dict.fromkeys([*team.premortem.components, *earlier]))
+
     # --- people -----------------------------------------------------------------------------------
 
     async def client(self, workspace_id: str) -> InstrumentedWebClient:
