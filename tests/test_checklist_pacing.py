@@ -13,7 +13,7 @@ from bot.redraw import BUDGET
 from localslack import FakeSlack
 from storage import checklist as repo
 from tests.checklist_driver import SURGE, Driver, all_text
-from tests.harness import Seeded
+from tests.harness import SIGNING_SECRET, Seeded
 
 LABELS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
 
@@ -126,3 +126,33 @@ def test_an_update_still_refused_after_the_clients_retries_is_drawn_again(
         message="the answer is drawn once Slack lets the update through",
     )
     assert [c.error for c in fake.calls("chat.update")[before:]][:5] == ["ratelimited"] * 4 + [None]
+
+
+def test_two_replicas_sharing_redis_draw_every_click_without_a_429(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, redis_url: str
+) -> None:
+    replicas = [make_bot(redis_url=redis_url), make_bot(redis_url=redis_url)]
+    driver = Driver(fake, seeded, replicas[0], fake.actor())
+    fake.configure_app(request_url=replicas[0].events_url, signing_secret=SIGNING_SECRET)
+    driver.actor = fake.actor()
+    driver.start()
+    people = [seeded.lead, seeded.member, seeded.manager]
+    questions = [*SURGE, "giant"]
+    for n in range(2 * len(questions)):  # clicks alternate between the replicas, as a load balancer would
+        replica = replicas[n % 2]
+        fake.configure_app(request_url=replica.events_url, signing_secret=SIGNING_SECRET)
+        driver.actor = fake.actor()
+        driver.click(people[n % 3], questions[n % len(questions)], ["yes", "no", "not_sure"][n % 3])
+
+    def settled() -> bool:
+        answers = {a.question_id: a for a in driver.bot.db(repo.load, seeded.team_id, 1).answers}
+        return len(answers) == len(questions) and all(
+            f"*{LABELS[answers[q].value]}* · <@{answers[q].answered_by}>" in driver.question_text(q)
+            for q in questions
+        )
+
+    fake.wait_for(
+        settled, timeout=15, message="the thread shows every last answer, whichever replica drew it"
+    )
+    assert not [c for c in fake.calls() if not c.ok]
+    assert fake.response_url_posts() and all(p.ok for p in fake.response_url_posts())
