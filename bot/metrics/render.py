@@ -149,7 +149,7 @@ def signal_line(r: SignalReading) -> str:
 
 
 def unchecked_line(u: Unchecked) -> str:
-    return f"• *{u.rule}* not checked: {u.why}. “{bk.escape(u.quote)}” To check it, add under the team's `metrics.signals`: {u.add}"
+    return f"• *{u.rule}* not checked: {u.why}. “{bk.escape(u.quote)}” To check it, add under the team's `metrics.signals`: {bk.escape(u.add)}"
 
 
 def hint_line(h: Hint) -> str:
@@ -189,15 +189,20 @@ def _basis(t: Trigger) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def trigger_line(t: Trigger) -> str:
+def trigger_line(t: Trigger, window: str = "") -> str:
     seed = _basis(t)
     title = bk.escape(t.title)
     action = f"*{bk.escape(t.action)}*"
     if t.subject is not None:
         growth = fmt_multiple(t.value)
         return f"• *{title}*: {bk.escape(t.subject)} grew {growth} relative to the rest → {action}{seed}"
-    value, limit = fmt_value(t.kind, t.value), fmt_value(t.kind, t.limit)
+    value, limit = " ".join(filter(None, (fmt_value(t.kind, t.value), window))), fmt_value(t.kind, t.limit)
     return f"• *{title}* {value} {OP_WORDS.get(t.op, t.op)} {limit} → {action}{seed}"
+
+
+def _window(reading: TeamReading, t: Trigger) -> str:
+    found = reading.get(t.signal)
+    return window_text(found.signal) if found else ""
 
 
 def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]:
@@ -244,7 +249,10 @@ def reading_blocks(reading: TeamReading) -> list[bk.Block]:
     blocks.append(bk.section(text))
     if reading.triggers:
         blocks.append(
-            bk.section("*Scaling triggers*\n" + "\n".join(trigger_line(t) for t in reading.triggers))
+            bk.section(
+                "*Scaling triggers*\n"
+                + "\n".join(trigger_line(t, _window(reading, t)) for t in reading.triggers)
+            )
         )
     else:
         blocks.append(bk.section("*Scaling triggers*: none breached."))

@@ -86,7 +86,11 @@ def trigger_line(trigger: Trigger, reading: TeamReading) -> TriggerLine:
         value, limit = fmt_multiple(trigger.value), f"limit {fmt_multiple(trigger.limit)} relative growth"
         title = f"{trigger.title}: {trigger.subject}"
     else:
-        value = fmt_value(kind, trigger.value)
+        value = (
+            f"{fmt_value(kind, trigger.value)} {window_text(signal.signal)}"
+            if signal
+            else fmt_value(kind, trigger.value)
+        )
         limit = limit_text(signal.signal) if signal else fmt_value(kind, trigger.limit)
         title = trigger.title
     return TriggerLine(title, value, limit, trigger.action, trigger.seed, trigger.origin)
