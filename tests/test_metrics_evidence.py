@@ -24,6 +24,7 @@ from bot.clock import ManualClock
 from bot.config import AppConfig, load_config
 from bot.metrics import render
 from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
+from bot.metrics.coverage import unchecked as unchecked_rules
 from bot.metrics.reading import SignalReading
 from bot.metrics.service import TeamReading, read_team_signals
 from bot.metrics.signals import resolve_signals
@@ -345,3 +346,39 @@ def test_a_wobble_of_five_thousandths_of_a_point_is_not_drawn_as_a_cliff() -> No
     # latency from zero: 120 ms to 125 ms is a flat line against its 2 s limit
     flat = SignalReading(signals["p95_latency"], 0.125, "ok", trend=(0.120, 0.121, 0.125))
     assert render.trend_text(flat) == "`▁▁▁` 7d, scale 0–2 s, was 120 ms"
+
+
+# --- rules that cannot be checked -----------------------------------------------------------------
+
+
+def test_a_datadog_team_is_told_every_seed_rule_its_signals_cannot_check() -> None:
+    from bot.metrics.config import DatadogSource
+
+    source = DatadogSource(kind="datadog", api_key_env="DD_API_KEY", app_key_env="DD_APP_KEY")
+    team = TeamMetricsConfig(source="dd", signals={"p95_latency": SignalConfig(query=DD_UPTIME)})
+    signals = resolve_signals(team, {"dd": source}, MetricsDefaults())
+    unchecked = {u.signal: u.add for u in unchecked_rules(signals, prometheus=False)}
+    assert list(unchecked) == [
+        "p95_read_latency",
+        "primary_write_utilisation",
+        "feature_request_rate",
+        "error_rate",
+        "availability",
+    ]
+    assert unchecked["p95_read_latency"] == '`p95_read_latency: {query: "<p95 of your read queries>"}`'
+    assert unchecked["availability"] == '`availability: {query: "…"}`'
+    assert signals[0].window == timedelta(minutes=5) and signals[0].latest
+    assert render.window_text(signals[0]) == "latest in the last 5 minutes"
+
+
+async def test_a_read_latency_signal_without_the_method_label_says_what_its_query_needs(
+    prom: PrometheusServer,
+) -> None:
+    with_read = metrics().model_copy(update={"signals": {"p95_read_latency": SignalConfig()}})
+    config = prom_config(prom.url)
+    reading = await read_team_signals(mini_runtime(config, EVAL), team_with(with_read))  # type: ignore[arg-type]
+    read = signal(reading, "p95_read_latency")
+    assert read.value is None and read.note is not None
+    assert "labelled `method` GET or HEAD" in read.note
+    assert "p95_read_latency" not in [u.signal for u in reading.unchecked]
+    assert [h.signal.name for h in reading.hints] == ["p95_latency"]  # the rule is still unchecked
