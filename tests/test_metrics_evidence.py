@@ -382,3 +382,20 @@ async def test_a_read_latency_signal_without_the_method_label_says_what_its_quer
     assert "labelled `method` GET or HEAD" in read.note
     assert "p95_read_latency" not in [u.signal for u in reading.unchecked]
     assert [h.signal.name for h in reading.hints] == ["p95_latency"]  # the rule is still unchecked
+
+
+def test_a_time_weighted_mean_weighs_each_bucket_by_its_part_of_the_window() -> None:
+    from bot.metrics.trend import mean_over
+
+    start, end = EVAL - timedelta(hours=3), EVAL
+    hour = 3600.0
+    t0 = start.timestamp() - 1800  # buckets stamped at their start, the first half outside the window
+    points = [(t0, 0.0), (t0 + hour, 1.0), (t0 + 2 * hour, 1.0), (t0 + 3 * hour, float("nan"))]
+    # 0 for half an hour, 1 for two hours, then half an hour with no value: 2 / 2.5
+    assert mean_over(points, start, end, timedelta(hours=1), stamped_at_start=True) == pytest.approx(0.8)
+    # the same points read as stamped at their end cover other hours: 1 for 2.5 hours… minus the NaN
+    assert mean_over(points, start, end, timedelta(hours=1), stamped_at_start=False) == pytest.approx(1.0)
+    # ten-minute points (a rollup the source chose) weigh ten minutes each, whatever the step asked
+    tens = [(start.timestamp() + 600 * i, 1.0 if i else 0.0) for i in range(18)]
+    assert mean_over(tens, start, end, timedelta(hours=1), stamped_at_start=True) == pytest.approx(17 / 18)
+    assert mean_over([], start, end, timedelta(hours=1), stamped_at_start=True) is None
