@@ -399,3 +399,23 @@ def test_a_time_weighted_mean_weighs_each_bucket_by_its_part_of_the_window() -> 
     tens = [(start.timestamp() + 600 * i, 1.0 if i else 0.0) for i in range(18)]
     assert mean_over(tens, start, end, timedelta(hours=1), stamped_at_start=True) == pytest.approx(17 / 18)
     assert mean_over([], start, end, timedelta(hours=1), stamped_at_start=True) is None
+
+
+def test_a_prometheus_value_covers_the_longest_range_its_query_reads() -> None:
+    from bot.metrics.promql import window
+
+    assert window('sum(rate(http_requests_total{job="a"}[5m]))') == timedelta(minutes=5)
+    assert window("avg_over_time((max(up))[7d:1m]) * rate(x[1h30m])") == WEEK
+    assert window("max(process_cpu_utilisation)") is None
+    sources = {"prom": PrometheusSource(kind="prometheus", url="http://127.0.0.1:9")}  # type: ignore[arg-type]
+    own = metrics().model_copy(
+        update={
+            "signals": {
+                "cpu": SignalConfig(kind="saturation", query="max(cpu)"),
+                "availability": SignalConfig(query="avg_over_time(up[30d])"),
+            }
+        }
+    )
+    shown = {s.name: render.window_text(s) for s in resolve_signals(own, sources, MetricsDefaults())}
+    assert shown["cpu"] == "now" and shown["p95_latency"] == "over the last 5 minutes"
+    assert shown["availability"] == "over the last 30 days"  # already a long window: read as written
