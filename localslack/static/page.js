@@ -218,6 +218,7 @@ function atEnd(box) {
 
 export function toEnd(name) {
   follows[name] = true;
+  if (name === "main" && at.surface === "home") return; // the App Home reads from the top
   const box = scrollBox(name);
   if (box) box.scrollTop = box.scrollHeight;
   if (name === "main") newBelow.hidden = true;
@@ -243,14 +244,22 @@ document.addEventListener(
 // An image that loads late makes its message taller: keep the end in view for a reader who follows.
 document.addEventListener("load", (event) => event.target.tagName === "IMG" && keepFollowing(), true);
 
+let mainSurface = at.surface;
+
 function scrollState(name) {
   const box = scrollBox(name);
   if (!box) return () => name === "thread" && toEnd("thread"); // a thread just opened shows its end
   const top = box.scrollTop;
   const height = box.scrollHeight;
+  const wasSurface = mainSurface;
   return () => {
     const again = scrollBox(name);
     if (!again) return;
+    if (name === "main") mainSurface = at.surface;
+    if (name === "main" && at.surface === "home") {
+      again.scrollTop = wasSurface === "home" ? top : 0; // opened at the top, then kept where it was read
+      return;
+    }
     if (follows[name]) return toEnd(name);
     again.scrollTop = top;
     if (name === "main" && again.scrollHeight > height) newBelow.hidden = false;
