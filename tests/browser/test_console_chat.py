@@ -26,7 +26,7 @@ from bot.local import TEAM_ID
 from handlers.base import Ctx, Listeners
 from handlers.router import Subcommand
 from localslack.methods.views import open_modal_of
-from tests.browser.harness import LEAD, MEMBER, PAYMENTS, LocalBot, wait_for
+from tests.browser.harness import LEAD, MANAGER, MEMBER, PAYMENTS, LocalBot, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -374,3 +374,22 @@ def test_escape_closes_a_modal_even_while_the_server_is_away(page: Any, chat_bot
     page.get_by_role("button", name="Cancel").click()
     page.locator("#modal[open]").wait_for(state="detached")
     wait_for(lambda: not modal_open(chat_bot), message="the app still has the modal open")
+
+
+def test_digest_now_shows_that_it_is_working_until_it_answers(page: Any, tmp_path: Path) -> None:
+    """The real `/scale-check digest now`: it posts the whole digest to #eng-managers before it answers."""
+    bot = LocalBot(f"sqlite:///{tmp_path}/digest.sqlite3")
+    bot.start()
+    try:
+        page.goto(f"{bot.url}/console?user={MANAGER}&channel={PAYMENTS}")
+        page.wait_for_selector("#composer-input")
+        page.fill("#composer-input", "/scale-check digest now")
+        page.press("#composer-input", "Enter")
+        page.locator("#busy").wait_for()
+        assert page.get_attribute("#main", "aria-busy") == "true"
+        answer = page.locator("#main article.ephemeral", has_text="this week's digest in")
+        answer.wait_for(timeout=60000)
+        page.locator("#busy").wait_for(state="hidden")
+        assert page.get_attribute("#main", "aria-busy") == "false"
+    finally:
+        bot.close()
