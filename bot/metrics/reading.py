@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.metrics import flight
 from bot.metrics.projection import is_utilisation
 from bot.metrics.signals import Signal
-from bot.metrics.sources import Source, SourceError
+from bot.metrics.sources import Source, SourceError, SourceRateLimited
 from bot.metrics.sources.base import Point, Result
 from bot.metrics.thresholds import FeatureGrowth, Status, feature_growth, judge
 from bot.metrics.trend import daily, point_at
@@ -163,6 +163,13 @@ async def _fetch(
     remaining = deadline - asyncio.get_running_loop().time()
     try:
         return await asyncio.wait_for(flight.fetch(source, ask, rt.cache, ttl, count), max(remaining, 0.01))
+    except SourceRateLimited as exc:  # the last good figure, marked stale, with when to ask again
+        last = await flight.last_good(source, ask, rt.cache)
+        if last is None:
+            raise _Unavailable(f"metrics unavailable from {source.name}: {exc.reason}") from None
+        result, read_at = last
+        stale = f"{exc.reason}; showing the figure read {read_at:%Y-%m-%d %H:%M} UTC (stale)"
+        return Result(result.series, (*result.warnings, stale)), True
     except SourceError as exc:
         raise _Unavailable(f"metrics unavailable from {source.name}: {exc.reason}") from None
     except TimeoutError:
