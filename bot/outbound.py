@@ -352,7 +352,7 @@ async def send(
         if last.response is not None:
             return last.response
         assert last.error is not None
-        raise last.error  # its own cause kept: callers tell "refused" from "unreachable" by it
+        raise last.error from last.error.__cause__  # kept: callers tell "refused" from "unreachable"
     return response
 
 

@@ -16,6 +16,7 @@ import base64
 from datetime import date
 from typing import Any
 
+from bot import outbound
 from bot.debt.config import DebtImportConfig, JiraCloudTracker, JiraDataCenterTracker
 from bot.debt.importers.base import (
     MAX_PAGES,
@@ -40,7 +41,7 @@ def client_for(tracker: JiraCloudTracker | JiraDataCenterTracker, secret: Secret
     else:
         auth = f"Bearer {secret(tracker.token_env)}"
         label = "Jira Data Center"
-    return TrackerClient(label, str(tracker.url), tracker, {"Authorization": auth})
+    return TrackerClient(label, str(tracker.url), tracker, {"Authorization": auth}, limits=outbound.JIRA)
 
 
 async def fetch(
