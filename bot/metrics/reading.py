@@ -30,6 +30,7 @@ TREND = timedelta(days=7)
 TREND_STEP = timedelta(days=1)
 WEEK = timedelta(days=7)
 FEATURE_STEP = timedelta(hours=1)
+STALE = "(stale)"  # ends the warning on a figure kept from before a source's rate limit
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ async def _fetch(
         if last is None:
             raise _Unavailable(f"metrics unavailable from {source.name}: {exc.reason}") from None
         result, read_at = last
-        stale = f"{exc.reason}; showing the figure read {read_at:%Y-%m-%d %H:%M} UTC (stale)"
+        stale = f"{exc.reason}; showing the figure read {read_at:%Y-%m-%d %H:%M} UTC {STALE}"
         return Result(result.series, (*result.warnings, stale)), True
     except SourceError as exc:
         raise _Unavailable(f"metrics unavailable from {source.name}: {exc.reason}") from None
@@ -193,6 +194,8 @@ async def _read_plain(
             return many
         trend = daily(_points(history), at, TREND, TREND_STEP)
         current = point_at(_points(history), at)
+        if current is None and any(w.endswith(STALE) for w in history.warnings):
+            current = _latest(history)  # a rate limit: the last good range's value stands, stale
         if current is not None:
             return _plain(signal, current, trend, history.warnings, cached)
         result, cached_now = await _fetch(rt, source, instant, deadline, ttl)

@@ -86,7 +86,7 @@ class DatadogClient:
             self.policy,
             "GET",
             f"{self.base}/api/v1/query",
-            service=f"Datadog ({self.name})",
+            service="Datadog",
             limits=DATADOG,
             params=params,
             headers=self.headers,

@@ -83,7 +83,7 @@ class NewRelicClient:
             self.policy,
             "POST",
             self.url,
-            service=f"New Relic ({self.name})",
+            service="New Relic",
             limits=NEW_RELIC,
             json=payload,
             headers=self.headers,

@@ -84,7 +84,7 @@ class PrometheusClient:
             self.policy,
             "GET",
             self.base + path,
-            service=f"Prometheus ({self.name})",
+            service="Prometheus",
             limits=PROMETHEUS,
             params=params,
             headers=self.headers,
