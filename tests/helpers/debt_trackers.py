@@ -17,10 +17,12 @@ graphql-core, so a misspelled field, a wrong argument or a missing variable is a
 from __future__ import annotations
 
 import base64
+import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from graphql import GraphQLError, GraphQLSchema, build_schema, execute, parse, validate
 
 from localslack import BackgroundServer
+from tests.helpers.jql import JqlError, compile_jql
 from tests.helpers.tracker_proxy import serve
 
 # --- GraphQL ------------------------------------------------------------------------------------------
@@ -183,12 +186,56 @@ class CloudIssue:
     labels: list[str] = field(default_factory=list)
 
 
-class JiraCloudFake:
-    """Board 7 with one active sprint (id 31); story points in `customfield_10016` ("Story point estimate")."""
+class Limited:
+    """A rate-limit switch and a record of requests, shared by the FastAPI fakes: `limit_for(seconds)`
+    answers every request with the vendor's rate-limit reply until the reset; `seen` keeps (time, path,
+    Authorization) of every request, to check none came before a reset."""
+
+    def __init__(self) -> None:
+        self.limited_until = 0.0
+        self.seen: list[tuple[float, str, str]] = []
+
+    def limit_for(self, seconds: float) -> float:
+        self.limited_until = time.time() + seconds
+        return self.limited_until
+
+    def limit_reply(self, remaining: float, reset: float) -> Response:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def _gate(self, request: Request, call_next: Any) -> Response:
+        now = time.time()
+        self.seen.append((now, request.url.path, request.headers.get("authorization", "")))
+        if now < self.limited_until:
+            return self.limit_reply(self.limited_until - now, self.limited_until)
+        response: Response = await call_next(request)
+        return response
+
+
+def _jira_error(message: str, status: int = 400) -> JSONResponse:
+    """Jira's error shape ("Status codes" in the Jira Cloud platform REST API): errorMessages and errors."""
+    return JSONResponse({"errorMessages": [message], "errors": {}}, status_code=status)
+
+
+class JiraCloudFake(Limited):
+    """Board 7 with one active sprint (id 31); story points in `customfield_10016` ("Story point estimate").
+
+    Following the Jira Cloud platform and Jira Software Cloud REST API references:
+    - `GET /rest/api/3/search/jql` (the enhanced search): `nextPageToken` pages; without `fields` each
+      issue is its `id` only; a page holds at most 100 issues with fields (5000 ids only), fewer than
+      asked when `maxResults` is larger; the JQL is parsed (`tests.helpers.jql`) and malformed JQL or an
+      unknown field is refused with 400 `{"errorMessages": [...], "errors": {}}`; unknown parameters too;
+      `search_available = False` answers it 404, as an instance without it would;
+    - `GET /rest/agile/1.0/sprint/{id}/issue`: `startAt` pages capped at 50 issues, an optional `jql`;
+    - rate limits ("Rate limiting" in the Jira Cloud platform docs): 429 with `Retry-After` (seconds),
+      `X-RateLimit-Reset` (`yyyy-MM-ddTHH:mmZ`) and `RateLimit-Reason`; a request re-sent before the
+      period expires is refused again.
+    """
 
     POINTS = "customfield_10016"
+    SEARCH_CAP, IDS_CAP, AGILE_CAP = 100, 5000, 50
 
     def __init__(self, email: str, token: str) -> None:
+        super().__init__()
         self.auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
         self.sprint = {
             "id": 31,
@@ -199,8 +246,10 @@ class JiraCloudFake:
             "originBoardId": 7,
         }
         self.issues: list[CloudIssue] = []
+        self.search_available = True
         app = FastAPI()
         app.middleware("http")(self._auth)
+        app.middleware("http")(self._gate)  # added last: runs first, so a limited request is recorded
         app.get("/rest/api/3/field")(self._fields)
         app.get("/rest/agile/1.0/board/{board}/sprint")(self._sprints)
         app.get("/rest/agile/1.0/sprint/{sprint}/issue")(self._sprint_issues)
@@ -223,23 +272,68 @@ class JiraCloudFake:
         }
     )
 
+    def limit_reply(self, remaining: float, reset: float) -> Response:
+        wait = math.ceil(remaining)
+        at = datetime.fromtimestamp(reset, UTC).strftime("%Y-%m-%dT%H:%MZ")
+        headers = {"Retry-After": str(wait), "X-RateLimit-Reset": at, "RateLimit-Reason": "jira-burst-based"}
+        return JSONResponse({"errorMessages": ["Rate limit exceeded."], "errors": {}}, 429, headers=headers)
+
     async def _auth(self, request: Request, call_next: Any) -> Response:
         if request.headers.get("authorization") != self.auth:
             return Response("Client must be authenticated to access this resource.", status_code=401)
         response: Response = await call_next(request)
         return response
 
-    def _issue(self, issue: CloudIssue, fields: str) -> dict[str, Any]:
+    def _issue(self, issue: CloudIssue, fields: str | None) -> dict[str, Any]:
+        number = issue.key.split("-")[1]
+        if not fields:  # the enhanced search's default: ids only
+            return {"id": number}
         every = {
             "labels": issue.labels,
             "issuetype": {"name": "Story", "subtask": False},
             self.POINTS: issue.points,
         }
-        wanted = set(fields.split(",")) if fields else set(every)
+        wanted = set(fields.split(","))
+        chosen = (
+            every
+            if "*all" in wanted or "*navigable" in wanted
+            else {k: v for k, v in every.items() if k in wanted}
+        )
+        return {"id": number, "key": issue.key, "fields": chosen}
+
+    def _matching(self, jql: str) -> list[CloudIssue] | JSONResponse:
+        fields = {
+            "sprint",
+            "labels",
+            "key",
+            "issuekey",
+            "project",
+            "issuetype",
+            "type",
+            "status",
+            "summary",
+            "story point estimate",
+            "cf[10016]",
+        }
+        try:
+            matches = compile_jql(jql, fields, {"openSprints": [self.sprint["id"]], "currentUser": "me"})
+        except JqlError as exc:
+            return _jira_error(str(exc))
+        return [i for i in self.issues if matches(self._row(i))]
+
+    def _row(self, issue: CloudIssue) -> dict[str, Any]:
         return {
-            "id": issue.key.split("-")[1],
+            "sprint": [self.sprint["id"], self.sprint["name"]],
+            "labels": issue.labels,
             "key": issue.key,
-            "fields": {k: v for k, v in every.items() if k in wanted},
+            "issuekey": issue.key,
+            "project": ["PAY", "Payments"],
+            "issuetype": "Story",
+            "type": "Story",
+            "status": "To Do",
+            "summary": "work",
+            "story point estimate": issue.points,
+            "cf[10016]": issue.points,
         }
 
     async def _fields(self) -> list[dict[str, Any]]:
@@ -253,39 +347,46 @@ class JiraCloudFake:
         return {"maxResults": 50, "startAt": startAt, "isLast": True, "values": values}
 
     async def _sprint_issues(
-        self, sprint: int, startAt: int = 0, maxResults: int = 50, fields: str = ""
-    ) -> dict[str, Any]:
-        page = self.issues[startAt : startAt + maxResults]
+        self, sprint: int, startAt: int = 0, maxResults: int = 50, fields: str = "", jql: str = ""
+    ) -> Any:
+        found = self._matching(jql) if jql else list(self.issues)
+        if isinstance(found, JSONResponse):
+            return found
+        found = found if sprint == self.sprint["id"] else []
+        size = min(maxResults, self.AGILE_CAP)
+        page = found[startAt : startAt + size]
         return {
             "startAt": startAt,
-            "maxResults": maxResults,
-            "total": len(self.issues),
-            "issues": [self._issue(i, fields) for i in page],
+            "maxResults": size,
+            "total": len(found),
+            "issues": [self._issue(i, fields or "*navigable") for i in page],
         }
 
     async def _search(
-        self, request: Request, jql: str = "", maxResults: int = 50, fields: str = "", nextPageToken: str = ""
+        self,
+        request: Request,
+        jql: str = "",
+        maxResults: int = 50,
+        fields: str | None = None,
+        nextPageToken: str = "",
     ) -> Any:
+        if not self.search_available:
+            return JSONResponse({"errorMessages": ["Not Found"], "errors": {}}, 404)
         unknown = sorted(set(request.query_params) - self.SEARCH_PARAMS)
         if unknown:
-            return JSONResponse(
-                {"errorMessages": [f"Unrecognized parameter: {unknown[0]}"], "errors": {}}, status_code=400
-            )
-        match = re.fullmatch(r"sprint = (\d+) AND labels in \((.*)\)", jql)
-        if match is None:
-            return JSONResponse({"errorMessages": [f"cannot parse {jql!r}"]}, status_code=400)
-        labels = set(re.findall(r'"([^"]*)"', match.group(2)))
-        found = [
-            i for i in self.issues if int(match.group(1)) == self.sprint["id"] and labels & set(i.labels)
-        ]
+            return _jira_error(f"Unrecognized parameter: {unknown[0]}")
+        found = self._matching(jql)
+        if isinstance(found, JSONResponse):
+            return found
         start = int(nextPageToken or 0)
-        page = found[start : start + maxResults]
+        size = min(maxResults, self.SEARCH_CAP if fields and fields not in ("id", "key") else self.IDS_CAP)
+        page = found[start : start + size]
         body: dict[str, Any] = {
             "issues": [self._issue(i, fields) for i in page],
-            "isLast": start + maxResults >= len(found),
+            "isLast": start + size >= len(found),
         }
         if not body["isLast"]:
-            body["nextPageToken"] = str(start + maxResults)
+            body["nextPageToken"] = str(start + size)
         return body
 
 
@@ -330,13 +431,20 @@ type IssueLabel { id: ID!, name: String! }
 """
 
 
-class LinearFake:
+class LinearFake(Limited):
     """Team ENG with an active cycle "Cycle 12"; personal API keys go in the Authorization header as is.
 
     Documents are executed against `LINEAR_SDL`; one that does not parse, validate or fit its variables
-    is answered HTTP 400 with `errors` (Linear runs Apollo Server)."""
+    is answered HTTP 400 with `errors` (Linear runs Apollo Server). Following Linear's developer docs:
+    - a refused key: HTTP 400 with an error whose `extensions` carry what Linear's SDK reads (`code`
+      AUTHENTICATION_ERROR, `type`, `userPresentableMessage`; "Errors" in Linear's API docs);
+    - rate limits ("Rate limiting", linear.app/developers/rate-limiting): HTTP 400 with
+      `extensions.code` RATELIMITED and `X-RateLimit-Requests-Limit/-Remaining/-Reset` (the reset in UTC
+      epoch milliseconds).
+    """
 
     def __init__(self, api_key: str) -> None:
+        super().__init__()
         self.api_key = api_key
         self.cycle = {
             "id": "cyc-12",
@@ -350,9 +458,27 @@ class LinearFake:
             build_schema(LINEAR_SDL), {"Query.teams": self._teams, "Cycle.issues": self._cycle_issues}
         )
         app = FastAPI()
+        app.middleware("http")(self._gate)
         app.post("/graphql")(self._graphql)
         self.server = serve(app)
         self.url = self.server.url
+
+    def limit_reply(self, remaining: float, reset: float) -> Response:
+        error = {
+            "message": "Rate limit exceeded",
+            "extensions": {
+                "code": "RATELIMITED",
+                "type": "ratelimited",
+                "userError": True,
+                "userPresentableMessage": "You have exceeded the rate limit. Please try again later.",
+            },
+        }
+        headers = {
+            "X-RateLimit-Requests-Limit": "1500",
+            "X-RateLimit-Requests-Remaining": "0",
+            "X-RateLimit-Requests-Reset": str(int(reset * 1000)),
+        }
+        return JSONResponse({"errors": [error]}, status_code=400, headers=headers)
 
     def _teams(self, _: Any, info: Any, filter: dict[str, Any] | None = None, **__: Any) -> dict[str, Any]:
         key = ((filter or {}).get("key") or {}).get("eq")
@@ -386,7 +512,12 @@ class LinearFake:
                     "errors": [
                         {
                             "message": "Authentication required, not authenticated",
-                            "extensions": {"code": "AUTHENTICATION_ERROR"},
+                            "extensions": {
+                                "code": "AUTHENTICATION_ERROR",
+                                "type": "authentication error",
+                                "userError": True,
+                                "userPresentableMessage": "You need to authenticate to access this operation.",
+                            },
                         }
                     ]
                 },
@@ -494,14 +625,20 @@ type ProjectV2ItemFieldTextValue { text: String }
 """
 
 
-class GitHubFake:
+class GitHubFake(Limited):
     """Repository acme/payments with milestones and open and closed issues (REST), and project 3 with an
     "Iteration" field and an "Estimate" number field (GraphQL, executed against `GITHUB_SDL`; GitHub
-    answers a document that does not validate with HTTP 200 and `errors`)."""
+    answers a document that does not validate with HTTP 200 and `errors`). Following GitHub's docs:
+    - `per_page` is capped at 100 ("Using pagination in the REST API"): a larger page is a short one;
+    - an exhausted primary rate limit ("Rate limits for the REST API"): HTTP 403 with
+      `x-ratelimit-remaining: 0` and `x-ratelimit-reset` in UTC epoch seconds.
+    """
 
     STATES = ("open", "closed", "all")
+    PER_PAGE_CAP = 100
 
     def __init__(self, token: str) -> None:
+        super().__init__()
         self.token = token
         self.milestones = [
             {"number": 4, "title": "Sprint 41", "state": "closed", "due_on": "2026-02-27T08:00:00Z"},
@@ -525,6 +662,7 @@ class GitHubFake:
         )
         app = FastAPI()
         app.middleware("http")(self._auth)
+        app.middleware("http")(self._gate)
         app.get("/repos/{owner}/{repo}/milestones")(self._milestones)
         app.get("/repos/{owner}/{repo}/issues")(self._issues)
         app.post("/graphql")(self._graphql)
@@ -537,7 +675,23 @@ class GitHubFake:
         response: Response = await call_next(request)
         return response
 
+    def limit_reply(self, remaining: float, reset: float) -> Response:
+        headers = {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-used": "5000",
+            "x-ratelimit-reset": str(math.ceil(reset)),
+            "x-ratelimit-resource": "core",
+        }
+        body = {
+            "message": "API rate limit exceeded for user ID 1.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            "status": "403",
+        }
+        return JSONResponse(body, status_code=403, headers=headers)
+
     def _page(self, request: Request, items: list[Any], per_page: int, page: int) -> Response:
+        per_page = min(per_page, self.PER_PAGE_CAP)
         chunk = items[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(items):

@@ -35,11 +35,13 @@ Secret = Callable[[str], str]
 
 
 class ImportFailed(Exception):
-    """The import did not produce a figure; `reason` is shown to the team next to the stale figure."""
+    """The import did not produce a figure; `reason` is shown to the team next to the stale figure.
+    `status` is the HTTP status of a refused request (a 404 lets an importer try an older endpoint)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
 
 
 class ImportRateLimited(ImportFailed):
@@ -228,7 +230,7 @@ class TrackerClient:
         if status >= 500:
             raise ImportFailed(f"{self.label} answered HTTP {status} ({shown}), {tries}")
         if status >= 400:
-            raise ImportFailed(f"{self.label} answered HTTP {status} ({shown}){_detail(response)}")
+            raise ImportFailed(f"{self.label} answered HTTP {status} ({shown}){_detail(response)}", status)
         try:
             return response.json(), response.headers
         except ValueError:
