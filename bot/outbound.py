@@ -200,15 +200,13 @@ LINEAR = Limits(
 
 
 def plain_wait(seconds: float) -> str:
-    """`600` → "10 minutes"; rounded up, so nobody is told to come back before the reset."""
+    """`600` → "10 minutes" (the next-try time, rounded up, is the exact promise)."""
     if seconds < 90:
         n = max(1, math.ceil(seconds))
         return f"{n} second{'s' if n != 1 else ''}"
     if seconds < 90 * 60:
-        n = math.ceil(seconds / 60)
-        return f"{n} minutes"
-    n = math.ceil(seconds / 3600)
-    return f"{n} hours"
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
 
 
 class RateLimited(Exception):

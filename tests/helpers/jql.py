@@ -85,6 +85,8 @@ class _Parser:
         return tok
 
     def expect(self, text: str) -> None:
+        if self.peek() is None:
+            raise JqlError(f"Error in the JQL Query: Expecting '{text}' but got the end of the query.")
         tok = self.take()
         if tok.text.lower() != text:
             raise JqlError(
@@ -186,7 +188,9 @@ class _Parser:
             raise JqlError(
                 f"Error in the JQL Query: Expecting operator but got '{tok.text}'. (line 1, character {tok.at})"
             )
-        values = self.values() if op in ("in", "not in") else [self.value()]
+        nxt = self.peek()
+        listed = op in ("in", "not in") and nxt is not None and nxt.text == "("
+        values = self.values() if listed else [self.value()]  # `in openSprints()`: a function's list
         return _compare(name, op, values)
 
     def values(self) -> list[Any]:
