@@ -36,7 +36,7 @@ LOCK_SECONDS = 300.0
 RETRY_KIND = "debt.import"  # the one-off import after a rate limit is an ordinary import job
 NOT_CONFIGURED = (
     "This team has no tracker import configured. The operator sets one up under the team's `debt.import` "
-    "in the config file (README, “Tech-debt capacity”); until then, record sprints with `/scale-check debt 12 of 50`."
+    "in the config file (docs/debt.md, “Importing from Jira, Linear or GitHub”); until then, record sprints with `/scale-check debt 12 of 50`."
 )
 
 
