@@ -19,6 +19,8 @@ from bot.metrics import render
 from bot.metrics.service import read_team_signals
 from tests.conftest import remember_secret
 from tests.helpers.metrics_fakes import (
+    DD_API_KEY,
+    DD_APP_KEY,
     FakeApi,
     FakePrometheus,
     datadog_server,
@@ -280,3 +282,26 @@ async def test_during_a_long_rate_limit_the_last_good_figure_is_shown_stale(
     [warning] = [w for w in line.warnings if "stale" in w]
     assert "asked us to wait 10 minutes; next try at" in warning
     assert f"showing the figure read {AT:%Y-%m-%d %H:%M} UTC (stale)" in warning
+
+
+def test_the_datadog_fake_aligns_points_to_the_interval_not_to_from() -> None:
+    """Datadog stamps each point with the start of its interval-aligned bucket ("Rollup" in Datadog's
+    docs), so a window starting at :30 has its first point at the next whole minute."""
+    import httpx
+
+    api = datadog_server({DD_QUERY: {"": lambda t: 0.5}})
+    try:
+        start = int(AT.timestamp()) - 270  # 11:55:30
+        answer = httpx.get(
+            f"{api.url}/api/v1/query",
+            params={"from": start, "to": int(AT.timestamp()), "query": DD_QUERY},
+            headers={
+                "DD-API-KEY": DD_API_KEY,
+                "DD-APPLICATION-KEY": DD_APP_KEY,
+            },
+        ).json()
+        [series] = answer["series"]
+        stamps = [int(p[0] / 1000) for p in series["pointlist"]]
+        assert all(s % 60 == 0 for s in stamps) and stamps[0] == start + 30 and stamps[-1] == AT.timestamp()
+    finally:
+        api.close()
