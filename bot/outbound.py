@@ -13,7 +13,13 @@
   one organisation's limit never stops another's);
 - `retry_after(value)` is the one parser of `Retry-After` (seconds or an HTTP-date);
 - `credential_id(*secrets)` names a set of credentials in cache and single-flight keys with a keyed hash
-  (HMAC-SHA256), never the secret itself.
+  (HMAC-SHA256), never the secret itself;
+- `RateLimited.reason` is plain text for logs and storage ("Jira Cloud asked us to wait 10 minutes; next
+  try at 14:32 UTC (2026-03-05)"); `mrkdwn(text)` escapes such a text for Slack and turns its time into a
+  `<!date^…>` each reader sees in their own zone.
+
+A new caller (Slack's Web API, say) needs a `Limits` (the default reads `Retry-After` on a 429), a
+`Policy` and a `key` naming the service and the credentials; nothing else.
 
 The vendors' reset headers, each read as its documentation says (see `Limits`):
 Datadog `X-RateLimit-Reset` (seconds until the reset, docs.datadoghq.com/api/latest/rate-limits),
@@ -250,6 +256,8 @@ def mrkdwn(reason: str) -> str:
 
 @dataclass(frozen=True)
 class Policy:
+    """How patient one call is: retries after errors, and how long it may sit out a rate limit."""
+
     timeout: float  # per request (connect is capped at 2 s by the callers' clients)
     retries: int = 2  # after a 5xx or a connection error
     backoff: float = 0.1  # the first wait after an error; doubles after each
