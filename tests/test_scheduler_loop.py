@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import pickle
 from collections.abc import AsyncIterator
@@ -204,3 +205,17 @@ async def test_jobs_stored_by_the_previous_apscheduler_job_store_carry_over(tmp_
         assert restored.get_next_fire_time(None, stored) == stored
     finally:
         await runtime.close()
+
+
+def test_the_code_uses_only_apschedulers_triggers() -> None:
+    """The scheduler leans on no APScheduler internals: only its trigger modules are imported anywhere."""
+    root = Path(__file__).resolve().parent.parent
+    imported = set()
+    for package in ("bot", "handlers", "storage"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("apscheduler"):
+                    imported.add(node.module)
+                elif isinstance(node, ast.Import):
+                    imported.update(a.name for a in node.names if a.name.startswith("apscheduler"))
+    assert imported and all(module.startswith("apscheduler.triggers.") for module in imported), imported
