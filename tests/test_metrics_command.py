@@ -124,7 +124,7 @@ def test_a_channel_without_metrics_is_told_who_can_add_them(make_bot: Any, fake:
 def test_a_team_set_up_in_slack_reads_from_the_source_it_picked(
     prom: FakePrometheus, make_bot: Any, fake: Any, seeded: Any
 ) -> None:
-    query = 'avg(up{service="growth"})'
+    query = 'avg_over_time((max(up{service="growth"}))[7d:1m])'
     prom.behaviours[query] = prom_value(0.9985)
     bot = make_bot(config=config(prom.url), clock=ManualClock(AT))
     setup = {"name": "Growth", "metrics": {"source": "prom", "service": "growth"}}

@@ -249,7 +249,8 @@ async def test_new_relic_values_come_from_nrql_results(
     newrelic: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reading = await read(newrelic_config(tmp_path, monkeypatch, newrelic.url))
-    assert reading.values() == {"p95_latency": 0.21, "p99_latency": None, "availability": 0.9985}
+    values = reading.values()
+    assert values == {"p95_latency": 0.21, "p99_latency": None, "availability": pytest.approx(0.9985)}
     availability = reading.get("availability")
     assert availability is not None and availability.status == "breached"  # under 99.9% (001)
     [feature] = [t for t in reading.triggers if t.subject]
