@@ -161,8 +161,8 @@ def generate(
                 + 0.3 * load * (svc.reads_per_s / 80)
                 + 0.03 * (_hash(k, _salt(svc.name, "cpu", str(i))) - 0.5)
             )
-            instance = {**base, "instance": f"{svc.name}-{i + 1}:8080"}
-            out.append(Stored({"__name__": "process_cpu_utilisation", **instance}, t, cpu))
+            target = {**base, "instance": f"{svc.name}-{i + 1}:8080"}
+            out.append(Stored({"__name__": "process_cpu_utilisation", **target}, t, cpu))
 
         for method, peak, median in (
             ("GET", svc.reads_per_s, svc.read_median),
