@@ -206,6 +206,8 @@ class LocalWorkspace:
             installed_at=rt.clock.now(),
         )
         await rt.db.run(installations.save_installation, row)
+        if self.demo is not None:  # a few weeks of history, made before the first question needs it
+            await loop.run_in_executor(self.demo.source.pool, self.demo.source.engine)
         self.actor = Actor(self.store, f"{self.url}/slack/events", secret, timeout=3.0)
         self.console.actor = self.actor
         await self.save()

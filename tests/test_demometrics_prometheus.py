@@ -61,6 +61,7 @@ def _queries() -> list[str]:
             query = promql.default_query(name, sel)
             assert query is not None
             out.append(query)
+        out.append(promql.over(promql.service_up(sel), promql.AVAILABILITY_DAY))  # availability's daily trend
         for signal in team_metrics(service).signals.values():
             if signal.query:
                 out.append(signal.query)
