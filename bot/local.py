@@ -78,6 +78,7 @@ DEMO_BANNER = (
     "\n  Demo data: #payments and #search read generated metrics from the local demo source"
     " (the config declares no metrics sources)"
 )
+DEMO_NOTE = "Demo data: generated metrics served by the local demo source"
 LEAD, MANAGER, ADMIN = "U0LEAD", "U0MANAGER", "U0ADMIN"
 # (channel, team name) set up on the first run, and the digest's channel, day, time and zone (Maria's).
 TEAMS = (("C0PAYMENTS", "Payments"), ("C0SEARCH", "Search"))
@@ -285,7 +286,8 @@ def install_local(app: FastAPI, state: AppState) -> LocalWorkspace:
         access.addFilter(_QUIET)
     local = LocalWorkspace(state)
     if wants_demo(state.rt.config):
-        local.demo = LocalDemo(state.rt.config)
+        local.demo = LocalDemo(state.rt.config, state.rt.clock)
+        local.console.notes = (DEMO_NOTE,)
         app.include_router(create_demo_router(local.demo.source), prefix=DEMO_PREFIX)
     app.include_router(create_router(local.store, local.faults), prefix=PREFIX)
     app.include_router(create_console_router(local.console, local.pool, lambda: local.hosts))

@@ -13,6 +13,7 @@ import secrets
 
 from pydantic import SecretStr
 
+from bot.clock import Clock
 from bot.config import AppConfig, TeamConfig
 from bot.logs import redactor
 from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
@@ -84,11 +85,12 @@ def with_demo(config: AppConfig, base_url: str, token: str) -> AppConfig:
 class LocalDemo:
     """The demo source of one local-mode process and the config change that declares it."""
 
-    def __init__(self, original: AppConfig) -> None:
+    def __init__(self, original: AppConfig, clock: Clock) -> None:
         self.original = original
         self.token = secrets.token_urlsafe(32)
         redactor.add(self.token)
-        self.source = DemoSource(self.token)
+        # The history is anchored to the bot's own clock (a test's frozen one makes it reproducible).
+        self.source = DemoSource(self.token, clock=lambda: clock.now().timestamp())
 
     def config_for(self, base_url: str) -> AppConfig:
         return with_demo(self.original, base_url, self.token)

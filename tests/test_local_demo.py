@@ -171,6 +171,7 @@ def test_scale_check_metrics_in_payments_shows_numbers_headroom_and_the_read_lat
     assert re.search(r"Scaling triggers .*p95 read latency \d+ ms is over 100 ms", text)
     assert "from demo (Prometheus)" in text
     assert "no metrics source" not in text
+    assert "Demo data: generated metrics served by the local demo source" in local.http.get("/console").text
     assert local.local.demo is not None and local.local.demo.token not in text
 
 
@@ -196,6 +197,7 @@ def test_a_config_with_its_own_sources_gets_no_demo(tmp_path: Path) -> None:
         assert bot.local.demo is None
         assert set(bot.state.rt.config.sources) == {"prom"}
         assert bot.http.get(QUERY, params={"query": "up"}).status_code == 404
+        assert "Demo data" not in bot.http.get("/console").text
     finally:
         bot.close()
 
