@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 300.0
 NOT_CONFIGURED = (
     "This team has no tracker import configured. The operator sets one up under the team's `debt.import` "
-    "in the config file (README, “Tech-debt capacity”); until then, record sprints with `/scale-check debt 12 of 50`."
+    "in the config file (docs/debt.md, “Importing from Jira, Linear or GitHub”); until then, record sprints with `/scale-check debt 12 of 50`."
 )
 
 
