@@ -4,10 +4,12 @@ and only when the config declares no sources."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +17,8 @@ import pytest
 from bot.config import AppConfig
 from bot.localdemo import PREFIX, SOURCE, TOKEN_ENV
 from bot.metrics.config import PrometheusSource
-from tests.browser.harness import LEAD, PAYMENTS, SEARCH, LocalBot, wait_for
+from bot.premortem.render import ACTION_ANSWER
+from tests.browser.harness import LEAD, MANAGER, MANAGERS, PAYMENTS, SEARCH, LocalBot, wait_for
 from tests.harness import BotServer
 
 QUERY = f"{PREFIX}/api/v1/query"
@@ -206,3 +209,49 @@ def test_with_slack_credentials_there_is_no_demo_source(bot: BotServer) -> None:
     assert bot.state.rt.config.sources == {}
     assert "local" not in bot.state.extras
     assert httpx.get(f"{bot.url}{QUERY}", params={"query": "up"}).status_code == 404
+
+
+def _messages_with(bot: LocalBot, needle: str) -> list[Any]:
+    with bot.store.lock:
+        return [
+            m
+            for m in bot.store.messages.get(PAYMENTS, [])
+            if needle in json.dumps(m.blocks or []) or needle in m.text
+        ]
+
+
+def test_the_premortems_data_says_ranks_the_demo_pool_first_and_agrees_with_the_lead(local: LocalBot) -> None:
+    assert local.act("send", LEAD, channel=PAYMENTS, text="/scale-check premortem")["ok"]
+    prompt = wait_for(
+        lambda: _messages_with(local, ACTION_ANSWER), timeout=10, message="no pre-mortem prompt"
+    )[0]
+    assert local.act(
+        "click", LEAD, channel=PAYMENTS, ts=prompt.ts, action_id=ACTION_ANSWER, block_id=None, value=None
+    )["ok"]
+    view = wait_for(lambda: local.page_state(LEAD)["view"], message="no answer modal")
+    values = {
+        "risk1_other": {"value": "Database"},
+        "risk1_why": {"value": "the pool runs out of connections"},
+    }
+    assert local.act("submit", LEAD, view_id=view["id"], values=values)["ok"]
+    data = wait_for(lambda: _messages_with(local, "What the data says"), timeout=15, message="no data says")[
+        0
+    ]
+    text = json.dumps(data.blocks)
+    assert "from *demo*" in text
+    first = text.split("1. `", 1)[1]
+    assert first.startswith("database_pool`") and "breaks first at 10x" in first.split("\\n")[0]
+    assert "Database" in first.split("\\n")[0]  # the lead named it, and the config maps the pool to it
+
+
+def test_the_digest_shows_the_demo_teams_breached_triggers(local: LocalBot) -> None:
+    assert local.act("send", MANAGER, channel=MANAGERS, text="/scale-check digest preview")["ok"]
+
+    def answer() -> str:
+        return _text(str(local.page_state(MANAGER, channel=MANAGERS)["panes"]["main"]["html"]))
+
+    wait_for(lambda: "Breached scaling triggers" in answer(), timeout=20, message="no digest preview")
+    text = answer()
+    assert re.search(r"Payments\s*: p95 read latency \d+ ms \(limit 100 ms\)", text), text
+    assert re.search(r"Payments\s*: availability 99\.\d+%", text), text
+    assert "Search :" not in text.split("Breached scaling triggers", 1)[1].split("⏳", 1)[0]
