@@ -261,16 +261,17 @@ class LocalWorkspace:
 
 
 class _AccessLog(logging.Filter):
-    """The console's page polls its state a few times a second: the access log need not say so. And a
-    response URL's path is a credential for 30 minutes: the log shows it without its id."""
+    """The console's page polls its state a few times a second, and the bot reads the demo metrics source
+    for every answer: the access log need not say so. And a response URL's path is a credential for 30
+    minutes: the log shows it without its id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if not (isinstance(args, tuple) and len(args) > 2):
             return True
         path = str(args[2])
-        if path.startswith("/console/api/state"):
-            return False
+        if path.startswith("/console/api/state") or path.startswith(DEMO_PREFIX):
+            return False  # the page's polling, and the bot's own reads of the demo metrics source
         if path.startswith(HOOKS):
             record.args = (*args[:2], HOOKS + "[redacted]", *args[3:])
         return True

@@ -10,6 +10,7 @@ cannot run. Semantics follow Prometheus 2.x: a 5-minute lookback and closed wind
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Sequence
@@ -63,8 +64,11 @@ class Engine:
         self.until_ms: int | None = None
 
     def evaluate(self, expr: pp.Expr, times: Ints, until_ms: int | None = None) -> Value:
-        self.until_ms = until_ms
-        return self._eval(expr, times)
+        """`expr` at every time in `times` (ms), seeing only samples up to `until_ms`. Safe to call from
+        several threads: each call evaluates on its own shallow copy (the series are shared, read-only)."""
+        run = copy.copy(self)
+        run.until_ms = until_ms
+        return run._eval(expr, times)
 
     # -- selectors ---------------------------------------------------------------------------------
 

@@ -255,3 +255,20 @@ def test_the_digest_shows_the_demo_teams_breached_triggers(local: LocalBot) -> N
     assert re.search(r"Payments\s*: p95 read latency \d+ ms \(limit 100 ms\)", text), text
     assert re.search(r"Payments\s*: availability 99\.\d+%", text), text
     assert "Search :" not in text.split("Breached scaling triggers", 1)[1].split("⏳", 1)[0]
+
+
+def test_the_demo_package_imports_nothing_from_the_bot() -> None:
+    import ast
+
+    import demometrics
+
+    root = Path(demometrics.__file__).parent
+    imported = set()
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert "demometrics" in imported and "promql_parser" in imported  # the walk sees the imports
+    assert not imported & {"bot", "handlers", "storage", "localslack", "tests"}
