@@ -32,7 +32,7 @@ from fastapi import FastAPI
 
 from bot.digest.jobs import ensure_workspace
 from bot.localdemo import PREFIX as DEMO_PREFIX
-from bot.localdemo import LocalDemo, wants_demo
+from bot.localdemo import LocalDemo, keep_past_weeks, wants_demo
 from bot.logs import redactor
 from bot.manifest import BOT_SCOPES
 from bot.setup.rules import TeamSetup
@@ -148,6 +148,7 @@ class LocalWorkspace:
     actor: Actor | None = None
     demo: LocalDemo | None = None
     _saver: asyncio.Task[None] | None = None
+    _past_weeks: asyncio.Task[None] | None = None
     _saved_revision: int = -1
 
     def __post_init__(self) -> None:
@@ -184,6 +185,10 @@ class LocalWorkspace:
             await loop.run_in_executor(self.pool, seed, self.store)
             await rt.db.run(seed_setup, rt.config, rt.clock.now())
             log.info("local workspace created", extra={"workspace": TEAM_ID})
+            if self.demo is not None:
+                self._past_weeks = asyncio.create_task(
+                    keep_past_weeks(rt, f"{self.url}/healthz", TEAM_ID), name="demo-past-weeks"
+                )
         else:
             await loop.run_in_executor(self.pool, self._restore, saved)
             log.info("local workspace restored", extra={"workspace": TEAM_ID})
@@ -219,10 +224,11 @@ class LocalWorkspace:
         self.store.restore(json.loads(saved))
 
     async def stop(self, app: FastAPI) -> None:
-        if self._saver is not None:
-            self._saver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._saver
+        for task in (self._saver, self._past_weeks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.save()
         if self.actor is not None:
             self.actor.close()

@@ -9,22 +9,36 @@ process and looked up like any other secret the config names by environment vari
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
+import httpx
 from pydantic import SecretStr
 
 from bot.clock import Clock
 from bot.config import AppConfig, TeamConfig
 from bot.logs import redactor
 from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
+from bot.metrics.service import read_team_signals
 from bot.premortem.config import TeamPremortemConfig
+from bot.teams import file_teams
 from demometrics import DemoSource
+from storage import metrics as metrics_repo
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/demo-prometheus"
 SOURCE = "demo"
 # The name the config looks the token up by (a generated secret, set only in the loaded config).
 TOKEN_ENV = "SCALEBOT_DEMO_PROMETHEUS_TOKEN"  # noqa: S105
 POOL = "database_pool"
+PAST_WEEKS = 2  # weekly snapshots kept on the first run, from the demo's three weeks of history
 
 
 def _pool_query(service: str) -> str:
@@ -94,3 +108,44 @@ class LocalDemo:
 
     def config_for(self, base_url: str) -> AppConfig:
         return with_demo(self.original, base_url, self.token)
+
+
+async def keep_past_weeks(rt: Runtime, health_url: str, workspace_id: str) -> None:
+    """On the first run, the weekly snapshots `/scale-check metrics` would have kept had the teams asked
+    one and two weeks ago, read from the demo source as any reading is: so the digest's charts and its
+    "since last week" have points from the first start. Waits until the server answers (its own reads go
+    over HTTP)."""
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            try:
+                if (await client.get(health_url)).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+        else:
+            log.warning("the demo's past weeks were not kept: the server did not come up")
+            return
+    try:
+        await _keep(rt, workspace_id)
+    except Exception:  # the digest then has fewer points; nothing else depends on these
+        log.warning("the demo's past weeks were not kept", exc_info=True)
+
+
+async def _keep(rt: Runtime, workspace_id: str) -> None:
+    now = rt.clock.now()
+    for team in file_teams(rt.config, workspace_id):
+        if team.metrics is None or team.metrics.source != SOURCE:
+            continue
+        for weeks in range(PAST_WEEKS, 0, -1):
+            reading = await read_team_signals(rt, team, at=now - timedelta(weeks=weeks))
+            if any(r.value is not None for r in reading.signals):
+                await rt.db.run(
+                    metrics_repo.save_snapshot,
+                    team.workspace_id,
+                    team.channel_id,
+                    team.name,
+                    reading.source,
+                    reading.read_at,
+                    reading.snapshot(),
+                )

@@ -10,11 +10,12 @@ gauges the documentation's examples read (`pg_stat_activity_count`, `pg_settings
 The story, relative to the anchor (the minute the history was made):
 - payments is busy (about 115 requests/s at its daily peak); its database pool peaks near 62% of its
   connections every day, so at 10x the load it is the first thing to break; reads (GET) have a p95 of
-  about 150 ms, over the 100 ms at which the read-replica rule says to evaluate a replica;
+  about 170 ms, over the 100 ms at which the read-replica rule says to evaluate a replica;
 - three days before the anchor payments had one bad day: the pool saturated, errors rose to about 6% for
   four hours, and the service was down for 45 minutes (no target up, no requests served), after which its
   counters restarted from zero;
-- search is healthy: a p95 near 50 ms, errors near 0.05%, a pool under 10%.
+- search is healthy: a p95 near 60 ms, errors near 0.05%, a pool under 10%;
+- traffic grew about 5% a week up to the anchor, and the pools and latencies with it.
 
 Values come from a hash of the sample's minute and the series, so the same minute always has the same
 value, whatever the anchor.
@@ -129,7 +130,9 @@ def generate(
     anchor = anchor_ms - anchor_ms % step_ms
     t = np.arange(anchor - days * DAY_MS, anchor + ahead_ms + 1, step_ms, dtype=np.int64)
     k = t // 60_000
-    load = _load(t)
+    # Traffic grew about 5% a week (and the pool and latencies with it) up to the anchor.
+    growth = 1 + 0.05 * (t - anchor) / (7 * DAY_MS)
+    load = _load(t) * growth
     bad_day0 = (anchor // DAY_MS - BAD_DAY_BEFORE) * DAY_MS
     out: list[Stored] = []
     for svc in SERVICES:

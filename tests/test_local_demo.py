@@ -13,11 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import col, select
 
 from bot.config import AppConfig
 from bot.localdemo import PREFIX, SOURCE, TOKEN_ENV
 from bot.metrics.config import PrometheusSource
 from bot.premortem.render import ACTION_ANSWER
+from storage.metrics import MetricsSnapshotRow
 from tests.browser.harness import LEAD, MANAGER, MANAGERS, PAYMENTS, SEARCH, LocalBot, wait_for
 from tests.harness import BotServer
 
@@ -272,3 +274,20 @@ def test_the_demo_package_imports_nothing_from_the_bot() -> None:
                 imported.add(node.module.split(".")[0])
     assert "demometrics" in imported and "promql_parser" in imported  # the walk sees the imports
     assert not imported & {"bot", "handlers", "storage", "localslack", "tests"}
+
+
+def test_the_first_start_keeps_two_past_weekly_snapshots_read_from_the_demo(local: LocalBot) -> None:
+    def weeks(session: Any) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for row in session.exec(select(MetricsSnapshotRow).order_by(col(MetricsSnapshotRow.week_start))):
+            out.setdefault(row.channel_id, []).append(row)
+        return out
+
+    kept = wait_for(
+        lambda: (w := local.db(weeks)) and all(len(v) == 2 for v in w.values()) and len(w) == 2 and w
+    )
+    payments = kept[PAYMENTS]
+    assert (payments[1].week_start - payments[0].week_start).days == 7
+    assert all(r.source == SOURCE for r in payments)
+    pool = [r.values["database_pool"]["value"] for r in payments]
+    assert all(0.5 < p < 0.65 for p in pool) and pool[0] < pool[1]  # busy, and growing week by week
