@@ -56,6 +56,7 @@ class Signal:
     # Datadog and New Relic availability: the value is the time-weighted mean of the query's points over
     # `window` (one read of the history), not the query's value over the last few minutes.
     averaged: bool = False
+    latest: bool = False  # the value is the latest point within `window` (Datadog), not an aggregate
 
     @property
     def title(self) -> str:
@@ -105,6 +106,7 @@ def resolve_signals(
         if query is None and source is not None and source.kind == "prometheus":
             query = promql.default_query(name, sel, label or DEFAULT_FEATURE_LABEL)
         window, trend_query, averaged = _coverage(name, query, cfg.query is not None, source, sel)
+        latest = source is not None and source.kind == "datadog" and window is not None and not averaged
         if trend_query is not None and query is not None and window is not None:
             query = promql.over(cfg.query or promql.service_up(sel), window)
         ceiling_origin: CeilingOrigin | None = None
@@ -128,6 +130,7 @@ def resolve_signals(
                 window=window,
                 trend_query=trend_query,
                 averaged=averaged,
+                latest=latest,
             )
         )
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from bot.metrics.sources.base import Point
 
@@ -43,13 +44,21 @@ def daily(
 STAMPED_AT_START = frozenset({"datadog"})
 
 
+def _spacing(points: Sequence[Point], step: timedelta) -> float:
+    """The bucket size the points stand for: their usual spacing (a source may roll up to another
+    interval than the one asked, e.g. Datadog for a query it cannot roll up), else `step`."""
+    gaps = sorted(b[0] - a[0] for a, b in pairwise(points) if b[0] > a[0])
+    return gaps[len(gaps) // 2] if gaps else step.total_seconds()
+
+
 def mean_over(
     points: Sequence[Point], start: datetime, end: datetime, step: timedelta, stamped_at_start: bool
 ) -> float | None:
-    """The time-weighted mean over `[start, end]` of points that each stand for one bucket of `step`:
+    """The time-weighted mean over `[start, end]` of points that each stand for one bucket (`step`, or
+    the points' usual spacing when it differs):
     each finite point weighs the part of its bucket inside the window (a bucket without a value, or
     with NaN, counts neither way). None when no bucket with a value overlaps the window."""
-    low, high, size = start.timestamp(), end.timestamp(), step.total_seconds()
+    low, high, size = start.timestamp(), end.timestamp(), _spacing(points, step)
     total = weight = 0.0
     for t, v in points:
         if not math.isfinite(v):
