@@ -56,6 +56,9 @@ def team_metrics(service: str) -> TeamMetricsConfig:
             "p95_latency": SignalConfig(threshold=0.5, driven_by=POOL),
             "p95_read_latency": SignalConfig(),  # reads are `method="GET"`: the read-replica rule
             POOL: SignalConfig(query=_pool_query(service), kind="saturation"),
+            "primary_write_utilisation": SignalConfig(
+                query=f'max(pg_primary_write_utilisation{{service="{service}"}})'
+            ),
         },
     )
 
