@@ -6,6 +6,8 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
 COPY localslack ./localslack
+COPY demometrics ./demometrics
+COPY common ./common
 RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 
 FROM python:3.11-slim

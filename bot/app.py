@@ -25,12 +25,12 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
-from bot.clock import Clock
 from bot.config import AppConfig
 from bot.manifest import BOT_SCOPES
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Mode, Settings
+from common.clock import Clock
 from handlers import register_listeners
 from handlers.router import CommandRouter
 from storage import installations, migrate
@@ -251,7 +251,7 @@ def create_app(
     else:
         signing_secret = None
     if signing_secret:
-        from bot.logs import redactor
+        from common.redact import redactor
 
         redactor.add(signing_secret)
     bolt = build_bolt(rt, signing_secret, process_before_response=process_before_response)

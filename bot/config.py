@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 from bot.configbase import ChannelId, Strict, UserId, WorkspaceId
 from bot.debt.config import TeamDebtConfig, TrackerConfig
 from bot.digest.config import DigestConfig
-from bot.logs import redactor
 from bot.metrics.config import MetricsDefaults, SourceConfig, TeamMetricsConfig
 from bot.premortem.config import TeamPremortemConfig
 from bot.yamlfile import ConfigFileError, load_yaml_model
+from common.redact import redactor
 
 DEFAULT_PLAYBOOK = "default"
 

@@ -33,9 +33,9 @@ from fastapi import FastAPI
 from bot.digest.jobs import ensure_workspace
 from bot.localdemo import PREFIX as DEMO_PREFIX
 from bot.localdemo import LocalDemo, keep_past_weeks, wants_demo
-from bot.logs import redactor
 from bot.manifest import BOT_SCOPES
 from bot.setup.rules import TeamSetup
+from common.redact import redactor
 from demometrics import create_router as create_demo_router
 from localslack import Actor, Channel, Faults, Store, User, create_router
 from localslack.console import Console

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import SecretStr
 
-from bot.clock import Clock
 from bot.config import AppConfig, TeamConfig
-from bot.logs import redactor
 from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
 from bot.metrics.service import read_team_signals
 from bot.premortem.config import TeamPremortemConfig
 from bot.teams import file_teams
+from common.clock import Clock
+from common.redact import redactor
 from demometrics import DemoSource
 from storage import metrics as metrics_repo
 

@@ -8,7 +8,10 @@ from typing import Any
 
 
 def _template() -> dict[str, Any]:
-    return json.loads(resources.files("bot").joinpath("manifest.json").read_text(encoding="utf-8"))
+    template: dict[str, Any] = json.loads(
+        resources.files("bot").joinpath("manifest.json").read_text(encoding="utf-8")
+    )
+    return template
 
 
 BOT_SCOPES: tuple[str, ...] = tuple(_template()["oauth_config"]["scopes"]["bot"])
@@ -20,7 +23,7 @@ def render(base_url: str, *, socket_mode: bool = False) -> dict[str, Any]:
     if not base.startswith(("https://", "http://")):
         raise ValueError("--url must start with https:// (Slack only calls HTTPS request URLs)")
     text = json.dumps(_template()).replace("{base}", base)
-    manifest = json.loads(text)
+    manifest: dict[str, Any] = json.loads(text)
     if socket_mode:
         manifest["settings"]["socket_mode_enabled"] = True
     return manifest

@@ -364,4 +364,4 @@ async def send(
 
 def _backoff(policy: Policy, errors: int) -> float:
     base = policy.backoff * (2 ** (errors - 1))
-    return base + random.uniform(0, policy.backoff / 2)
+    return float(base + random.uniform(0, policy.backoff / 2))

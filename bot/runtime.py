@@ -9,12 +9,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, load_and_check
-from bot.logs import redactor
 from bot.settings import Mode, Settings
 from bot.slack_api import InstrumentedWebClient, SlackClients, WorkspaceInactiveError
 from bot.telemetry import Telemetry
+from common.clock import Clock, SystemClock
+from common.redact import redactor
 from storage import installations
 from storage.cache import Cache, make_cache
 from storage.db import Database

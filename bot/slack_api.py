@@ -21,8 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import UserError
-from bot.logs import redactor
 from bot.telemetry import Telemetry
+from common.redact import redactor
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ class ConfigFileError(ValueError):
 
 def _line_map(
     node: yaml.Node, path: tuple[Any, ...] = (), out: dict[tuple[Any, ...], int] | None = None
-) -> dict:
+) -> dict[tuple[Any, ...], int]:
     """Map each key path (('teams', 0, 'name')) to the 1-based line where its value starts."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)

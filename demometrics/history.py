@@ -104,7 +104,8 @@ def _load(t: Ints) -> Floats:
 
 def _normal_cdf(x: Floats) -> Floats:
     erf = np.vectorize(math.erf, otypes=[np.float64])
-    return 0.5 * (1 + erf(x / math.sqrt(2)))
+    cdf: Floats = 0.5 * (1 + erf(x / math.sqrt(2)))
+    return cdf
 
 
 def _counter(increments: Floats, keep: NDArray[np.bool_], whole: bool = True) -> Floats:

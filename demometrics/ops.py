@@ -84,7 +84,7 @@ def _bucket_quantile(q: float, bounds: Floats, counts: Floats) -> float:
         start = float(bounds[b - 1])
         count -= counts[b - 1]
         rank -= counts[b - 1]
-    return start + (end - start) * (rank / count)
+    return float(start + (end - start) * (rank / count))
 
 
 def histogram_quantile(q: Floats, vector: Vector) -> Vector:

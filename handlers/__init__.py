@@ -36,14 +36,16 @@ def register_listeners(app: AsyncApp, rt: Runtime) -> CommandRouter:
             if not await rt.cache.claim(key, EVENT_DEDUP_SECONDS):
                 context["scalebot_outcome"] = "duplicate"
                 return BoltResponse(status=200, body="")
-        return await next()
+        response: BoltResponse | None = await next()
+        return response
 
     @app.middleware
     async def instrumented_client(context: AsyncBoltContext, next: Any) -> BoltResponse | None:
         # Bolt builds a plain client per request; ours counts calls and reports dead tokens.
         if context.token:
             context["client"] = rt.slack.client(context.token, context.team_id)
-        return await next()
+        response: BoltResponse | None = await next()
+        return response
 
     listeners = Listeners(app, rt, router)
     for module in pkgutil.iter_modules(__path__):

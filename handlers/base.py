@@ -212,7 +212,11 @@ class Listeners:
             await ack()
 
         async def run_action(
-            body: dict[str, Any], context: AsyncBoltContext, client: Any, respond: AsyncRespond, action: dict
+            body: dict[str, Any],
+            context: AsyncBoltContext,
+            client: Any,
+            respond: AsyncRespond,
+            action: dict[str, Any],
         ) -> None:
             ctx = self._ctx(body, context, client, respond)
             try:
@@ -228,7 +232,7 @@ class Listeners:
         response_action); `after` does the slow part once Slack has its answer."""
 
         async def ack_view(
-            ack: AsyncAck, body: dict, context: AsyncBoltContext, client: Any, view: dict
+            ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: Any, view: dict[str, Any]
         ) -> None:
             ctx = self._ctx(body, context, client, None)
             try:
@@ -260,7 +264,7 @@ class Listeners:
         lazy = []
         if after is not None:
 
-            async def after_view(body: dict, context: AsyncBoltContext, client: Any) -> None:
+            async def after_view(body: dict[str, Any], context: AsyncBoltContext, client: Any) -> None:
                 # Bolt starts lazy listeners whatever the ack said; a refused submission has no after.
                 # (The ack listener has returned before Bolt copies the context for this one.)
                 if not context.get("view_accepted"):
@@ -280,7 +284,7 @@ class Listeners:
         async def ack_closed(ack: AsyncAck) -> None:
             await ack()
 
-        async def run_closed(body: dict, context: AsyncBoltContext, client: Any) -> None:
+        async def run_closed(body: dict[str, Any], context: AsyncBoltContext, client: Any) -> None:
             ctx = self._ctx(body, context, client, None)
             try:
                 await work(ctx)
@@ -292,7 +296,9 @@ class Listeners:
     def options(self, action_id: str | re.Pattern[str], suggest: Suggest) -> None:
         """An external select's suggestions, answered in the ack (Slack waits for them)."""
 
-        async def ack_options(ack: AsyncAck, body: dict, context: AsyncBoltContext, client: Any) -> None:
+        async def ack_options(
+            ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: Any
+        ) -> None:
             ctx = self._ctx(body, context, client, None)
             try:
                 options = await suggest(ctx, body)
@@ -308,7 +314,7 @@ class Listeners:
         async def ack_event(ack: AsyncAck) -> None:
             await ack()
 
-        async def run_event(body: dict, context: AsyncBoltContext, client: Any) -> None:
+        async def run_event(body: dict[str, Any], context: AsyncBoltContext, client: Any) -> None:
             ctx = self._ctx(body, context, client, None)
             try:
                 await work(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot import blocks as bk
 from handlers.base import Ctx
@@ -63,7 +64,7 @@ class CommandRouter:
         close = difflib.get_close_matches(word, [*self._names, "help"], n=1, cutoff=0.5)
         return None, text, close[0] if close else ""
 
-    def help_message(self, unknown: str | None = None, suggestion: str | None = None) -> dict:
+    def help_message(self, unknown: str | None = None, suggestion: str | None = None) -> dict[str, Any]:
         """The help, optionally led by "unknown subcommand … did you mean …"."""
         lines = []
         if unknown is not None:

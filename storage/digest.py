@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Text, UniqueConstraint, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -135,7 +135,10 @@ def all_schedules(session: Session) -> dict[str, dict[str, Any]]:
 # --- runs ------------------------------------------------------------------------------------------
 
 
-def _detach(session: Session, row: Any) -> Any:
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def _detach(session: Session, row: _Row) -> _Row:
     session.flush()
     session.expunge(row)
     return row

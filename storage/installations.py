@@ -12,8 +12,8 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy import delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from bot.clock import Clock
-from bot.logs import redactor
+from common.clock import Clock
+from common.redact import redactor
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
@@ -26,7 +27,7 @@ def maybe_aware(value: datetime | None) -> datetime | None:
     return aware(value) if value is not None else None
 
 
-def pm_fk() -> Column:
+def pm_fk() -> Column[int]:
     return Column(Integer, ForeignKey("premortems.id", ondelete="CASCADE"), nullable=False)
 
 
@@ -268,7 +269,7 @@ def load(session: Session, workspace_id: str, premortem_id: int) -> Loaded | Non
     if row is None:
         return None
 
-    def rows(model: type[SQLModel], *order: object) -> list:
+    def rows(model: type[SQLModel], *order: object) -> list[Any]:
         query = select(model).where(
             model.workspace_id == workspace_id,  # type: ignore[attr-defined]
             model.premortem_id == premortem_id,  # type: ignore[attr-defined]

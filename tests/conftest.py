@@ -1,7 +1,8 @@
 """Shared fixtures: the Slack fake, the seeded workspace, the bot in a real server, the log capture.
 
 Every log line of the whole run goes through the product's own redacting handler into one file, and
-every secret a test configures is remembered, so the last test can prove none of them leaked.
+every secret a test configures is remembered, so the run-wide checks (tests/run_wide.py, when the
+session finishes) can prove none of them leaked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.logs import make_handler
 from localslack import Actor, FakeSlack
 from tests.harness import SIGNING_SECRET, BotServer, Seeded, bot_settings, seed_workspace
 
-pytest_plugins = ["tests.fixtures_servers"]
+pytest_plugins = ["tests.fixtures_servers", "tests.run_wide"]
 
 LOG_DIR_ENV = "SCALEBOT_TEST_LOG_DIR"
 CONFIGURED_SECRETS: set[str] = {SIGNING_SECRET}

@@ -13,12 +13,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bot.clock import FileClock
 from bot.digest import slack_calls
 from bot.logs import configure_logging
 from bot.runtime import build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import load_settings
+from common.clock import FileClock
 from storage import migrate
 
 LEASE = timedelta(seconds=3)  # also the Redis lock's time to live, in real seconds

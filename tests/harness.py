@@ -19,10 +19,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.app import AppState, create_app
-from bot.clock import Clock
 from bot.config import AppConfig
 from bot.runtime import Runtime
 from bot.settings import Settings
+from common.clock import Clock
 from localslack import FakeSlack, Workspace
 
 T = TypeVar("T")

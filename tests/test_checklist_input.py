@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bot.checklist import loader
-from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import checklist as repo
 from tests.checklist_driver import Driver, all_text, pace_quickly

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, load_config
 from bot.debt import service, sync
 from bot.debt.sync import SyncResult
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import debt as repo
 from storage import debt_status as status_repo

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 
-from bot.clock import ManualClock
 from bot.debt import nudges
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import debt_status as status_repo
 from tests.conftest import BotFactory

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
 from bot.debt import nudges, service
+from common.clock import ManualClock
 from localslack import Actor, FakeSlack
 from storage import debt as repo
 from storage import debt_status as status_repo

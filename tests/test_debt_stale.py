@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.debt import jobs, render, service
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import debt_status as status_repo
 from tests.conftest import BotFactory

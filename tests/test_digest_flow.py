@@ -13,9 +13,9 @@ import pytest
 from sqlmodel import select
 
 import storage.digest
-from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.digest import slack_calls
+from common.clock import ManualClock
 from localslack import Actor, FakeSlack
 from storage import digest as repo
 from storage.metrics import MetricsSnapshotRow

@@ -21,10 +21,10 @@ import pytest
 import yaml
 from sqlmodel import col, select
 
-from bot.clock import FileClock
 from bot.digest.jobs import KIND
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from common.clock import FileClock
 from localslack import FakeSlack
 from storage import digest as digest_repo
 from storage import installations, migrate

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.digest import jobs, slack_calls
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import digest as repo
 from tests.digest_support import parents

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.home.render import ACTION_CHECK, ACTION_DEBT, ACTION_METRICS, ACTION_PREMORTEM
+from common.clock import ManualClock
 from localslack import FakeSlack
 from tests.digest_support import TinyPrometheus, add_sprints, text_of
 from tests.harness import BotServer, Seeded

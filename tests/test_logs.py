@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from bot.logs import configure_logging, redactor
+from bot.logs import configure_logging
+from common.redact import redactor
 
 
 @pytest.fixture

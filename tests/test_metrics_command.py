@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
 from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
+from common.clock import ManualClock
 from storage import teams as teams_repo
 from tests.helpers.metrics_fakes import FakePrometheus, prom_stall, prom_value
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, load_config
 from bot.metrics import render
 from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
@@ -28,6 +27,7 @@ from bot.metrics.coverage import unchecked as unchecked_rules
 from bot.metrics.reading import SignalReading
 from bot.metrics.service import TeamReading, read_team_signals
 from bot.metrics.signals import resolve_signals
+from common.clock import ManualClock
 from tests.conftest import remember_secret
 from tests.digest_support import parents, team_messages, text_of
 from tests.fixtures_servers import missing_binary

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.metrics import render
 from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
 from bot.metrics.service import TeamReading, read_team_signals
 from bot.metrics.signals import resolve_signals
 from bot.metrics.thresholds import SEED_004
+from common.clock import ManualClock
 from tests.fixtures_servers import missing_binary
 from tests.harness import wait_until
 from tests.helpers.metrics_fakes import mini_runtime, team_with

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, Defaults, TeamConfig
 from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
 from bot.premortem.grouping import component_key, group_id
@@ -25,6 +24,7 @@ from bot.premortem.render import (
 )
 from bot.premortem.render_modals import LEADS_ACTION, LEADS_BLOCK, REASON
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_STATUS
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo

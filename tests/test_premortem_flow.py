@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
 from bot.premortem.config import TeamPremortemConfig
 from bot.premortem.grouping import component_key, group_id
 from bot.premortem.model import Ref
 from bot.premortem.render import ACTION_CLOSE, ACTION_UNVOTE, ACTION_VOTE
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_STATUS
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo

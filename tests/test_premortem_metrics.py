@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, Defaults, TeamConfig
 from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
 from bot.metrics.service import read_team_signals
@@ -18,6 +17,7 @@ from bot.premortem.render import ACTION_CLOSE, ACTION_VOTE
 from bot.premortem.render_modals import REASON
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_STATUS
 from bot.premortem.service import service_for
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import premortem_mitigations as mitigations_repo
 from tests.harness import Seeded

@@ -8,10 +8,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
 from bot.premortem.grouping import component_key, group_id
 from bot.premortem.render import ACTION_VOTE
+from common.clock import ManualClock
 from localslack import FakeSlack, RateLimit
 from storage import premortem as repo
 from tests.harness import Seeded

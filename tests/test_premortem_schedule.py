@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
 from bot.premortem import lifecycle
 from bot.premortem.config import TeamPremortemConfig
 from bot.premortem.render_plan import ACTION_SNOOZE
 from bot.premortem.service import service_for
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import premortem as repo
 from storage import premortem_answers as answers_repo

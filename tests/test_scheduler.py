@@ -18,10 +18,10 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 import tests.helpers.jobkinds  # noqa: F401
-from bot.clock import FileClock, ManualClock
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from common.clock import FileClock, ManualClock
 from storage import installations, migrate
 from storage import jobs as claims
 from tests.conftest import LOG_DIR_ENV

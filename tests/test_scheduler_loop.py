@@ -22,10 +22,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
 import tests.helpers.jobkinds  # noqa: F401
-from bot.clock import ManualClock
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler, fire_times
 from bot.settings import Settings
+from common.clock import ManualClock
 from storage import jobs as claims
 from storage import migrate
 from storage import scheduled_jobs as store

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.digest import jobs
 from bot.digest.service import schedule_for
 from bot.setup import rules as r
 from bot.setup.modal import CHANNEL_PICKED
 from bot.teams import resolve_team
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import digest as digest_repo
 from storage import teams as teams_repo

@@ -22,9 +22,9 @@ from bot.checklist.model import CheckState, Ref, Status, may_cancel
 from bot.checklist.outcome import Outcome, decide, is_complete
 from bot.checklist.playbook import Playbook, Question
 from bot.checklist.render_history import HistoryEntry
-from bot.checklist.thread import payload_digest
 from bot.errors import PermissionDenied, UserError
 from bot.redraw import Redraw, Updater
+from bot.redraw import content_digest as payload_digest
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
 from bot.teams import Team, resolve_team

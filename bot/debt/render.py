@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from bot import blocks as bk
@@ -64,7 +65,7 @@ def dates(starts: date | None, ends: date | None) -> str:
     return "no dates"
 
 
-def figure(debt: object, capacity: object, unit: str, share: band.Fraction) -> str:
+def figure(debt: object, capacity: object, unit: str, share: Fraction) -> str:
     return f"{number(debt)} of {number(capacity)} {unit} = {band.percent(share)}"
 
 

@@ -21,8 +21,8 @@ from bot.digest.model import (
     NoChecklist,
     PremortemFacts,
     TeamDigest,
+    members,
 )
-from bot.digest.roster import members
 
 AgendaKind = Literal["trigger", "overdue", "out_of_band", "stale_check", "no_premortem"]
 AGENDA_ORDER: tuple[AgendaKind, ...] = ("trigger", "overdue", "out_of_band", "stale_check", "no_premortem")

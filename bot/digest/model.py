@@ -220,3 +220,8 @@ class TeamDigest:
     def facts(self, kind: SectionKind, cls: type[F]) -> F | None:
         facts = self.section(kind).facts
         return facts if isinstance(facts, cls) else None
+
+
+def members(team: Team) -> set[str]:
+    """The people the team declares: its leads and managers."""
+    return {*team.leads, *team.managers}

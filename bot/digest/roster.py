@@ -23,8 +23,3 @@ async def workspace_teams(rt: Runtime, workspace_id: str) -> list[Team]:
         if row.setup or row.channel_id in teams or row.channel_id in with_records:
             teams[row.channel_id] = resolve_team(rt.config, workspace_id, row.channel_id, row.name, row.setup)
     return sorted(teams.values(), key=lambda t: (t.name.casefold(), t.channel_id))
-
-
-def members(team: Team) -> set[str]:
-    """The people the team declares: its leads and managers."""
-    return {*team.leads, *team.managers}

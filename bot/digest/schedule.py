@@ -51,7 +51,8 @@ class Schedule:
         )
 
     def next_run(self, now: datetime) -> datetime | None:
-        return self.trigger().get_next_fire_time(None, now)
+        fire: datetime | None = self.trigger().get_next_fire_time(None, now)
+        return fire
 
     def describe(self) -> str:
         return f"{self.day.capitalize()}s at {self.time} ({self.timezone})"

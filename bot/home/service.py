@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from bot.digest.model import Week
-from bot.digest.roster import members, workspace_teams
+from bot.digest.model import Week, members
+from bot.digest.roster import workspace_teams
 from bot.digest.schedule import Schedule
 from bot.digest.sections import collect
 from bot.digest.service import schedule_for
@@ -51,7 +51,8 @@ async def _channel_members(client: InstrumentedWebClient, teams: list[Team]) -> 
 
 async def _user_tz(client: InstrumentedWebClient, user_id: str) -> str | None:
     try:
-        return (await client.users_info(user=user_id))["user"].get("tz")
+        tz: str | None = (await client.users_info(user=user_id))["user"].get("tz")
+        return tz
     except SlackApiError:
         return None
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.metrics import promql
-from bot.metrics.reading import SignalReading
 from bot.metrics.signals import Signal
 from bot.metrics.thresholds import DEFAULT_RULES, READ_REPLICA_LIMIT
+
+if TYPE_CHECKING:
+    from bot.metrics.model import SignalReading
 
 READ = "p95_read_latency"
 REQUEST = "p95_latency"

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.metrics import flight
+from bot.metrics.model import SignalReading
 from bot.metrics.projection import is_utilisation
 from bot.metrics.signals import Signal
 from bot.metrics.sources import Source, SourceError, SourceRateLimited
 from bot.metrics.sources.base import Point, Result
-from bot.metrics.thresholds import FeatureGrowth, Status, feature_growth, judge
+from bot.metrics.thresholds import Status, feature_growth, judge
 from bot.metrics.trend import STAMPED_AT_START, daily, days_over, mean_over, point_at
 
 if TYPE_CHECKING:
@@ -33,25 +33,6 @@ FEATURE_STEP = timedelta(hours=1)
 # Datadog and New Relic availability: the window read an hour a bucket (168 points for a week), averaged.
 AVERAGE_STEP = timedelta(hours=1)
 STALE = "(stale)"  # ends the warning on a figure kept from before a source's rate limit
-
-
-@dataclass(frozen=True)
-class SignalReading:
-    signal: Signal
-    value: float | None  # None: no number to show ("n/a"; `note` or `error` says why)
-    status: Status
-    note: str | None = None
-    error: str | None = None  # "metrics unavailable from <source>: <reason>"
-    # One value a day, oldest first: the value at each of the last 8 days' ends (now last), or for a
-    # signal read over a window of days (availability), the value over each of those days.
-    trend: tuple[float | None, ...] = ()
-    features: tuple[FeatureGrowth, ...] = ()  # feature_request_rate only, largest relative growth first
-    warnings: tuple[str, ...] = ()
-    cached: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.signal.name
 
 
 def _finite(v: float) -> float | None:

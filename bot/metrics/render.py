@@ -11,8 +11,8 @@ from bot import blocks as bk
 from bot import outbound
 from bot import sparkline as spark
 from bot.metrics.coverage import Hint, Unchecked
+from bot.metrics.model import SignalReading, TeamReading, Trigger
 from bot.metrics.projection import Headroom
-from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
 
 SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
@@ -89,7 +89,7 @@ def window_text(signal: Signal) -> str:
 
 def _nice(x: float) -> float:
     """The smallest of 1, 2, 5 × 10ⁿ at or above x."""
-    magnitude = 10 ** math.floor(math.log10(x))
+    magnitude = 10.0 ** math.floor(math.log10(x))
     return next(f * magnitude for f in (1, 2, 5, 10) if x <= f * magnitude * (1 + 1e-9))
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.metrics import promql
-from bot.metrics.coverage import Hint, Unchecked, hints, read_latency_note, unchecked
-from bot.metrics.projection import Measured, Projection, project
-from bot.metrics.reading import SignalReading, read_signal
+from bot.metrics.coverage import hints, read_latency_note, unchecked
+from bot.metrics.model import SignalReading, TeamReading, Trigger
+from bot.metrics.projection import Measured, project
+from bot.metrics.reading import read_signal
 from bot.metrics.signals import Signal, resolve_signals
 from bot.metrics.sources import Source, make_source
 from bot.metrics.thresholds import LimitOrigin, Rule, breached
@@ -36,55 +36,6 @@ __all__ = ["MetricsNotConfigured", "SignalReading", "TeamReading", "Trigger", "r
 
 class MetricsNotConfigured(UserError):
     """The team has no metrics source (or names one the file no longer declares)."""
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """A breached threshold and what the seed says to do about it."""
-
-    signal: str
-    title: str
-    kind: str
-    value: float
-    op: str
-    limit: float
-    action: str
-    seed: str | None  # the article the trigger comes from (None: the team's own rule)
-    subject: str | None = None  # the feature, for feature growth
-    # Where `limit` comes from: the seed, the team's threshold or ceiling, the file's
-    # `defaults.metrics.ceiling`, or the product brief's default ceiling (0.8).
-    origin: LimitOrigin = "seed"
-
-
-@dataclass(frozen=True)
-class TeamReading:
-    team: str
-    workspace_id: str
-    channel_id: str
-    source: str  # the team's source
-    source_kinds: Mapping[str, str]  # every source read: name -> kind
-    read_at: datetime  # the evaluation time of every query
-    signals: tuple[SignalReading, ...]
-    projection: Projection
-    triggers: tuple[Trigger, ...]
-    errors: Mapping[str, str] = field(default_factory=dict)  # source -> the first reason it failed
-    cache_ttl: float = 0.0
-    unchecked: tuple[Unchecked, ...] = ()  # seed rules the team's signals cannot check
-    hints: tuple[Hint, ...] = ()  # values that point at an unchecked rule (not triggers)
-
-    @property
-    def breaks_first(self) -> tuple[str, ...]:
-        return tuple(h.name for h in self.projection.breaks_first)
-
-    def get(self, name: str) -> SignalReading | None:
-        return next((s for s in self.signals if s.name == name), None)
-
-    def values(self) -> dict[str, float | None]:
-        return {s.name: s.value for s in self.signals if not s.signal.is_feature}
-
-    def snapshot(self) -> dict[str, dict[str, float | str | None]]:
-        """What the weekly snapshot keeps: each signal's value (features: the top relative growth)."""
-        return {s.name: {"value": s.value, "status": s.status} for s in self.signals}
 
 
 def evaluation_time(at: datetime, ttl: float) -> datetime:

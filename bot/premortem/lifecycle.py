@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -38,7 +39,9 @@ class Started:
     absent: list[str]  # leads not in the channel (told so by DM; replaceable in the thread)
 
 
-async def _lead_info(svc: PremortemService, workspace_id: str, leads: Sequence[str]) -> dict[str, dict]:
+async def _lead_info(
+    svc: PremortemService, workspace_id: str, leads: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     infos = await asyncio.gather(*(svc.user_info(workspace_id, u) for u in leads))
     return dict(zip(leads, infos, strict=True))
 
@@ -108,7 +111,7 @@ def running_sentence(row: repo.PremortemRow) -> str:
     )
 
 
-async def _tell(svc: PremortemService, workspace_id: str, user_id: str, message: dict) -> None:
+async def _tell(svc: PremortemService, workspace_id: str, user_id: str, message: dict[str, Any]) -> None:
     try:
         await svc.dm(workspace_id, user_id, message)
     except SlackApiError as exc:  # a deactivated user cannot be DMed; the thread still says it
@@ -379,7 +382,7 @@ def _still_planned(pm: Premortem, lead: Lead, step: str, run_time: datetime) -> 
 
 async def snooze(
     svc: PremortemService, workspace_id: str, premortem_id: int, user_id: str, step: str
-) -> dict:
+) -> dict[str, Any]:
     """Hold this lead's reminders for a day, then remind once more (unless the deadline comes first)."""
     pm = await svc.load(workspace_id, premortem_id)
     lead = pm.lead(user_id)

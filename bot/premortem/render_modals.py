@@ -49,7 +49,9 @@ def block(n: int, name: str) -> str:
     return f"risk{n}_{name}"
 
 
-def _text_input(initial: str, *, multiline: bool = False, max_length: int, placeholder: str = "") -> dict:
+def _text_input(
+    initial: str, *, multiline: bool = False, max_length: int, placeholder: str = ""
+) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": VALUE,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.clock import ManualClock
 from bot.local import TEAM_ID, TEAMS
+from common.clock import ManualClock
 from storage import teams as teams_repo
 from storage.checklist import AnswerRow, CheckRow
 from tests.browser.harness import MANAGER, PAYMENTS, LocalBot, wait_for

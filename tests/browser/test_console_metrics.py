@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
+from common.clock import ManualClock
 from tests.browser.harness import LocalBot
 
 pytestmark = pytest.mark.browser

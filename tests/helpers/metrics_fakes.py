@@ -481,8 +481,8 @@ class MiniRuntime:
 
 
 def mini_runtime(config: Any, at: Any) -> MiniRuntime:
-    from bot.clock import ManualClock
     from bot.telemetry import Telemetry
+    from common.clock import ManualClock
     from storage.cache import MemoryCache
 
     return MiniRuntime(config, ManualClock(at), MemoryCache(), Telemetry())

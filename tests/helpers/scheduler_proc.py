@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import tests.helpers.jobkinds  # noqa: F401  (registers the test job kinds)
-from bot.clock import FileClock
 from bot.logs import configure_logging
 from bot.runtime import build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import load_settings
+from common.clock import FileClock
 from storage import migrate
 
 

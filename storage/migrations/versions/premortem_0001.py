@@ -18,7 +18,7 @@ depends_on = None
 TZ = sa.DateTime(timezone=True)
 
 
-def _pm_fk() -> sa.Column:
+def _pm_fk() -> sa.Column[int]:
     return sa.Column(
         "premortem_id", sa.Integer, sa.ForeignKey("premortems.id", ondelete="CASCADE"), nullable=False
     )
