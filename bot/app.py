@@ -1,32 +1,30 @@
 """The web application: FastAPI in front, Bolt's AsyncApp behind `POST /slack/events`.
 
-The request path: size limit (413) → signature and timestamp (401) → parse (400) → Bolt, whose
-listeners ack first and leave slow work to lazy listeners (see handlers/base.py).
+`create_app` builds the runtime and Bolt, runs the lifespan (migrations, scheduler, Socket Mode) and
+includes one router per concern (bot/routes/): health and metrics, Slack's events, OAuth; local mode
+mounts its embedded workspace and console (bot/local.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler, to_starlette_response
-from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from fastapi import FastAPI
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_bolt.response import BoltResponse
 
 from bot.config import AppConfig
 from bot.manifest import BOT_SCOPES
+from bot.routes.health import health_router
+from bot.routes.oauth import oauth_router
+from bot.routes.slack_events import events_router
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Mode, Settings
@@ -37,9 +35,6 @@ from storage import installations, migrate
 from storage.installations import DatabaseInstallationStore, DatabaseStateStore
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1 << 20  # 1 MiB; Slack's own payloads are far smaller
-SIGNATURE_MAX_AGE = 60 * 5
 
 # Bolt's default runner polls every 10 ms for the ack, which puts a 10 ms floor under every answer;
 # process_before_response with lazy listeners returns as soon as the ack listener returns.
@@ -104,113 +99,6 @@ def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_respon
             **common,
         )
     return bolt
-
-
-def signature_is_valid(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
-    """Slack's v0 request signature over the raw bytes (slack_sdk's verifier decodes them first and
-    raises on a body that is not UTF-8)."""
-    base = b"v0:" + timestamp.encode("ascii") + b":" + body
-    expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
-
-
-def classify(body: dict[str, Any]) -> str:
-    """The metric label for a request: command, action, view, options, event or other."""
-    if "command" in body:
-        return "command"
-    kind = body.get("type")
-    return {
-        "block_actions": "action",
-        "interactive_message": "action",
-        "shortcut": "action",
-        "message_action": "action",
-        "view_submission": "view",
-        "view_closed": "view",
-        "block_suggestion": "options",
-        "event_callback": "event",
-    }.get(str(kind), "other")
-
-
-# The fields Bolt reads while routing, with the types Slack sends. Bolt catches what its own
-# routing raises on a field of another type and answers 500, which Slack would retry; a payload
-# like that is malformed, so it is refused with a 400 before it reaches Bolt.
-_TEXT = (str,)
-_OBJECT = (dict,)
-_LIST = (list,)
-_SHAPES: dict[str, tuple[type, ...]] = {
-    "type": _TEXT,
-    "command": _TEXT,
-    "team_id": _TEXT,
-    "user_id": _TEXT,
-    "channel_id": _TEXT,
-    "enterprise_id": _TEXT,
-    "api_app_id": _TEXT,
-    "event_id": _TEXT,
-    "callback_id": _TEXT,
-    "action_id": _TEXT,
-    "block_id": _TEXT,
-    "trigger_id": _TEXT,
-    "response_url": _TEXT,
-    "value": _TEXT,
-    "token": _TEXT,
-    "team": (dict, str, type(None)),
-    "user": (dict, str),
-    "channel": (dict, str),
-    "enterprise": (dict, str, type(None)),
-    "event": _OBJECT,
-    "view": _OBJECT,
-    "container": _OBJECT,
-    "message": _OBJECT,
-    "state": _OBJECT,
-    "actions": _LIST,
-    "authorizations": _LIST,
-}
-_NESTED = ("event", "view", "container", "message", "team", "user", "channel", "enterprise")
-
-
-def shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
-    """The first field whose type Slack never sends (and Bolt cannot route), or None."""
-    for key, allowed in _SHAPES.items():
-        if key in body and not isinstance(body[key], allowed):
-            return key
-    for action in body.get("actions") or []:
-        if not isinstance(action, dict) or shape_problem(action, depth + 1) is not None:
-            return "actions"
-    for auth in body.get("authorizations") or []:
-        if not isinstance(auth, dict):
-            return "authorizations"
-    if depth < 2:
-        for key in _NESTED:
-            inner = body.get(key)
-            if isinstance(inner, dict) and (found := shape_problem(inner, depth + 1)) is not None:
-                return f"{key}.{found}"
-    return None
-
-
-async def dispatch(bolt: AsyncApp, request: AsyncBoltRequest, kind: str) -> tuple[BoltResponse, str]:
-    """Bolt's answer to a request that arrived over HTTP or Socket Mode, and its outcome label."""
-    response = await bolt.async_dispatch(request)
-    if kind == "event" and response.status == 404:
-        # An event nothing listens to is still acked: Slack retries anything but a 2xx and
-        # eventually turns the subscription off.
-        response = BoltResponse(status=200, body="")
-        request.context["scalebot_outcome"] = "unhandled"
-    outcome = request.context.get("scalebot_outcome") or (
-        "ok" if response.status < 400 else ("unhandled" if response.status == 404 else "error")
-    )
-    return response, str(outcome)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 async def _record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
@@ -299,112 +187,8 @@ def create_app(
         from bot.local import install_local
 
         install_local(app, state)  # the embedded workspace, its Web API and the console
-    secret_bytes = signing_secret.encode() if signing_secret else None
-    oauth_handler = AsyncSlackRequestHandler(bolt)
-    script_heads = migrate.script_heads()
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> Response:
-        reasons = []
-        loop = asyncio.get_running_loop()
-        try:
-            current = await loop.run_in_executor(None, migrate.current_heads, rt.db)
-            missing = script_heads - current
-            if missing:
-                reasons.append(
-                    f"migrations not at head (run `scalebot migrate`): missing {', '.join(sorted(missing))}"
-                )
-        except Exception as exc:
-            reasons.append(f"database unreachable: {type(exc).__name__}")
-        if settings.redis:
-            try:
-                ping = getattr(rt.cache, "primary", rt.cache).ping()
-                await asyncio.wait_for(ping, timeout=1.0)
-            except Exception as exc:
-                reasons.append(f"redis unreachable: {type(exc).__name__}")
-        if reasons:
-            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready", "mode": mode.value})
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        primary_up = getattr(rt.cache, "primary_up", None)
-        rt.telemetry.cache_backend_up.set(1 if primary_up is None or primary_up else 0)
-        return Response(rt.telemetry.render(), media_type=rt.telemetry.content_type)
-
-    @app.post("/slack/events")
-    async def slack_events(request: Request) -> Response:
-        started = time.perf_counter()
-        kind, outcome = "other", "ok"
-        try:
-            response = await _handle(request)
-            kind, outcome = (
-                response.headers.get("x-scalebot-kind", kind),
-                response.headers.get("x-scalebot-outcome", outcome),
-            )
-            return response
-        finally:
-            rt.telemetry.requests.labels(kind=kind, outcome=outcome).inc()
-            rt.telemetry.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
-
-    def _refuse(status: int, reason: str, outcome: str) -> Response:
-        return PlainTextResponse(reason, status_code=status, headers={"x-scalebot-outcome": outcome})
-
-    async def _handle(request: Request) -> Response:
-        body = await _read_limited(request, MAX_BODY_BYTES)
-        if body is None:
-            return _refuse(413, "request body too large", "too_large")
-        if secret_bytes is None:
-            return _refuse(404, "this deployment receives Slack events over Socket Mode", "rejected")
-        timestamp = request.headers.get("x-slack-request-timestamp", "")
-        signature = request.headers.get("x-slack-signature", "")
-        # slack_sdk's verifier raises on a non-numeric timestamp; a malformed header is a bad signature.
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signature:
-            return _refuse(401, "invalid signature", "bad_signature")
-        if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE:
-            return _refuse(401, "stale request timestamp", "stale")
-        if not signature_is_valid(secret_bytes, timestamp, body, signature):
-            return _refuse(401, "invalid signature", "bad_signature")
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=body.decode("utf-8"),
-                query=dict(request.query_params),
-                headers=dict(request.headers),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
-            return _refuse(400, "malformed payload", "malformed")
-        parsed = bolt_request.body
-        if (
-            not isinstance(parsed, dict)
-            or not parsed
-            or (classify(parsed) == "other" and "type" not in parsed)
-            or shape_problem(parsed) is not None
-        ):
-            return _refuse(400, "malformed payload", "malformed")
-        kind = classify(parsed)
-        try:
-            bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
-        except (TypeError, KeyError, AttributeError) as exc:
-            # A signed payload whose shape Bolt cannot route (fields of the wrong type).
-            log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
-            return _refuse(400, "malformed payload", "malformed")
-        response = to_starlette_response(bolt_response)
-        response.headers["x-scalebot-kind"] = kind
-        response.headers["x-scalebot-outcome"] = outcome
-        return response
-
+    app.include_router(health_router(rt))
+    app.include_router(events_router(bolt, signing_secret, rt.telemetry))
     if mode is Mode.OAUTH:
-
-        @app.get("/slack/install")
-        async def install(request: Request) -> Response:
-            return await oauth_handler.handle(request)
-
-        @app.get("/slack/oauth_redirect")
-        async def oauth_redirect(request: Request) -> Response:
-            return await oauth_handler.handle(request)
-
+        app.include_router(oauth_router(bolt))
     return app

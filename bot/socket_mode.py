@@ -19,7 +19,7 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.app import classify, dispatch, shape_problem
+from bot.routes.slack_events import classify, dispatch, shape_problem
 from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,56 @@
+"""Probes and metrics: `/healthz` (the process answers), `/readyz` (database at the migrations' head,
+Redis reachable), `/metrics` (Prometheus text)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from storage import migrate
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+
+def health_router(rt: Runtime) -> APIRouter:
+    router = APIRouter()
+    settings = rt.settings
+    script_heads = migrate.script_heads()
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        reasons = []
+        loop = asyncio.get_running_loop()
+        try:
+            current = await loop.run_in_executor(None, migrate.current_heads, rt.db)
+            missing = script_heads - current
+            if missing:
+                reasons.append(
+                    f"migrations not at head (run `scalebot migrate`): missing {', '.join(sorted(missing))}"
+                )
+        except Exception as exc:
+            reasons.append(f"database unreachable: {type(exc).__name__}")
+        if settings.redis:
+            try:
+                ping = getattr(rt.cache, "primary", rt.cache).ping()
+                await asyncio.wait_for(ping, timeout=1.0)
+            except Exception as exc:
+                reasons.append(f"redis unreachable: {type(exc).__name__}")
+        if reasons:
+            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+        return JSONResponse({"status": "ready", "mode": settings.mode.value})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        primary_up = getattr(rt.cache, "primary_up", None)
+        rt.telemetry.cache_backend_up.set(1 if primary_up is None or primary_up else 0)
+        return Response(rt.telemetry.render(), media_type=rt.telemetry.content_type)
+
+    return router

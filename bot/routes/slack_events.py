@@ -1,0 +1,203 @@
+"""`POST /slack/events`: size limit (413) → signature and timestamp (401) → parse (400) → Bolt.
+
+Bolt's listeners ack first and leave slow work to lazy listeners (see handlers/base.py).
+`classify`, `shape_problem` and `dispatch` are shared with Socket Mode (bot/socket_mode.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+if TYPE_CHECKING:
+    from bot.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB; Slack's own payloads are far smaller
+SIGNATURE_MAX_AGE = 60 * 5
+
+
+def signature_is_valid(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
+    """Slack's v0 request signature over the raw bytes (slack_sdk's verifier decodes them first and
+    raises on a body that is not UTF-8)."""
+    base = b"v0:" + timestamp.encode("ascii") + b":" + body
+    expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def classify(body: dict[str, Any]) -> str:
+    """The metric label for a request: command, action, view, options, event or other."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    return {
+        "block_actions": "action",
+        "interactive_message": "action",
+        "shortcut": "action",
+        "message_action": "action",
+        "view_submission": "view",
+        "view_closed": "view",
+        "block_suggestion": "options",
+        "event_callback": "event",
+    }.get(str(kind), "other")
+
+
+# The fields Bolt reads while routing, with the types Slack sends. Bolt catches what its own
+# routing raises on a field of another type and answers 500, which Slack would retry; a payload
+# like that is malformed, so it is refused with a 400 before it reaches Bolt.
+_TEXT = (str,)
+_OBJECT = (dict,)
+_LIST = (list,)
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "type": _TEXT,
+    "command": _TEXT,
+    "team_id": _TEXT,
+    "user_id": _TEXT,
+    "channel_id": _TEXT,
+    "enterprise_id": _TEXT,
+    "api_app_id": _TEXT,
+    "event_id": _TEXT,
+    "callback_id": _TEXT,
+    "action_id": _TEXT,
+    "block_id": _TEXT,
+    "trigger_id": _TEXT,
+    "response_url": _TEXT,
+    "value": _TEXT,
+    "token": _TEXT,
+    "team": (dict, str, type(None)),
+    "user": (dict, str),
+    "channel": (dict, str),
+    "enterprise": (dict, str, type(None)),
+    "event": _OBJECT,
+    "view": _OBJECT,
+    "container": _OBJECT,
+    "message": _OBJECT,
+    "state": _OBJECT,
+    "actions": _LIST,
+    "authorizations": _LIST,
+}
+_NESTED = ("event", "view", "container", "message", "team", "user", "channel", "enterprise")
+
+
+def shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
+    """The first field whose type Slack never sends (and Bolt cannot route), or None."""
+    for key, allowed in _SHAPES.items():
+        if key in body and not isinstance(body[key], allowed):
+            return key
+    for action in body.get("actions") or []:
+        if not isinstance(action, dict) or shape_problem(action, depth + 1) is not None:
+            return "actions"
+    for auth in body.get("authorizations") or []:
+        if not isinstance(auth, dict):
+            return "authorizations"
+    if depth < 2:
+        for key in _NESTED:
+            inner = body.get(key)
+            if isinstance(inner, dict) and (found := shape_problem(inner, depth + 1)) is not None:
+                return f"{key}.{found}"
+    return None
+
+
+async def dispatch(bolt: AsyncApp, request: AsyncBoltRequest, kind: str) -> tuple[BoltResponse, str]:
+    """Bolt's answer to a request that arrived over HTTP or Socket Mode, and its outcome label."""
+    response = await bolt.async_dispatch(request)
+    if kind == "event" and response.status == 404:
+        # An event nothing listens to is still acked: Slack retries anything but a 2xx and
+        # eventually turns the subscription off.
+        response = BoltResponse(status=200, body="")
+        request.context["scalebot_outcome"] = "unhandled"
+    outcome = request.context.get("scalebot_outcome") or (
+        "ok" if response.status < 400 else ("unhandled" if response.status == 404 else "error")
+    )
+    return response, str(outcome)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemetry) -> APIRouter:
+    """The route Slack posts commands, interactions and events to (HTTP, OAuth and local modes)."""
+    router = APIRouter()
+    secret_bytes = signing_secret.encode() if signing_secret else None
+
+    @router.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        kind, outcome = "other", "ok"
+        try:
+            response = await _handle(request)
+            kind, outcome = (
+                response.headers.get("x-scalebot-kind", kind),
+                response.headers.get("x-scalebot-outcome", outcome),
+            )
+            return response
+        finally:
+            telemetry.requests.labels(kind=kind, outcome=outcome).inc()
+            telemetry.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+
+    def _refuse(status: int, reason: str, outcome: str) -> Response:
+        return PlainTextResponse(reason, status_code=status, headers={"x-scalebot-outcome": outcome})
+
+    async def _handle(request: Request) -> Response:
+        body = await _read_limited(request, MAX_BODY_BYTES)
+        if body is None:
+            return _refuse(413, "request body too large", "too_large")
+        if secret_bytes is None:
+            return _refuse(404, "this deployment receives Slack events over Socket Mode", "rejected")
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        # slack_sdk's verifier raises on a non-numeric timestamp; a malformed header is a bad signature.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signature:
+            return _refuse(401, "invalid signature", "bad_signature")
+        if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE:
+            return _refuse(401, "stale request timestamp", "stale")
+        if not signature_is_valid(secret_bytes, timestamp, body, signature):
+            return _refuse(401, "invalid signature", "bad_signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+            return _refuse(400, "malformed payload", "malformed")
+        parsed = bolt_request.body
+        if (
+            not isinstance(parsed, dict)
+            or not parsed
+            or (classify(parsed) == "other" and "type" not in parsed)
+            or shape_problem(parsed) is not None
+        ):
+            return _refuse(400, "malformed payload", "malformed")
+        kind = classify(parsed)
+        try:
+            bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
+        except (TypeError, KeyError, AttributeError) as exc:
+            # A signed payload whose shape Bolt cannot route (fields of the wrong type).
+            log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
+            return _refuse(400, "malformed payload", "malformed")
+        response = to_starlette_response(bolt_response)
+        response.headers["x-scalebot-kind"] = kind
+        response.headers["x-scalebot-outcome"] = outcome
+        return response
+
+    return router
