@@ -8,7 +8,7 @@ COPY storage ./storage
 COPY localslack ./localslack
 COPY demometrics ./demometrics
 COPY common ./common
-RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
+RUN pip install --no-cache-dir --prefix=/install -c requirements.lock ".[postgres]"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LOG_FORMAT=json

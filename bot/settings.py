@@ -13,6 +13,21 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_FILE = "scalebot.sqlite3"
 
 
+# PostgreSQL's driver is an extra, so a SQLite-only install stays lean (pyproject.toml).
+POSTGRES_DRIVER_MISSING = (
+    "DATABASE_URL names PostgreSQL, but its driver (psycopg) is not installed; install scalebot with "
+    "the postgres extra: pip install 'scalebot[postgres]' (the Docker image and scripts/test have it)"
+)
+
+
+def postgres_driver_installed() -> bool:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class Mode(enum.StrEnum):
     """How the bot reaches Slack; follows from which credentials are set."""
 
@@ -87,7 +102,9 @@ class Settings(BaseSettings):
         # Operators paste URLs from their provider; SQLAlchemy would pick psycopg2 for a bare scheme.
         for bare in ("postgres://", "postgresql://"):
             if value.startswith(bare):
-                return "postgresql+psycopg://" + value[len(bare) :]
+                value = "postgresql+psycopg://" + value[len(bare) :]
+        if value.startswith("postgresql") and not postgres_driver_installed():
+            raise ValueError(POSTGRES_DRIVER_MISSING)
         return value
 
     @cached_property
