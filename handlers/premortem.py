@@ -14,7 +14,7 @@ from bot.checklist.model import CheckState
 from bot.checklist.outcome import Outcome
 from bot.checklist.render_verdict import VERDICT_ACTIONS, add_verdict_action
 from bot.errors import UserError
-from bot.premortem import lifecycle, plans, reports, voting
+from bot.premortem import lifecycle, plans, reminders, reports, voting
 from bot.premortem.forms import (
     FormErrors,
     parse_answer,
@@ -210,7 +210,7 @@ class PremortemListeners:
 
     async def snooze(self, ctx: Ctx, action: dict[str, Any]) -> None:
         ref = _ref(action.get("value"), "pm", "step")
-        message = await lifecycle.snooze(
+        message = await reminders.snooze(
             self.svc, ctx.workspace_id, int(ref["pm"]), _user(ctx), str(ref["step"])
         )
         ts = (ctx.body.get("message") or {}).get("ts")

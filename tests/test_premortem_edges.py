@@ -27,6 +27,7 @@ from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_S
 from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import premortem as repo
+from storage import premortem_lifecycle as states
 from storage import premortem_mitigations as mitigations_repo
 from tests.harness import Seeded
 from tests.helpers.metrics_fakes import FakePrometheus, prom_body, prom_value
@@ -264,7 +265,7 @@ def test_an_answer_saved_as_the_deadline_passes_is_revealed_not_closed_over(driv
     d, s = driver, driver.seeded
     d.start(s.manager, s.lead, s.lead2)
     d.answer(s.lead, one_risk("Queue"))  # saved after the deadline job loaded "no answers"
-    assert d.bot.db(repo.close_unanswered, s.team_id, 1, T0 + timedelta(hours=49)) is False
+    assert d.bot.db(states.close_unanswered, s.team_id, 1, T0 + timedelta(hours=49)) is False
     assert d.bot.db(repo.get, s.team_id, 1).status == "collecting"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import AppConfig, TeamConfig
-from bot.premortem import lifecycle
+from bot.premortem import reminders
 from bot.premortem.config import TeamPremortemConfig
 from bot.premortem.render_plan import ACTION_SNOOZE
 from bot.premortem.service import service_for
@@ -123,7 +123,7 @@ def test_reminders_come_halfway_and_before_the_deadline_in_working_hours_survive
 
     # Nobody is reminded twice for the same step, however often the job runs.
     svc = service_for(c.d.bot.rt)
-    again = c.d.bot.call(lifecycle.remind(svc, s.team_id, 1, s.lead3, "final", at(25, 5)))
+    again = c.d.bot.call(reminders.remind(svc, s.team_id, 1, s.lead3, "final", at(25, 5)))
     assert again == "already sent"
     sent = c.d.bot.db(answers_repo.reminders, s.team_id, 1)
     assert sorted((r.user_id, r.step) for r in sent) == [

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
-from bot.premortem import lifecycle
+from bot.premortem import lifecycle, reminders
 from bot.premortem.schedule import DEADLINE, REMIND
 from bot.premortem.service import service_for
 from bot.scheduler import job_kind
@@ -34,7 +34,7 @@ async def remind(
 ) -> None:
     assert workspace_id is not None
     try:
-        outcome = await lifecycle.remind(service_for(rt), workspace_id, premortem_id, user_id, step, run_time)
+        outcome = await reminders.remind(service_for(rt), workspace_id, premortem_id, user_id, step, run_time)
     except UserError:  # the pre-mortem is gone
         outcome = "gone"
     log.info("pre-mortem reminder", extra={"premortem": premortem_id, "step": step, "outcome": outcome})

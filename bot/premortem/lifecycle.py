@@ -1,5 +1,5 @@
 """A pre-mortem from start to reveal: start, answers, the reveal with "data says", extend, cancel,
-replacing a lead, reminders and snoozes."""
+replacing a lead. Reminders and snoozes are in reminders.py."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from bot.errors import UserError
 from bot.metrics.service import read_team_signals
 from bot.premortem import schedule
 from bot.premortem.datasays import signal_view
-from bot.premortem.model import ACTIVE, MAX_LEADS, DataSays, Lead, Premortem, Risk
+from bot.premortem.model import ACTIVE, MAX_LEADS, DataSays, Premortem, Risk
 from bot.premortem.render import mentions, root_message
-from bot.premortem.render_plan import NO_SOURCE, absent_lead_dm, reminder_dm, snoozed_dm
+from bot.premortem.render_plan import NO_SOURCE, absent_lead_dm
 from bot.premortem.service import PremortemService, closed_sentence
-from bot.premortem.timing import reminder_time, reveal_reason, snooze_step, snoozed_reminder
+from bot.premortem.timing import reveal_reason
 from bot.slack_api import InstrumentedWebClient
 from bot.teams import Team
 from storage import premortem as repo
 from storage import premortem_answers as answers_repo
+from storage import premortem_lifecycle as states
 from storage.cache import locked
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ async def start(
     await schedule.apply(rt, ws, [schedule.deadline_job(pm), *schedule.reminder_jobs(pm, pm.leads)])
     absent = [lead.user_id for lead in pm.leads if not lead.in_channel]
     for user in absent:
-        await _tell(svc, ws, user, absent_lead_dm(pm, user))
+        await tell(svc, ws, user, absent_lead_dm(pm, user))
     log.info("pre-mortem started", extra={"workspace": ws, "premortem": row.id, "leads": len(wanted)})
     return Started(pm, absent)
 
@@ -111,7 +112,7 @@ def running_sentence(row: repo.PremortemRow) -> str:
     )
 
 
-async def _tell(svc: PremortemService, workspace_id: str, user_id: str, message: dict[str, Any]) -> None:
+async def tell(svc: PremortemService, workspace_id: str, user_id: str, message: dict[str, Any]) -> None:
     try:
         await svc.dm(workspace_id, user_id, message)
     except SlackApiError as exc:  # a deactivated user cannot be DMed; the thread still says it
@@ -187,7 +188,7 @@ async def maybe_reveal(svc: PremortemService, workspace_id: str, premortem_id: i
     if not pm.answered:  # the deadline passed with nothing to vote on: close it, free the channel
         try:
             closed = await svc.rt.db.run(
-                repo.close_unanswered, workspace_id, premortem_id, svc.rt.clock.now()
+                states.close_unanswered, workspace_id, premortem_id, svc.rt.clock.now()
             )
         except repo.Closed:
             return False
@@ -196,13 +197,13 @@ async def maybe_reveal(svc: PremortemService, workspace_id: str, premortem_id: i
             await svc.refresh(workspace_id, premortem_id)
             return False
         # an answer was saved since it was loaded: reveal it like any other
-    if not await svc.rt.db.run(repo.reveal, workspace_id, premortem_id, reason, svc.rt.clock.now()):
+    if not await svc.rt.db.run(states.reveal, workspace_id, premortem_id, reason, svc.rt.clock.now()):
         return False
     log.info("pre-mortem revealed", extra={"premortem": premortem_id, "reason": reason})
     await svc.refresh(workspace_id, premortem_id)  # the answers, grouped, with vote buttons
     team = await svc.team(workspace_id, pm.channel_id)
     data = await read_data(svc, team)
-    await svc.rt.db.run(repo.set_data, workspace_id, premortem_id, data.to_json())
+    await svc.rt.db.run(states.set_data, workspace_id, premortem_id, data.to_json())
     await svc.refresh(workspace_id, premortem_id)  # "data says" and the marks beside each risk
     return True
 
@@ -255,7 +256,7 @@ async def extend(
         raise UserError(closed_sentence(pm))
     await _starter_check(svc, pm, user_id, "extend the deadline")
     try:
-        changed = await svc.rt.db.run(repo.extend, workspace_id, premortem_id, to, svc.rt.clock.now())
+        changed = await svc.rt.db.run(states.extend, workspace_id, premortem_id, to, svc.rt.clock.now())
     except repo.Closed as exc:
         raise UserError("The answers were revealed meanwhile; the deadline no longer matters.") from exc
     pm = await svc.load(workspace_id, premortem_id)
@@ -273,7 +274,7 @@ async def cancel(svc: PremortemService, workspace_id: str, premortem_id: int, us
         raise UserError(closed_sentence(pm))
     await _starter_check(svc, pm, user_id, "cancel it")
     try:
-        await svc.rt.db.run(repo.cancel, workspace_id, premortem_id, user_id, svc.rt.clock.now())
+        await svc.rt.db.run(states.cancel, workspace_id, premortem_id, user_id, svc.rt.clock.now())
     except repo.Closed as exc:
         raise UserError("It was closed meanwhile; nothing to cancel.") from exc
     await svc.refresh(workspace_id, premortem_id)
@@ -328,74 +329,3 @@ async def replace(
     await client.chat_postMessage(
         channel=pm.channel_id, thread_ts=pm.root_ts, **bk.message(text, [bk.section(text)])
     )
-
-
-# --- reminders ------------------------------------------------------------------------------------------
-
-
-async def remind(
-    svc: PremortemService, workspace_id: str, premortem_id: int, user_id: str, step: str, run_time: datetime
-) -> str:
-    """Send one reminder if it is still due; returns what happened (for the log and the tests)."""
-    pm = await svc.load(workspace_id, premortem_id)
-    lead = pm.lead(user_id)
-    if pm.status != "collecting" or lead is None or lead.answered:
-        return "not needed"
-    if not _still_planned(pm, lead, step, run_time):
-        return "stale"
-    if user_id not in await svc.members(workspace_id, pm.channel_id):
-        changed = await svc.rt.db.run(
-            answers_repo.set_membership, workspace_id, premortem_id, {user_id: False}
-        )
-        if changed:
-            await _tell(svc, workspace_id, user_id, absent_lead_dm(pm, user_id))
-            await svc.refresh(workspace_id, premortem_id)
-        return "not in the channel"
-    if not lead.in_channel:  # joined since: drop the warning from the thread
-        await svc.rt.db.run(answers_repo.set_membership, workspace_id, premortem_id, {user_id: True})
-        await svc.refresh(workspace_id, premortem_id)
-    now = svc.rt.clock.now()
-    if not await svc.rt.db.run(answers_repo.claim_reminder, workspace_id, premortem_id, user_id, step, now):
-        return "already sent"
-    try:
-        channel, ts = await svc.dm(workspace_id, user_id, reminder_dm(pm, step))
-    except BaseException:
-        await svc.rt.db.run(answers_repo.unclaim_reminder, workspace_id, premortem_id, user_id, step)
-        raise
-    await svc.rt.db.run(answers_repo.reminder_sent, workspace_id, premortem_id, user_id, step, channel, ts)
-    return "sent"
-
-
-def _still_planned(pm: Premortem, lead: Lead, step: str, run_time: datetime) -> bool:
-    """A job whose step was moved (extension) or dropped, or that a snooze holds, does nothing."""
-    slack = timedelta(minutes=1)
-    if lead.snoozed_until is not None and run_time < lead.snoozed_until:
-        return False
-    if step.endswith("+1d"):
-        if lead.snoozed_until is None:
-            return False
-        at = reminder_time(lead.snoozed_until, lead.tz, pm.deadline)
-        return at is not None and abs(at - run_time) < slack
-    at = schedule.lead_plan(pm, lead).get(step)
-    return at is not None and abs(at - run_time) < slack
-
-
-async def snooze(
-    svc: PremortemService, workspace_id: str, premortem_id: int, user_id: str, step: str
-) -> dict[str, Any]:
-    """Hold this lead's reminders for a day, then remind once more (unless the deadline comes first)."""
-    pm = await svc.load(workspace_id, premortem_id)
-    lead = pm.lead(user_id)
-    if pm.status != "collecting":
-        raise UserError(closed_sentence(pm))
-    if lead is None:
-        raise UserError("You are no longer a lead of this pre-mortem, so there is nothing to snooze.")
-    if lead.answered:
-        raise UserError("You have answered, so no more reminders will come.")
-    until, next_at = snoozed_reminder(svc.rt.clock.now(), lead.tz, pm.deadline)
-    await svc.rt.db.run(answers_repo.snooze, workspace_id, premortem_id, user_id, until)
-    if next_at is not None:
-        await schedule.apply(
-            svc.rt, workspace_id, [schedule.snooze_job(pm, user_id, snooze_step(step), next_at)]
-        )
-    return snoozed_dm(pm, until, next_at)

@@ -11,6 +11,7 @@ from bot.premortem.model import Premortem
 from bot.premortem.render import mentions
 from bot.premortem.service import PremortemService, closed_sentence
 from storage import premortem as repo
+from storage import premortem_lifecycle as states
 from storage import premortem_votes as votes_repo
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ async def close(svc: PremortemService, workspace_id: str, premortem_id: int, use
     top = [r.id for r in board.top]
     try:
         closed = await svc.rt.db.run(
-            repo.close_voting, workspace_id, premortem_id, top, user_id, svc.rt.clock.now()
+            states.close_voting, workspace_id, premortem_id, top, user_id, svc.rt.clock.now()
         )
     except repo.Closed as exc:
         raise UserError("The pre-mortem was cancelled meanwhile.") from exc
