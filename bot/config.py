@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
-from bot.configbase import ChannelId, Strict, UserId, WorkspaceId
+from bot.configbase import ChannelId, Strict, UserId, WorkspaceId, env_name_for_message
 from bot.debt.config import TeamDebtConfig, TrackerConfig
 from bot.digest.config import DigestConfig
 from bot.logs import redactor
@@ -155,7 +155,7 @@ def load_config(path: Path | None) -> AppConfig:
     for key, env_name in _env_names(config):
         value = os.environ.get(env_name)
         if not value:
-            missing.append(f"{path}: {key}: environment variable {env_name} is not set")
+            missing.append(f"{path}: {key}: environment variable {env_name_for_message(env_name)} is not set")
             continue
         redactor.add(value)
         config._secrets[env_name] = SecretStr(value)

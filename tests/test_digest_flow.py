@@ -154,8 +154,14 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
     (parent,) = parents(fake, DIGEST)
     shown = text_of(parent)
     assert "Scalability digest · week 48, 2026" in shown
-    assert "weekly or bi-weekly syncs" in shown and "`001_…`" in shown
-    assert "p95 read latency 180 ms (limit 100 ms) → evaluate a read replica (`004_…`)" in shown
+    assert (
+        "weekly or bi-weekly syncs" in shown
+        and "(“Scalability is a strategic necessity, not a technical detail”)" in shown
+    )
+    assert (
+        "p95 read latency 180 ms (limit 100 ms) → evaluate a read replica (“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
+        in shown
+    )
     assert (
         "*Search &lt;&amp;&gt; Discovery*: 10% of capacity on tech debt" in shown
         and "under the band" in shown

@@ -134,7 +134,10 @@ def test_a_team_set_up_in_slack_reads_from_the_source_it_picked(
     assert message["blocks"][0]["text"]["text"] == "Live metrics · Growth"
     text = sections(message)
     assert "*availability* 99.85% (at least 99.9%)" in text  # the default query set, for service growth
-    assert "availability under 99.9%" in text and "`001_9a79e61d27315dc6.txt`" in text
+    assert (
+        "availability under 99.9%" in text
+        and "(“Scalability is a strategic necessity, not a technical detail”)" in text
+    )
 
 
 def test_help_lists_the_metrics_subcommand(make_bot: Any, fake: Any, seeded: Any) -> None:

@@ -1,6 +1,6 @@
 """Block Kit for tech-debt capacity: the allocation answer, the history, the nudge, the form.
 
-Every sentence about what a band status means quotes the seed it comes from and names the file.
+Every sentence about what a band status means quotes the seed it comes from and names its title.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.debt import band
 from bot.debt.model import SOURCE_NAMES, Entry, Nudge, SprintRecord, TeamDebt
 
@@ -21,15 +22,15 @@ MEANING: dict[band.Status, str] = {
     band.Status.UNDER: (
         "Under the band, debt compounds and slows delivery: “Technical debt slows development, increases "
         "bugs, and blocks scaling”; the antidote is “Asana's ‘Fix-It Week’ or allocating about 20% of "
-        f"sprint capacity” (`{SEED_001}`)."
+        f"sprint capacity” ({seeds.cite(SEED_001)})."
     ),
     band.Status.IN_BAND: (
         "In band: “High-performing teams allocate a fixed engineering bandwidth—often 20–30%—toward "
-        f"scalability and performance improvements while continuing feature development” (`{SEED_002}`, FAQ 4)."
+        f"scalability and performance improvements while continuing feature development” ({seeds.cite(SEED_002)}, FAQ 4)."
     ),
     band.Status.OVER: (
         "Over the band, feature delivery is at risk: “over-focusing on optimization too early delays "
-        f"growth” (`{SEED_002}`, FAQ 4)."
+        f"growth” ({seeds.cite(SEED_002)}, FAQ 4)."
     ),
 }
 STATUS_ICON = {
@@ -39,7 +40,7 @@ STATUS_ICON = {
 }
 RULE = (
     "Share = debt part ÷ capacity. Rolling figure = total debt ÷ total capacity of the last 3 sprints. "
-    f"Band 20–30%, inclusive (`{SEED_002}` FAQ 4, `{SEED_001}`)."
+    f"Band 20–30%, inclusive ({seeds.cite(SEED_002)}, FAQ 4; {seeds.cite(SEED_001)})."
 )
 HISTORY_SPRINTS = 12
 HISTORY_WRITES = 8

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot import blocks as bk
+from bot import seeds
 from bot.digest.model import (
     STALE_AFTER,
     ChecklistFacts,
@@ -59,8 +60,9 @@ LIMIT_ORIGINS = {
 
 
 def seed_ref(seed: str | None, origin: str = "seed") -> str:
-    """`004_…` for a seed file name, and whose limit it is when not the seed's."""
-    parts = [f"`{seed.split('_', 1)[0]}_…`"] if seed else []
+    """The title of the article a rule comes from (by seed file name), and whose limit it is when not the
+    seed's."""
+    parts = [bk.escape(seeds.cite(seed))] if seed else []
     if origin in LIMIT_ORIGINS:
         parts.append(LIMIT_ORIGINS[origin])
     return "; ".join(parts) or "the team's own limit"

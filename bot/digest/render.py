@@ -10,15 +10,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.digest.agenda import AGENDA_HEADINGS, AGENDA_ORDER, AgendaItem, Dependency
 from bot.digest.assemble import Digest
 from bot.digest.model import SECTION_TITLES
 from bot.digest.render_team import summary_text
 
+SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_QUOTE = (
     "“Establish regular communication cadences (weekly or bi-weekly syncs) between Product, Engineering "
     "(including Infra/Ops/Platform), and Support/CS leads focused on scalability, performance, and "
-    "upcoming load changes.” — the antidote to *scaling in silos* (`001_…`)"
+    "upcoming load changes.” — the antidote to *scaling in silos* "
+    f"({seeds.cite(SEED_001)})"
 )
 SECTION_BUDGET = 2900  # characters per section, under Slack's 3,000
 MAX_PREVIEW_TEAM_LINES = 60

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 from bot import blocks as bk
+from bot import seeds
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
@@ -120,7 +121,7 @@ OP_WORDS = {">": "is over", ">=": "is at or over", "<": "is under"}
 
 def _basis(t: Trigger) -> str:
     """Where the trigger and its limit come from: the seed, and whose limit it is unless the seed's."""
-    parts = [f"`{t.seed}`"] if t.seed else []
+    parts = [bk.escape(seeds.cite(t.seed))] if t.seed else []
     if t.origin == "team":
         parts.append("the team's ceiling" if t.kind == "saturation" else "the team's threshold")
     elif t.origin == "defaults":

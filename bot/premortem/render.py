@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.premortem.board import Board
 from bot.premortem.datasays import Mark, headroom_text, marks_for
 from bot.premortem.grouping import Group
@@ -129,7 +130,8 @@ def prompt_message(pm: Premortem) -> Message:
             "anchors on the first reply."
         ),
         bk.context(
-            f"In the product–engineering sync of {SEED} the tech lead answered: “{SYNC_ANSWER}” "
+            f"In the product–engineering sync described in {seeds.cite(SEED)}, the tech lead answered: "
+            f"“{SYNC_ANSWER}” "
             "Three risks like those, each with why it breaks and what shows it."
         ),
     ]
