@@ -14,6 +14,7 @@ from datetime import UTC
 
 from pydantic import ValidationError
 
+from bot.configbase import redact
 from bot.logs import configure_logging
 from bot.settings import Mode, Settings, SettingsError, load_settings
 from bot.yamlfile import ConfigFileError
@@ -29,9 +30,10 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(redact(str(exc))) from None
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        # Each variable and what is wrong with it, never its value (pydantic's `input_value` is left out).
+        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {redact(e['msg'])}" for e in exc.errors()]
         raise CliError("invalid environment:\n  " + "\n  ".join(lines)) from None
 
 
@@ -222,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (CliError, ConfigFileError) as exc:
-        print(f"scalebot: {exc}", file=sys.stderr)
+        print(f"scalebot: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -22,6 +22,13 @@ _TOKEN_SHAPES = (
     re.compile(r"(?=[A-Z]*[0-9])[A-Z0-9]{16,}"),  # like an AWS key id: a long run with digits in it
 )
 HIDDEN = "(value not shown: it may be a credential)"
+# The same shapes inside a longer message (a path or a sentence around them), for a last redaction.
+_TOKENS_IN_TEXT = re.compile(
+    r"(?:gh[pousr]_|github_pat_|glpat-|xox[a-z]-|xapp-|eyJ|ATATT|NRAK-|NRRA-|lin_api_|sk-)[\w.\-/+=]*"
+    r"|\b[0-9a-fA-F]{20,}\b"
+    r"|\b(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{32,}\b"
+    r"|\b(?=[A-Z]*[0-9])[A-Z0-9]{16,}\b"
+)
 
 
 class Strict(BaseModel):
@@ -33,6 +40,21 @@ class Strict(BaseModel):
 def token_shaped(value: str) -> bool:
     """Whether `value` looks like a credential (a token, a key, a password-like run of characters)."""
     return any(shape.search(value) for shape in _TOKEN_SHAPES)
+
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{32,}")
+
+
+def _mixed(match: re.Match[str]) -> str:
+    """A long base64-like run is hidden when it mixes cases and digits as keys do (a path rarely does)."""
+    run = match.group(0)
+    counts = (sum(c.isupper() for c in run), sum(c.islower() for c in run), sum(c.isdigit() for c in run))
+    return HIDDEN if min(counts) >= 3 else run
+
+
+def redact(text: str) -> str:
+    """`text` with anything shaped like a credential replaced: the last guard on a config message."""
+    return _BASE64_RUN.sub(_mixed, _TOKENS_IN_TEXT.sub(HIDDEN, text))
 
 
 def looks_like_env_name(value: str) -> bool:

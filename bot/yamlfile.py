@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.configbase import HIDDEN, token_shaped
+from bot.configbase import HIDDEN, redact, shown, token_shaped
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,7 +19,7 @@ class ConfigFileError(ValueError):
 
     def __init__(self, path: Path, problems: Sequence[str]) -> None:
         self.path = path
-        self.problems = list(problems)
+        self.problems = [redact(p) for p in problems]
         super().__init__("\n".join(self.problems))
 
 
@@ -89,7 +89,7 @@ def parse_yaml_model(text: str, path: Path, model: type[M], *, context: dict[str
                 loc = (*loc, key)
                 if err["type"] == "union_tag_invalid":
                     message = (
-                        f"unknown {key} {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"
+                        f"unknown {key} {shown(ctx.get('tag'))} (expected one of: {ctx.get('expected_tags')})"
                     )
             loc = _file_loc(data, loc)
             problems.append(f"{path}:{_nearest_line(lines, loc)}: {_dotted(loc)}: {message}")
