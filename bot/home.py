@@ -22,6 +22,7 @@ from bot.digest.model import (
 )
 from bot.digest.render_team import multiple
 from bot.digest.schedule import Schedule
+from bot.words import plural, verb
 
 MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
 ACTION_SETUP = "home.setup"
@@ -76,7 +77,12 @@ def mitigations(td: TeamDigest) -> str:
     if not facts.exists:
         return "no pre-mortem yet"
     overdue = f" ({len(facts.overdue)} overdue :red_circle:)" if facts.overdue else ""
-    return f"{len(facts.mitigations)} open{overdue}"
+    missing = (
+        f"\n:warning: {plural(facts.unmitigated, 'top risk')} {verb(facts.unmitigated, 'has', 'have')} no mitigation"
+        if facts.unmitigated
+        else ""
+    )
+    return f"{len(facts.mitigations)} open{overdue}{missing}"
 
 
 def headroom(td: TeamDigest) -> str:

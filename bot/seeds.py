@@ -96,11 +96,6 @@ def cite_title(title: str) -> str:
         return f"“{title.strip(_QUOTES)}”"
 
 
-def quoted(text: str) -> str:
-    """`text` in curly quotes, once: quote marks already around it are not doubled."""
-    return f"“{text.strip().strip(_QUOTES)}”"
-
-
 def cite_in_text(text: str) -> str:
     """`text` with every seed file name (or short form) replaced by the article's citation."""
 

@@ -40,6 +40,7 @@ from bot.home import (
 )
 from bot.slack_api import InstrumentedWebClient
 from bot.teams import Team
+from bot.words import possessive
 from handlers.base import Ctx, Listeners, is_admin, report
 from handlers.router import CommandRouter
 from storage import checklist as checklist_repo
@@ -259,7 +260,7 @@ class TeamButtons:
         if team is None or not ctx.trigger_id:
             return
         title = bk.truncate(f"Metrics · {team.name}", 24)
-        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(team.name)}'s metrics…")
+        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(possessive(team.name))} metrics…")
         working = bk.modal(title, [reading], callback_id=METRICS_CALLBACK, submit=None, close="Close")
         opened = await ctx.client.views_open(trigger_id=ctx.trigger_id, view=working)
         there = await _run_in_channel(self.router, ctx, team, "metrics")

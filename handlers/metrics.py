@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.metrics import render
 from bot.metrics.service import read_team_signals
 from bot.teams import Team, file_teams, resolve_team, slug
+from bot.words import quoted
 from handlers.base import Ctx, Listeners
 from handlers.router import Subcommand
 from storage import metrics as metrics_repo
@@ -55,7 +56,7 @@ async def pick_team(ctx: Ctx, name: str) -> Team:
     with_metrics = sorted(t.key for t in teams if t.metrics is not None)
     listed = ", ".join(f"`{k}`" for k in with_metrics) or "none yet"
     raise UserError(
-        f"I don't know a team called “{name[:80]}”. Teams with metrics here: {listed}. "
+        f"I don't know a team called {quoted(name[:80])}. Teams with metrics here: {listed}. "
         "Leave the name out for this channel's team."
     )
 
@@ -85,7 +86,7 @@ def register(listeners: Listeners) -> None:
             name="metrics",
             summary="live metrics against thresholds, 10x headroom and scaling triggers",
             usage="[team]",
-            example="/scale-check metrics payments",
+            example="/scale-check metrics",
             run=run_metrics,
             check=check_args,
             order=30,

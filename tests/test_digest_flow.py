@@ -181,7 +181,7 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
     payments, search = team_messages(fake, DIGEST, parent["ts"])
     p = text_of(payments)
     assert "*Watch* · stage 10K · 12 days ago" in p
-    assert "*Pre-mortem mitigations*: 2 open, 1 overdue" in p
+    assert "*Pre-mortem mitigations*: 2 open mitigations (1 overdue)" in p
     assert (
         f"• “database write throughput” — shard the orders table · <@{seeded.lead2}> · due Dec 15, 2026 · in progress"
         in p

@@ -109,7 +109,7 @@ def test_a_url_is_not_a_team_and_is_refused_in_the_ack(
     fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "metrics http://10.0.0.1:9090/")
     message = answer(fake, seeded.member, seeded.channel)
     assert "Name a team (letters, digits, spaces and dashes)" in message["text"]
-    assert "/scale-check metrics payments" in message["text"]
+    assert "for example `/scale-check metrics`" in message["text"]
     assert prom.api.sent() == []
 
 

@@ -14,6 +14,7 @@ from bot import blocks as bk
 from bot import seeds
 from bot.debt import band
 from bot.debt.model import SOURCE_NAMES, Entry, Nudge, SprintRecord, TeamDebt
+from bot.words import quoted
 
 SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_002 = "002_09b84662299bf056.txt"
@@ -260,7 +261,7 @@ def sprint_history(record: SprintRecord) -> str:
     writes = list(reversed(record.entries))
     for i, entry in enumerate(writes[:HISTORY_WRITES]):
         mark = "• latest:" if i == 0 else "• was"
-        note = f" — “{bk.escape(entry.note)}”" if entry.note else ""
+        note = f" — {quoted(bk.escape(entry.note))}" if entry.note else ""
         lines.append(
             f"{mark} {number(entry.debt)} of {number(entry.capacity)} {entry.unit} "
             f"({band.percent(entry.share)}), {source(entry)}{note}"

@@ -24,6 +24,7 @@ from bot.digest.model import (
     TeamDigest,
 )
 from bot.digest.roster import members
+from bot.words import quoted
 
 AgendaKind = Literal["trigger", "overdue", "out_of_band", "stale_check", "no_premortem"]
 AGENDA_ORDER: tuple[AgendaKind, ...] = ("trigger", "overdue", "out_of_band", "stale_check", "no_premortem")
@@ -100,7 +101,7 @@ def _overdue_items(td: TeamDigest) -> list[AgendaItem]:
                 "overdue",
                 td.team.name,
                 td.team.channel_id,
-                f"{_team(td)}: “{bk.escape(m.risk)}” — {bk.escape(m.plan)} ({owner}, {due}, {m.status})",
+                f"{_team(td)}: {quoted(bk.escape(m.risk))} — {bk.escape(m.plan)} ({owner}, {due}, {m.status})",
             )
         )
     return out

@@ -10,6 +10,7 @@ from bot.premortem.board import Board
 from bot.premortem.datasays import headroom_text
 from bot.premortem.mitigation import format_value, is_overdue
 from bot.premortem.model import EVIDENCE_KINDS, MITIGATION_STATUSES, QUESTION, SEED
+from bot.words import quoted
 
 STATUS_WORDS = {
     "collecting": "collecting answers",
@@ -77,7 +78,7 @@ def to_markdown(board: Board, names: Mapping[str, str], now: datetime) -> str:
                 evidence = (
                     f" *Evidence ({kind}):* {risk.evidence}" if risk.evidence else f" *Evidence:* {kind}"
                 )
-            written = f" (as “{risk.component}”)" if risk.component != group.title else ""
+            written = f" (as {quoted(risk.component)})" if risk.component != group.title else ""
             lines.append(f"- {who(risk.lead)}, rank {risk.rank}{written}: {risk.why}{evidence}")
         lines.append("")
 

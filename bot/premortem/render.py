@@ -24,6 +24,7 @@ from bot.premortem.model import (
     Risk,
 )
 from bot.premortem.timing import EXTEND_BY
+from bot.words import plural, quoted
 
 ACTION_ANSWER = "premortem:answer"
 ACTION_EXTEND = "premortem:extend"
@@ -41,10 +42,6 @@ Message = dict[str, Any]
 
 def mentions(users: tuple[str, ...] | list[str]) -> str:
     return ", ".join(bk.mention(u) for u in users) or "nobody"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def start_button(check_id: int) -> dict[str, Any]:
@@ -211,7 +208,7 @@ def group_text(board: Board, group: Group, place: int | None = None) -> str:
     lines = [head, f"Raised by {raised}"]
     others = [s for s in group.spellings if s != group.title]
     if others:
-        lines[-1] += " · also written " + ", ".join(f"“{bk.escape(s)}”" for s in others)
+        lines[-1] += " · also written " + ", ".join(f"{quoted(bk.escape(s))}" for s in others)
     lines.extend(_risk_line(r) for r in group.risks)
     marks = marks_for(group, board.marks)
     if marks:
