@@ -50,3 +50,17 @@ def test_the_status_listing_says_how_many_top_risks_have_no_mitigation() -> None
         "1 top risk of the latest pre-mortem has no mitigation yet: plan it"
         in one["blocks"][1]["text"]["text"]
     )
+
+
+def test_a_field_marked_optional_says_when_it_is_needed_and_the_first_risks_why_is_required() -> None:
+    from bot.debt.render import record_modal
+    from bot.premortem.forms import block
+    from bot.premortem.render_modals import answer_modal
+
+    inputs = {b["block_id"]: b for b in answer_modal(1, "Payments", [])["blocks"] if b["type"] == "input"}
+    assert inputs[block(1, "why")].get("optional", False) is False
+    for n in (1, 2, 3):
+        assert "needed" in inputs[block(n, "component")]["hint"]["text"]
+    assert inputs[block(2, "why")]["optional"] and "Needed once" in inputs[block(2, "why")]["hint"]["text"]
+    debt = {b["block_id"]: b for b in record_modal("C1", "points", None)["blocks"] if b["type"] == "input"}
+    assert debt["starts"]["optional"] and debt["starts"]["hint"]["text"] == "Give both dates, or neither."

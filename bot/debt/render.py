@@ -345,8 +345,10 @@ def record_modal(channel_id: str, unit: str, current: SprintRecord | None) -> di
         bk.input_block(
             "Sprint", sprint_input, block_id="sprint", hint="An existing sprint's name corrects it."
         ),
-        bk.input_block("Starts", starts, block_id="starts", optional=True),
-        bk.input_block("Ends", ends, block_id="ends", optional=True),
+        bk.input_block(
+            "Starts", starts, block_id="starts", optional=True, hint="Give both dates, or neither."
+        ),
+        bk.input_block("Ends", ends, block_id="ends", optional=True, hint="Give both dates, or neither."),
         bk.input_block("Capacity", number_input(), block_id="capacity"),
         bk.input_block("Spent on tech debt and scalability", number_input(), block_id="debt"),
         bk.input_block("Unit", unit_select, block_id="unit"),
