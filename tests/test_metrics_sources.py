@@ -307,10 +307,12 @@ teams:
 async def test_new_relic_refusing_the_key_names_the_config_key(
     newrelic: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """NerdGraph refuses a bad key with HTTP 401 and a BAD_API_KEY error, not a 200."""
     reading = await read(newrelic_config(tmp_path, monkeypatch, newrelic.url, key="NRAK-WRONGKEY000000000"))
     assert {r.error for r in reading.signals} == {
-        "metrics unavailable from nr: the credentials were refused (check sources.nr.user_key_env)"
+        "metrics unavailable from nr: HTTP 401: the credentials were refused (check sources.nr.user_key_env)"
     }
+    assert {r.headers["api-key"] for r in newrelic.sent()} == {"NRAK-WRONGKEY000000000"}
 
 
 # --- Prometheus response shapes -------------------------------------------------------------------

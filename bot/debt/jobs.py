@@ -97,6 +97,7 @@ def ensure_jobs(scheduler: Scheduler) -> list[str]:
             )
         wanted.append(job_id)
     for info in scheduler.jobs():
-        if info.kind == KIND and info.id not in wanted:
+        # A one-off import after a tracker's rate limit (`sync`) stays until it runs.
+        if info.kind == KIND and info.id not in wanted and not info.id.endswith("@after-rate-limit"):
             scheduler.unschedule(info.id)
     return wanted

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.metrics import flight
 from bot.metrics.projection import is_utilisation
 from bot.metrics.signals import Signal
-from bot.metrics.sources import Source, SourceError
+from bot.metrics.sources import Source, SourceError, SourceRateLimited
 from bot.metrics.sources.base import Point, Result
 from bot.metrics.thresholds import FeatureGrowth, Status, feature_growth, judge
 from bot.metrics.trend import daily, point_at
@@ -30,6 +30,7 @@ TREND = timedelta(days=7)
 TREND_STEP = timedelta(days=1)
 WEEK = timedelta(days=7)
 FEATURE_STEP = timedelta(hours=1)
+STALE = "(stale)"  # ends the warning on a figure kept from before a source's rate limit
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,13 @@ async def _fetch(
     remaining = deadline - asyncio.get_running_loop().time()
     try:
         return await asyncio.wait_for(flight.fetch(source, ask, rt.cache, ttl, count), max(remaining, 0.01))
+    except SourceRateLimited as exc:  # the last good figure, marked stale, with when to ask again
+        last = await flight.last_good(source, ask, rt.cache)
+        if last is None:
+            raise _Unavailable(f"metrics unavailable from {source.name}: {exc.reason}") from None
+        result, read_at = last
+        stale = f"{exc.reason}; showing the figure read {read_at:%Y-%m-%d %H:%M} UTC {STALE}"
+        return Result(result.series, (*result.warnings, stale)), True
     except SourceError as exc:
         raise _Unavailable(f"metrics unavailable from {source.name}: {exc.reason}") from None
     except TimeoutError:
@@ -186,6 +194,8 @@ async def _read_plain(
             return many
         trend = daily(_points(history), at, TREND, TREND_STEP)
         current = point_at(_points(history), at)
+        if current is None and any(w.endswith(STALE) for w in history.warnings):
+            current = _latest(history)  # a rate limit: the last good range's value stands, stale
         if current is not None:
             return _plain(signal, current, trend, history.warnings, cached)
         result, cached_now = await _fetch(rt, source, instant, deadline, ttl)

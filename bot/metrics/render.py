@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 from bot import blocks as bk
-from bot import seeds
+from bot import outbound, seeds
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
@@ -84,7 +84,7 @@ def signal_line(r: SignalReading) -> str:
     s = r.signal
     head = f"{STATUS_ICONS[r.status]} *{bk.escape(s.title)}*"
     if r.error is not None:
-        return f"{head} — {bk.escape(r.error)}"
+        return f"{head} — {outbound.mrkdwn(r.error)}"  # a rate limit's next try as a Slack date
     if s.is_feature and r.features:
         top = r.features[0]
         growth = (
@@ -193,7 +193,7 @@ def reading_blocks(reading: TeamReading) -> list[bk.Block]:
     blocks.append(bk.context(_provenance(reading), p.assumptions))
     warnings = sorted({w for r in reading.signals for w in r.warnings})
     if warnings:
-        blocks.append(bk.context("The source warned: " + bk.escape("; ".join(warnings))))
+        blocks.append(bk.context("The source warned: " + outbound.mrkdwn("; ".join(warnings))))
     return blocks
 
 
