@@ -67,13 +67,25 @@ def test_nothing_the_console_shows_or_the_bot_sends_names_a_seed_file(local: Loc
         "/scale-check premortem status",
         "/scale-check premortem export",
         "/scale-check digest",
-        "/scale-check help",
     ]
     for command in commands:
         before = sent_count(local)
         assert local.act("send", ADMIN, channel=PAYMENTS, text=command)["ok"]
         wait_for(lambda b=before: sent_count(local) > b, message=f"{command} got no answer")
+    # Help is answered in the ack, so it shows on the page without a Web API call.
+    assert local.act("send", ADMIN, channel=PAYMENTS, text="/scale-check help")["ok"]
+    wait_for(
+        lambda: "are we ready for 10x?" in str(local.page_state(ADMIN)["panes"]["main"]["html"]),
+        message="/scale-check help got no answer",
+    )
     assert local.act("home", LEAD)["ok"]
+    wait_for(
+        lambda: (
+            "Your teams at a glance"
+            in " ".join(text for where, text in pages(local, LEAD) if where == "App Home")
+        ),
+        message="the App Home was not published",
+    )
 
     shown = [*pages(local, ADMIN), *pages(local, LEAD), *sent_text(local.store)]
     everything = "\n".join(text for _, text in shown)
