@@ -14,7 +14,7 @@ from bot import blocks as bk
 from bot import outbound, seeds
 from bot.debt import band
 from bot.debt.model import SOURCE_NAMES, Entry, Nudge, SprintRecord, TeamDebt
-from bot.words import quoted
+from bot.words import plural, quoted
 
 SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_002 = "002_09b84662299bf056.txt"
@@ -81,7 +81,7 @@ def source(entry: Entry) -> str:
 def unestimated(entry: Entry) -> str:
     if entry.unestimated is None:
         return ""
-    issues = f"{entry.issues} issues" if entry.issues is not None else "issues"
+    issues = plural(entry.issues, "issue") if entry.issues is not None else "issues"
     if not entry.unestimated:
         return f" {issues}, all estimated."
     return f" {issues}; {entry.unestimated} unestimated, {entry.unestimated_rule or 'skipped'}."
@@ -211,7 +211,7 @@ def import_line(debt: TeamDebt) -> str:
         missing = f"; {status.unestimated} unestimated, {status.unestimated_rule}"
     return (
         f"Imported from {name} {bk.date(status.last_attempt_at)}: "
-        f"{bk.escape(status.sprint_name or '')}, {status.issues} issues{missing}."
+        f"{bk.escape(status.sprint_name or '')}, {plural(status.issues or 0, 'issue')}{missing}."
     )
 
 
@@ -248,7 +248,7 @@ def history_message(debt: TeamDebt) -> dict[str, Any]:
     blocks.append(
         bk.context("The latest write of a sprint wins, whether typed or imported; every write is kept.")
     )
-    return bk.message(f"Tech-debt history of {debt.team_name}: {len(debt.sprints)} sprints", blocks)
+    return bk.message(f"Tech-debt history of {debt.team_name}: {plural(len(debt.sprints), 'sprint')}", blocks)
 
 
 def sprint_history(record: SprintRecord) -> str:

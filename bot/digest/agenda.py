@@ -24,7 +24,7 @@ from bot.digest.model import (
     TeamDigest,
 )
 from bot.digest.roster import members
-from bot.words import quoted
+from bot.words import plural, quoted
 
 AgendaKind = Literal["trigger", "overdue", "out_of_band", "stale_check", "no_premortem"]
 AGENDA_ORDER: tuple[AgendaKind, ...] = ("trigger", "overdue", "out_of_band", "stale_check", "no_premortem")
@@ -132,7 +132,7 @@ def _check_items(td: TeamDigest, as_of: datetime) -> list[AgendaItem]:
             return []
         days = facts.age(as_of).days
         text = (
-            f"{_team(td)}: last signal checklist {days} days ago "
+            f"{_team(td)}: last signal checklist {plural(days, 'day')} ago "
             f"({bk.date(facts.finished_at, '{date_short_pretty}')}; stale after {STALE_AFTER.days}) "
             f"— `/scale-check` in {bk.channel_link(td.team.channel_id)}"
         )

@@ -15,7 +15,7 @@ from bot.digest.agenda import AGENDA_HEADINGS, AGENDA_ORDER, AgendaItem, Depende
 from bot.digest.assemble import Digest
 from bot.digest.model import SECTION_TITLES
 from bot.digest.render_team import summary_text
-from bot.words import quoted
+from bot.words import plural, quoted, verb
 
 SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_QUOTE = (
@@ -56,7 +56,12 @@ def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
                 "mitigations, teams out of band, stale checks, or teams without a pre-mortem."
             )
         ]
-    blocks = [bk.section(f"*Agenda for this week's sync* — {len(items)} items need a decision")]
+    n = len(items)
+    blocks = [
+        bk.section(
+            f"*Agenda for this week's sync* — {plural(n, 'item')} {verb(n, 'needs', 'need')} a decision"
+        )
+    ]
     for kind in AGENDA_ORDER:
         lines = [i.text for i in items if i.kind == kind]
         if lines:
@@ -101,7 +106,8 @@ def _unavailable_note(digest: Digest) -> str | None:
 
 def fallback(digest: Digest) -> str:
     return (
-        f"{title(digest)}: {len(digest.agenda)} items need a decision across {len(digest.teams)} teams; "
+        f"{title(digest)}: {plural(len(digest.agenda), 'item')} {verb(len(digest.agenda), 'needs', 'need')} a "
+        f"decision across {plural(len(digest.teams), 'team')}; "
         "details per team in the thread."
     )
 
@@ -123,7 +129,11 @@ def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk
         )
     )
     notes = [
-        f"Details for each of the {len(digest.teams)} teams and the charts are in the thread.",
+        (
+            "Details for the team and the charts are in the thread."
+            if len(digest.teams) == 1
+            else f"Details for each of the {len(digest.teams)} teams and the charts are in the thread."
+        ),
         f"As of {bk.date(digest.as_of)}.",
     ]
     unavailable = _unavailable_note(digest)
