@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bot.configbase import redact
 from bot.logs import configure_logging
 from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.words import plural
 from bot.yamlfile import ConfigFileError
 
 log = logging.getLogger("scalebot")
@@ -206,8 +207,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         else "no config file (SCALEBOT_CONFIG unset)"
     )
     print(
-        f"OK: mode {settings.mode.value}; {where}: {len(config.teams)} team(s), "
-        f"{len(config.sources)} source(s), {len(config.trackers)} tracker(s)"
+        f"OK: mode {settings.mode.value}; {where}: {plural(len(config.teams), 'team')}, "
+        f"{plural(len(config.sources), 'source')}, {plural(len(config.trackers), 'tracker')}"
     )
     return 0
 

@@ -11,6 +11,7 @@ from bot import outbound, seeds
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
+from bot.words import plural
 
 SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
 STATUS_ICONS = {
@@ -210,7 +211,7 @@ def reading_text(reading: TeamReading) -> str:
     """The notification text: the team, how many triggers, and what breaks first."""
     parts = [f"{bk.escape(reading.team)} metrics"]
     parts.append(
-        f"{len(reading.triggers)} trigger(s) breached" if reading.triggers else "no trigger breached"
+        f"{plural(len(reading.triggers), 'trigger')} breached" if reading.triggers else "no trigger breached"
     )
     if reading.projection.breaks_first:
         titles = {r.name: r.signal.title for r in reading.signals}
