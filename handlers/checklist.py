@@ -17,6 +17,7 @@ from bot.checklist.render_history import HISTORY_LIMIT, HistoryEntry, history_me
 from bot.checklist.render_modal import INPUT_ACTION, INPUT_BLOCK, VIEW_ANSWER, answer_modal
 from bot.checklist.render_verdict import ACTION_CANCEL, ACTION_RESUME, ACTION_SHARE
 from bot.errors import UserError
+from bot.words import plural, verb
 from handlers.base import Ctx, FieldError, Listeners
 from handlers.checklist_service import ChecklistService, aware, closed_sentence, payload_digest
 from handlers.router import Subcommand
@@ -131,7 +132,8 @@ class ChecklistListeners:
             raise UserError("There is no open scale check in this channel to cancel.")
         assert open_checks[0].id is not None
         state = await self.service.cancel(ctx.client, ctx.workspace_id, open_checks[0].id, _user(ctx))
-        others = f" {len(open_checks) - 1} more open check(s) remain here." if len(open_checks) > 1 else ""
+        more = len(open_checks) - 1
+        others = f" {plural(more, 'more open check')} {verb(more, 'remains', 'remain')} here." if more else ""
         await ctx.ephemeral(
             f"Cancelled the scale check {bk.mention(state.started_by)} started {bk.date(state.started_at)}.{others}"
         )
@@ -194,7 +196,7 @@ class ChecklistListeners:
         missing = [q for q in state.playbook.questions() if q.required and q.id not in state.answers]
         where = bk.link(state.permalink, "the thread") if state.permalink else "the thread"
         await ctx.ephemeral(
-            f"{len(missing)} required question(s) left in {where}; next: *{bk.escape(missing[0].text)}*"
+            f"{plural(len(missing), 'required question')} left in {where}; next: *{bk.escape(missing[0].text)}*"
             if missing
             else f"All required questions are answered in {where}."
         )
