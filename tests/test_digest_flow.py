@@ -159,7 +159,7 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
         and "(“Scalability is a strategic necessity, not a technical detail”)" in shown
     )
     assert (
-        "p95 read latency 180 ms (limit 100 ms) → evaluate a read replica (“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
+        "p95 read latency 180 ms over the last 5 minutes (limit 100 ms) → evaluate a read replica (“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
         in shown
     )
     assert (
@@ -190,8 +190,8 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
         f"• “authentication service” — cache tokens · <@{seeded.lead}> · due Nov 20, 2026 · open · :red_circle: *overdue*"
         in p
     )
-    assert "p95 read latency 180 ms (limit 100 ms) :red_circle:" in p
-    assert "p95 latency 120 ms (no threshold)" in p and "+20 ms since last week" in p
+    assert "p95 read latency 180 ms over the last 5 minutes (limit 100 ms) :red_circle:" in p
+    assert "p95 latency 120 ms over the last 5 minutes (limit 2 s)" in p and "+20 ms since last week" in p
     assert "*Breaks first at 10x:* db pool ×1.6" in p
     assert "Sprint 3 28% · rolling 24%" in p and "*in band*" in p
     s = text_of(search)
@@ -328,7 +328,10 @@ def test_a_month_old_reading_is_not_called_last_week_and_its_date_is_shown(
     since = f"<!date^{oct_26}^{{date_short}}|2026-10-26 09:00 UTC>"
     assert "since last week" not in payments
     assert f"no reading last week, so changes are since {since}" in payments
-    assert f"p95 latency 120 ms (no threshold) :white_circle: · +20 ms since {since}" in payments
+    assert (
+        f"p95 latency 120 ms over the last 5 minutes (limit 2 s) :white_check_mark: · +20 ms since {since}"
+        in payments
+    )
 
 
 def test_without_any_earlier_reading_the_digest_says_there_was_none_last_week(
