@@ -29,7 +29,12 @@ def spelled(n: int) -> str:
 def possessive(name: str) -> str:
     """`Ana's`, `Payments'` (a name ending in s takes the apostrophe alone), `the team's`."""
     name = name.rstrip()
-    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
+    return name + apostrophe(name)
+
+
+def apostrophe(name: str) -> str:
+    """The possessive ending alone, for a name that is formatted (`*Payments*'`): `'` or `'s`."""
+    return "'" if name.rstrip().endswith(("s", "S")) else "'s"
 
 
 def mitigation_count(open_count: int, overdue: int = 0, unmitigated: int = 0) -> str:

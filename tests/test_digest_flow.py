@@ -173,7 +173,7 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
     )
     assert "*Search &lt;&amp;&gt; Discovery*: no pre-mortem yet" in shown
     assert (
-        f"*Payments*'s top risk “database write throughput” is owned by <@{seeded.lead2}> "
+        f"*Payments*' top risk “database write throughput” is owned by <@{seeded.lead2}> "
         "of *Search &lt;&amp;&gt; Discovery*"
     ) in shown
     assert len(parent["blocks"]) <= 50

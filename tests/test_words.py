@@ -64,3 +64,10 @@ def test_a_field_marked_optional_says_when_it_is_needed_and_the_first_risks_why_
     assert inputs[block(2, "why")]["optional"] and "Needed once" in inputs[block(2, "why")]["hint"]["text"]
     debt = {b["block_id"]: b for b in record_modal("C1", "points", None)["blocks"] if b["type"] == "input"}
     assert debt["starts"]["optional"] and debt["starts"]["hint"]["text"] == "Give both dates, or neither."
+
+
+def test_a_formatted_name_takes_the_same_ending() -> None:
+    from bot.words import apostrophe
+
+    assert f"*Payments*{apostrophe('Payments')}" == "*Payments*'"
+    assert f"*Search*{apostrophe('Search')}" == "*Search*'s"

@@ -15,7 +15,7 @@ from bot.digest.agenda import AGENDA_HEADINGS, AGENDA_ORDER, AgendaItem, Depende
 from bot.digest.assemble import Digest
 from bot.digest.model import SECTION_TITLES
 from bot.digest.render_team import summary_text
-from bot.words import plural, quoted, verb
+from bot.words import apostrophe, plural, quoted, verb
 
 SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_QUOTE = (
@@ -72,7 +72,7 @@ def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
 
 def dependency_lines(deps: Sequence[Dependency]) -> list[str]:
     return [
-        f"*{bk.escape(d.team)}*'s top risk {quoted(bk.escape(d.risk))} is owned by {bk.mention(d.owner)} "
+        f"*{bk.escape(d.team)}*{apostrophe(d.team)} top risk {quoted(bk.escape(d.risk))} is owned by {bk.mention(d.owner)} "
         f"of *{bk.escape(d.owner_team)}*"
         for d in deps
     ]
