@@ -123,3 +123,15 @@ def test_the_code_keeps_every_contract() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_pre_commit_runs_the_same_checks_with_the_venv_s_tools() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff", "ruff-format", "mypy", "import-linter"} <= set(hooks)
+    assert all(repo["repo"] == "local" for repo in config["repos"])  # nothing fetched at run time
+    for hook in hooks.values():
+        tool = hook["entry"].split()[0]
+        assert tool.startswith(".venv/bin/") and (ROOT / tool).exists(), hook["id"]
