@@ -27,6 +27,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.clock import Clock
 from bot.config import AppConfig
+from bot.limits import MAX_BODY_BYTES, RequestLimits
 from bot.manifest import BOT_SCOPES
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler
@@ -38,13 +39,20 @@ from storage.installations import DatabaseInstallationStore, DatabaseStateStore
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1 << 20  # 1 MiB; Slack's own payloads are far smaller
 SIGNATURE_MAX_AGE = 60 * 5
 
 # Bolt's default runner polls every 10 ms for the ack, which puts a 10 ms floor under every answer;
 # process_before_response with lazy listeners returns as soon as the ack listener returns.
 # bench/ack.py measures both (README, "Performance").
 PROCESS_BEFORE_RESPONSE = True
+
+
+class ScalebotApp(FastAPI):
+    """FastAPI with `RequestLimits` outermost, around every endpoint and FastAPI's own error handling
+    (a body cut off mid-way is one INFO line, never "Exception in ASGI application")."""
+
+    def build_middleware_stack(self) -> Any:
+        return RequestLimits(super().build_middleware_stack())
 
 
 @dataclass
@@ -291,7 +299,7 @@ def create_app(
                 await loop.run_in_executor(None, rt.scheduler.shutdown)
             await rt.close()
 
-    app = FastAPI(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = ScalebotApp(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.scalebot = state
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []

@@ -68,7 +68,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"Local mode (no Slack credentials). Health: {url}/healthz"
         )
         print(banner.format(url=url), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=True, lifespan="on")
+    from bot.limits import GuardedHttpProtocol, accept_backlog
+
+    log.info("connection limits", extra={"max_connections": GuardedHttpProtocol.cap})
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=True,
+        lifespan="on",
+        http=GuardedHttpProtocol,
+        backlog=accept_backlog(),
+    )
     return 0
 
 
