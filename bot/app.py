@@ -29,6 +29,13 @@ from bot.clock import Clock
 from bot.config import AppConfig
 from bot.limits import MAX_BODY_BYTES, RequestLimits
 from bot.manifest import BOT_SCOPES
+from bot.payloads import (
+    ENTERPRISE_NOT_SUPPORTED,
+    is_enterprise_install,
+    missing_field,
+    parsing_problem,
+    workspace_id,
+)
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Mode, Settings
@@ -366,6 +373,9 @@ def create_app(
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _refuse(413, "request body too large", "too_large")
+        if body.startswith(b"ssl_check=1") or b"&ssl_check=1" in body:
+            # Slack's certificate check: it only wants a 200, and nothing is processed.
+            return PlainTextResponse("", headers={"x-scalebot-outcome": "ssl_check"})
         if secret_bytes is None:
             return _refuse(404, "this deployment receives Slack events over Socket Mode", "rejected")
         timestamp = request.headers.get("x-slack-request-timestamp", "")
@@ -378,12 +388,19 @@ def create_app(
         if not signature_is_valid(secret_bytes, timestamp, body, signature):
             return _refuse(401, "invalid signature", "bad_signature")
         try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refuse(400, "malformed payload", "malformed")
+        if (problem := parsing_problem(text)) is not None:
+            log.info("payload refused", extra={"reason": problem})
+            return _refuse(400, f"malformed payload: {problem}", "malformed")
+        try:
             bolt_request = AsyncBoltRequest(
-                body=body.decode("utf-8"),
+                body=text,
                 query=dict(request.query_params),
                 headers=dict(request.headers),
             )
-        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return _refuse(400, "malformed payload", "malformed")
         parsed = bolt_request.body
         if (
@@ -393,7 +410,11 @@ def create_app(
             or shape_problem(parsed) is not None
         ):
             return _refuse(400, "malformed payload", "malformed")
+        if (missing := missing_field(parsed)) is not None:
+            return _refuse(400, f"malformed payload: no {missing}", "malformed")
         kind = classify(parsed)
+        if early := _unsupported_or_anonymous(parsed, kind):
+            return early
         try:
             bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
         except (TypeError, KeyError, AttributeError) as exc:
@@ -404,6 +425,24 @@ def create_app(
         response.headers["x-scalebot-kind"] = kind
         response.headers["x-scalebot-outcome"] = outcome
         return response
+
+    def _unsupported_or_anonymous(parsed: dict[str, Any], kind: str) -> Response | None:
+        """An org-wide install's payload is answered in words; one naming no workspace is refused."""
+        if parsed.get("type") == "url_verification":
+            return None
+        if is_enterprise_install(parsed):
+            log.info("Enterprise Grid org-wide installs are not supported yet", extra={"kind": kind})
+            headers = {"x-scalebot-kind": kind, "x-scalebot-outcome": "enterprise"}
+            if kind == "command":
+                answer = {"response_type": "ephemeral", "text": ENTERPRISE_NOT_SUPPORTED}
+                return JSONResponse(answer, headers=headers)
+            if kind == "options":
+                return JSONResponse({"options": []}, headers=headers)
+            return PlainTextResponse("", headers=headers)
+        if workspace_id(parsed) is None:
+            log.info("payload without a workspace refused", extra={"kind": kind})
+            return _refuse(400, "malformed payload: no workspace id", "malformed")
+        return None
 
     if mode is Mode.OAUTH:
 

@@ -20,6 +20,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.app import classify, dispatch, shape_problem
+from bot.payloads import is_enterprise_install, missing_field, workspace_id
 from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,14 @@ class MeasuredSocketModeHandler(AsyncSocketModeHandler):
         kind = classify(payload) if isinstance(payload, dict) else "other"
         outcome = "ok"
         try:
-            if not isinstance(payload, dict) or not payload or shape_problem(payload) is not None:
+            if (
+                not isinstance(payload, dict)
+                or not payload
+                or shape_problem(payload) is not None
+                or missing_field(payload) is not None
+                or is_enterprise_install(payload)
+                or workspace_id(payload) is None
+            ):
                 outcome = "malformed"
                 log.info("malformed Socket Mode payload", extra={"kind": kind, "envelope_type": req.type})
                 # Acked all the same: an envelope that is never acked is sent again.
