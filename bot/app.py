@@ -31,6 +31,7 @@ from bot.limits import MAX_BODY_BYTES, RequestLimits
 from bot.manifest import BOT_SCOPES
 from bot.payloads import (
     ENTERPRISE_NOT_SUPPORTED,
+    encode_like,
     is_enterprise_install,
     missing_field,
     parsing_problem,
@@ -39,6 +40,7 @@ from bot.payloads import (
 from bot.runtime import Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Mode, Settings
+from bot.storable import clean_payload
 from handlers import register_listeners
 from handlers.router import CommandRouter
 from storage import installations, migrate
@@ -413,6 +415,13 @@ def create_app(
         if (missing := missing_field(parsed)) is not None:
             return _refuse(400, f"malformed payload: no {missing}", "malformed")
         kind = classify(parsed)
+        if clean_payload(parsed):  # Bolt's lazy listeners parse the raw body again: re-encoded
+            bolt_request = AsyncBoltRequest(
+                body=encode_like(text, parsed),
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+            )
+            parsed = bolt_request.body
         if early := _unsupported_or_anonymous(parsed, kind):
             return early
         try:

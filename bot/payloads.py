@@ -8,9 +8,10 @@ answered with a sentence that says so (docs/operations.md, "Enterprise Grid").
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus, urlencode
 
 MAX_DEPTH = 32  # Slack's deepest payloads (a view's blocks and state) nest about a dozen levels
 MAX_FORM_FIELDS = 200
@@ -130,3 +131,12 @@ def missing_field(body: dict[str, Any]) -> str | None:
         if not _text(_field(body, path)):
             return path
     return None
+
+
+def encode_like(original: str, body: dict[str, Any]) -> str:
+    """`body` encoded the way `original` was (JSON, a `payload=` form field, or form fields)."""
+    if original.lstrip().startswith(("{", "[")):
+        return json.dumps(body)
+    if original.startswith("payload="):
+        return "payload=" + quote(json.dumps(body))
+    return urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})

@@ -21,6 +21,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.app import classify, dispatch, shape_problem
 from bot.payloads import is_enterprise_install, missing_field, workspace_id
+from bot.storable import clean_payload
 from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class MeasuredSocketModeHandler(AsyncSocketModeHandler):
                 # Acked all the same: an envelope that is never acked is sent again.
                 await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
                 return
+            clean_payload(payload)
             request = AsyncBoltRequest(mode="socket_mode", body=payload, headers=build_headers(req))
             response, outcome = await dispatch(self.app, request, kind)
             await send_async_response(client, req, response, time.time())

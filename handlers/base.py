@@ -21,6 +21,7 @@ from bot import blocks as bk
 from bot.errors import UserError, new_error_id, unexpected_error_message
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError, user_is_slack_admin
+from bot.storable import field_problems
 from bot.teams import Team, resolve_team
 from storage import teams as teams_repo
 
@@ -234,6 +235,10 @@ class Listeners:
             ack: AsyncAck, body: dict, context: AsyncBoltContext, client: Any, view: dict
         ) -> None:
             ctx = self._ctx(body, context, client, None)
+            if unstorable := field_problems(view):
+                # Refused where the person can fix it: their text stays in the modal.
+                await ack(response_action="errors", errors=unstorable)
+                return
             try:
                 result = await submit(ctx, view)
             except ViewErrors as exc:
