@@ -25,6 +25,7 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
+from bot import single_workspace
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.limits import MAX_BODY_BYTES, RequestLimits
@@ -37,7 +38,7 @@ from bot.payloads import (
     parsing_problem,
     workspace_id,
 )
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import RECOVERY_TOKEN, Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Mode, Settings
 from bot.storable import clean_payload
@@ -74,6 +75,8 @@ class AppState:
     scheduler_options: dict[str, Any] = field(default_factory=dict)
     socket_handler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    guard: Any = None  # single-workspace modes: answers requests once the workspace is inactive
 
 
 def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_response: bool = True) -> AsyncApp:
@@ -204,8 +207,12 @@ def shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
     return None
 
 
-async def dispatch(bolt: AsyncApp, request: AsyncBoltRequest, kind: str) -> tuple[BoltResponse, str]:
+async def dispatch(
+    bolt: AsyncApp, request: AsyncBoltRequest, kind: str, guard: Any = None
+) -> tuple[BoltResponse, str]:
     """Bolt's answer to a request that arrived over HTTP or Socket Mode, and its outcome label."""
+    if guard is not None and (early := await guard(request.body)) is not None:
+        return early, "inactive"
     response = await bolt.async_dispatch(request)
     if kind == "event" and response.status == 404:
         # An event nothing listens to is still acked: Slack retries anything but a 2xx and
@@ -228,25 +235,6 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
-
-
-async def _record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
-    """Token modes: remember the workspace so scheduled jobs know where to post."""
-    try:
-        auth = await bolt.client.auth_test()
-    except Exception as exc:  # Slack unreachable at start-up: requests still work, jobs wait
-        log.warning("auth.test failed at start-up", extra={"error": type(exc).__name__})
-        return
-    row = installations.InstallationRow(
-        workspace_id=auth["team_id"],
-        workspace_name=auth.get("team"),
-        bot_token=bolt.client.token or "",
-        bot_id=auth.get("bot_id"),
-        bot_user_id=auth.get("user_id"),
-        source="token",
-        installed_at=rt.clock.now(),
-    )
-    await rt.db.run(installations.save_installation, row)
 
 
 def create_app(
@@ -274,6 +262,8 @@ def create_app(
     bolt = build_bolt(rt, signing_secret, process_before_response=process_before_response)
     router = register_listeners(bolt, rt)
     state = AppState(rt, bolt, router, signing_secret, run_scheduler, dict(scheduler_options or {}))
+    if mode in (Mode.HTTP, Mode.SOCKET):
+        state.guard = single_workspace.make_guard(rt)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -286,15 +276,19 @@ def create_app(
         if state.run_scheduler:
             await loop.run_in_executor(None, rt.scheduler.start)
         if mode in (Mode.HTTP, Mode.SOCKET):
-            await _record_token_workspace(rt, bolt)
+            await single_workspace.record_token_workspace(rt, bolt)
+        connecting: asyncio.Task[None] | None = None
         if mode is Mode.SOCKET:
             from bot.socket_mode import MeasuredSocketModeHandler
 
             assert settings.slack_app_token is not None
             state.socket_handler = MeasuredSocketModeHandler(
-                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry
+                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry, guard=state.guard
             )
-            await state.socket_handler.connect_async()
+            # In the background: an unreachable websocket never holds up start-up or SIGTERM.
+            connecting = asyncio.create_task(
+                single_workspace.connect_with_backoff(state.socket_handler, state.socket_connected)
+            )
         for hook in app.state.startup_hooks:
             await hook(app)
         try:
@@ -302,8 +296,13 @@ def create_app(
         finally:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
-            if state.socket_handler is not None:
-                await state.socket_handler.close_async()
+            if connecting is not None and not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
+            if state.socket_handler is not None and state.socket_connected.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(state.socket_handler.close_async(), 3)
             if rt.scheduler is not None:
                 await loop.run_in_executor(None, rt.scheduler.shutdown)
             await rt.close()
@@ -343,9 +342,22 @@ def create_app(
                 await asyncio.wait_for(ping, timeout=1.0)
             except Exception as exc:
                 reasons.append(f"redis unreachable: {type(exc).__name__}")
+        if mode is Mode.SOCKET and not state.socket_connected.is_set():
+            reasons.append("Socket Mode not connected yet (retrying with backoff)")
+        extra: dict[str, Any] = {}
+        if not reasons and rt.single_workspace and (stopped := await rt.stopped()) is not None:
+            reasons.append(f"the workspace is inactive ({stopped}): {RECOVERY_TOKEN}")
+        elif not reasons and mode is Mode.OAUTH:
+            # One customer uninstalling must not take a replica out of the load balancer.
+            try:
+                inactive = await rt.db.run(installations.inactive_workspaces)
+            except Exception:
+                inactive = []
+            if inactive:
+                extra["inactive_workspaces"] = inactive
         if reasons:
             return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready", "mode": mode.value})
+        return JSONResponse({"status": "ready", "mode": mode.value, **extra})
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -425,7 +437,7 @@ def create_app(
         if early := _unsupported_or_anonymous(parsed, kind):
             return early
         try:
-            bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
+            bolt_response, outcome = await dispatch(bolt, bolt_request, kind, state.guard)
         except (TypeError, KeyError, AttributeError) as exc:
             # A signed payload whose shape Bolt cannot route (fields of the wrong type).
             log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})

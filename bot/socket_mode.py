@@ -28,9 +28,12 @@ log = logging.getLogger(__name__)
 
 
 class MeasuredSocketModeHandler(AsyncSocketModeHandler):
-    def __init__(self, app: AsyncApp, app_token: str, telemetry: Telemetry, **kwargs: Any) -> None:
+    def __init__(
+        self, app: AsyncApp, app_token: str, telemetry: Telemetry, guard: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(app, app_token, **kwargs)
         self.telemetry = telemetry
+        self.guard = guard
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         started = time.perf_counter()
@@ -53,7 +56,7 @@ class MeasuredSocketModeHandler(AsyncSocketModeHandler):
                 return
             clean_payload(payload)
             request = AsyncBoltRequest(mode="socket_mode", body=payload, headers=build_headers(req))
-            response, outcome = await dispatch(self.app, request, kind)
+            response, outcome = await dispatch(self.app, request, kind, self.guard)
             await send_async_response(client, req, response, time.time())
         finally:
             self.telemetry.requests.labels(kind=kind, outcome=outcome).inc()

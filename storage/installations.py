@@ -91,6 +91,11 @@ def active_workspaces(session: Session) -> list[InstallationRow]:
     return list(session.exec(select(InstallationRow).where(InstallationRow.active == True)))  # noqa: E712
 
 
+def inactive_workspaces(session: Session) -> list[str]:
+    query = select(InstallationRow.workspace_id).where(InstallationRow.active == False)  # noqa: E712
+    return sorted(session.exec(query))
+
+
 def deactivate(session: Session, workspace_id: str, reason: str, when: datetime) -> bool:
     """Mark a workspace inactive; returns whether this call changed anything (idempotent)."""
     row = find_installation(session, workspace_id, active_only=False)
