@@ -89,8 +89,13 @@ class Runtime:
         if self.single_workspace:
             self.stopped_reason = reason  # the one token: nothing more is sent with it, at once
         changed = await self.db.run(installations.deactivate, workspace_id, reason, self.clock.now())
+        await self.db.run(installations.forget_token, workspace_id)  # tokens at once
         if self.scheduler is not None:
             await self.scheduler.remove_workspace_jobs(workspace_id)
+        if changed and reason == "app_uninstalled":
+            from bot.uninstall.jobs import schedule_deletion
+
+            await schedule_deletion(self, workspace_id)
         if changed:
             log.warning(
                 "workspace deactivated: nothing more is sent there",

@@ -69,7 +69,8 @@ async def record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
 def _row_for_token(session: Any, token: str) -> installations.InstallationRow | None:
     from sqlmodel import select
 
-    query = select(installations.InstallationRow).where(installations.InstallationRow.bot_token == token)
+    row = installations.InstallationRow
+    query = select(row).where(row.bot_token.in_([token, installations.token_fingerprint(token)]))  # type: ignore[attr-defined]
     return session.exec(query).first()
 
 
