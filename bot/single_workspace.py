@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
+from bot.payloads import workspace_id
 from bot.runtime import RECOVERY_TOKEN, Runtime
 from storage import installations
 
@@ -84,6 +85,12 @@ def make_guard(rt: Runtime) -> Guard:
     async def single_workspace_guard(body: dict[str, Any]) -> BoltResponse | None:
         event = body.get("event")
         event_type = event.get("type") if isinstance(event, dict) else None
+        named = workspace_id(body)
+        if rt.token_workspace is not None and named is not None and named != rt.token_workspace:
+            # Signed with our secret but for a workspace this token does not belong to: nothing is
+            # stored under it.
+            log.info("request for another workspace refused", extra={"workspace": named})
+            return BoltResponse(status=400, body="this app is installed in another workspace")
         if event_type in LIFECYCLE_EVENTS or (reason := await rt.stopped()) is None:
             return None
         log.info("request ignored: the workspace is inactive", extra={"reason": reason})

@@ -187,8 +187,8 @@ async def report(ctx: Ctx, exc: BaseException) -> None:
         text = unexpected_error_message(error_id)
     try:
         await ctx.ephemeral(text)
-    except Exception:
-        log.warning("could not tell the user about an error", exc_info=True)
+    except Exception as told:
+        log.warning("could not tell the user about an error", extra={"error": type(told).__name__})
 
 
 def _kind(body: dict[str, Any]) -> str:
