@@ -53,7 +53,7 @@ SIGNATURE_MAX_AGE = 60 * 5
 
 # Bolt's default runner polls every 10 ms for the ack, which puts a 10 ms floor under every answer;
 # process_before_response with lazy listeners returns as soon as the ack listener returns.
-# bench/ack.py measures both (README, "Performance").
+# bench/ack.py measures both (docs/performance.md).
 PROCESS_BEFORE_RESPONSE = True
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import ipaddress
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC
@@ -44,6 +46,34 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts, so a busy port is one sentence, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(
+        socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+    )  # as uvicorn does: a restart can rebind at once
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(
+                f"port {port} on {host} is busy: another program (perhaps another scalebot) is listening "
+                f"there. Stop it, or pick another port: ./scripts/run --port {port + 1} "
+                f"(or scalebot serve --port {port + 1})."
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise CliError(
+                f"not allowed to listen on port {port} on {host} (ports under 1024 need privileges). "
+                f"Pick another port: ./scripts/run --port 3000."
+            ) from None
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -56,12 +86,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"local mode listens on loopback only: anyone who can open the console can act as any user. "
             f"Use --host 127.0.0.1, or pass --allow-remote to serve {args.host} anyway."
         )
+    listener = _listen(args.host, args.port)
+    port = listener.getsockname()[1]  # the port asked for, or the one the system picked for --port 0
     app = create_app(settings, run_scheduler=not args.no_scheduler)
-    url = f"http://{args.host}:{args.port}"
+    url = f"http://{args.host}:{port}"
     if settings.mode is Mode.LOCAL:
         from bot.local import serve_at
 
-        url = serve_at(app, args.host, args.port, allow_remote=args.allow_remote)
+        url = serve_at(app, args.host, port, allow_remote=args.allow_remote)
     log.info("scalebot starting", extra={"mode": settings.mode.value, "url": url})
     if settings.mode is Mode.LOCAL:
         banner = app.state.scalebot.extras.get("local_banner") or (
@@ -71,16 +103,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.limits import GuardedHttpProtocol, accept_backlog
 
     log.info("connection limits", extra={"max_connections": GuardedHttpProtocol.cap})
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
-        port=args.port,
+        port=port,
         log_config=None,
         access_log=True,
         lifespan="on",
-        http=GuardedHttpProtocol,
+        http=GuardedHttpProtocol,  # header deadline and connection cap (bot/limits.py)
         backlog=accept_backlog(),
     )
+    uvicorn.Server(config).run(sockets=[listener])
     return 0
 
 

@@ -43,7 +43,7 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    """The environment, as the README documents it. Secrets stay `SecretStr` so they never print."""
+    """The environment, as docs/configuration.md documents it. Secrets stay `SecretStr` so they never print."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 

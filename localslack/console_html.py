@@ -40,6 +40,7 @@ class Scene:
     client_errors: dict[str, str] = field(default_factory=dict)
     origin: str = ""
     files_prefix: str = ""
+    notes: tuple[str, ...] = ()  # what the app serving this workspace adds to the header (e.g. demo data)
 
     def context(self, surface: str, prefix: str) -> RenderContext:
         ctx = RenderContext(
@@ -231,7 +232,7 @@ def modal_pane(scene: Scene) -> str:
         else ""
     )
     back = (
-        '<button type="button" class="icon" data-close aria-label="Back">←</button>'
+        '<button type="button" class="icon" data-close="back" aria-label="Back">←</button>'
         if scene.modal_depth > 1
         else ""
     )
@@ -320,8 +321,12 @@ def page_html(scene: Scene, panes: dict[str, str], static_version: str) -> str:
 <nav class="sidebar" id="sidebar" aria-label="Workspace">{panes["sidebar"]}</nav>
 <main class="main" aria-labelledby="main-title">
 <header class="main-head"><h1 id="main-title">{html.escape(main_title(scene))}</h1>
-<span class="local-note">local workspace · nothing leaves this machine</span></header>
-<section class="timeline" id="main" aria-live="polite" aria-label="Messages">{panes["main"]}</section>
+<span class="local-note">{" · ".join(html.escape(n) for n in ("local workspace · nothing leaves this machine", *scene.notes))}</span>
+<span id="busy" class="busy" role="status" hidden><span class="spinner" aria-hidden="true"></span>Working on it…</span></header>
+<div class="timeline-wrap">
+<section class="timeline" id="main" aria-live="polite" aria-label="Messages" aria-busy="false">{panes["main"]}</section>
+<button type="button" id="new-below" class="new-below" hidden>New messages ↓</button>
+</div>
 <form class="composer" id="composer"{composer_hidden} autocomplete="off">
 <label class="sr-only" for="composer-input">Message</label>
 <input id="composer-input" name="text" placeholder="{attr(placeholder)} — try /scale-check" autocomplete="off">
@@ -332,5 +337,9 @@ def page_html(scene: Scene, panes: dict[str, str], static_version: str) -> str:
 </div>
 <dialog id="modal" aria-labelledby="modal-title">{panes.get("modal", "")}</dialog>
 <dialog id="confirm" aria-labelledby="confirm-title"></dialog>
+<dialog id="lightbox" class="lightbox" aria-label="Image at full size">
+<button type="button" class="icon lightbox-close" data-lightbox-close aria-label="Close">×</button>
+<img alt=""><p><span data-lightbox-caption></span> <a target="_blank" rel="noopener">Open in a new tab</a></p>
+</dialog>
 <div id="toast" role="status" aria-live="polite" hidden></div>
 </body></html>"""

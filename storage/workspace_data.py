@@ -41,6 +41,7 @@ WORKSPACE_TABLES: tuple[str, ...] = (
     "digest_schedules",
     "metrics_snapshots",
     "teams",
+    "scheduled_jobs",
     "job_runs",
     "localslack_state",
     "installations",

@@ -335,9 +335,16 @@ def test_selecting_an_option_sends_the_option_rendered(bot: Bot, channel: str) -
     assert bot.actor.last_payload["state"]["values"]["stage"]["stage"]["selected_option"]["value"] == "10K"
 
 
+def open_new_view(bot: Bot, channel: str, command: str, user: str = "U1") -> str:
+    """Run `command` and return the id of the modal it opens (not one an earlier test left open)."""
+    before = {v["id"] for v in bot.fake.views_for(user)}
+    bot.actor.slash_command(TEAM, user, channel, command)
+    top = bot.fake.wait_for(lambda: (v := bot.fake.views_for(user)) and v[-1]["id"] not in before and v[-1])
+    return str(top["id"])
+
+
 def open_premortem(bot: Bot, channel: str, user: str = "U1") -> str:
-    bot.actor.slash_command(TEAM, user, channel, "premortem")
-    return bot.fake.wait_for(lambda: bot.fake.views_for(user))[-1]["id"]
+    return open_new_view(bot, channel, "premortem", user)
 
 
 def test_a_modal_is_filled_refused_and_then_submitted(bot: Bot, channel: str) -> None:
@@ -392,8 +399,7 @@ def test_response_actions_change_the_modal_like_slack(
 
 
 def test_each_input_kind_submits_in_slacks_state_shape(bot: Bot, channel: str) -> None:
-    bot.actor.slash_command(TEAM, "U1", channel, "setup")
-    view_id = bot.fake.wait_for(lambda: bot.fake.views_for("U1"))[-1]["id"]
+    view_id = open_new_view(bot, channel, "setup")
     with pytest.raises(ActorError, match="not a number"):
         bot.actor.fill(TEAM, "U1", view_id, {"capacity": {"capacity": "lots"}})
     with pytest.raises(ActorError, match="cannot offer user"):

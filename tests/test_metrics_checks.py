@@ -222,10 +222,10 @@ def test_a_config_built_in_code_names_keys_without_a_file() -> None:
     ]
 
 
-def test_the_readme_example_is_a_valid_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Live metrics and 10x headroom", 1)[1].split("\n## ", 1)[0]
-    example = section.split("### A complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+def test_the_documented_example_is_a_valid_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text(encoding="utf-8")
+    section = page.split("\n## A complete example", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     for name in ("PROM_TOKEN", "DD_API_KEY", "DD_APP_KEY", "NEW_RELIC_USER_KEY"):
         value = f"readme-{name.lower()}-secret"
         monkeypatch.setenv(name, value)

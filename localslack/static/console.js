@@ -3,17 +3,41 @@
 // No framework and no build step.
 
 import { $, $$, closeMenus, collect, confirmed, container, find, keyOf, valueOf } from "./blockkit.js";
-import { act, at, composer, followFrom, go, input, openThread, panes, start } from "./page.js";
+import { act, at, closeModal, composer, followFrom, go, input, openThread, panes, start, toEnd } from "./page.js";
 
 async function send(el, kind, extra) {
   const where = container(el);
   const fields = { action_id: el.dataset.actionId, block_id: el.dataset.blockId, ...extra };
-  if (where.view_id) return act(kind === "click" ? "view_click" : "view_select", { ...where, ...fields });
-  return act(kind, { ...where, ...fields });
+  if (where.view_id) return act(kind === "click" ? "view_click" : "view_select", { ...where, ...fields }, el);
+  return act(kind, { ...where, ...fields }, el);
 }
+
+// Images and charts fit their pane; a click shows one at full size, over the page.
+const lightbox = $("#lightbox");
+function showFullSize(img) {
+  const full = $("img", lightbox);
+  full.src = img.currentSrc || img.src;
+  full.alt = img.alt;
+  $("[data-lightbox-caption]", lightbox).textContent = img.alt || "";
+  const link = $("a", lightbox);
+  link.hidden = full.src.startsWith("data:");
+  link.href = link.hidden ? "#" : full.src;
+  lightbox.showModal();
+  $("[data-lightbox-close]", lightbox).focus();
+}
+lightbox.addEventListener("click", (event) => {
+  if (!event.target.closest("a")) lightbox.close();
+});
 
 document.addEventListener("click", async (event) => {
   closeMenus(event.target.closest("details.bk-overflow"));
+  const picture = event.target.closest(".file-image img, img.bk-image-img");
+  if (picture) {
+    event.preventDefault();
+    return showFullSize(picture);
+  }
+  const pendingControl = event.target.closest("[data-act].pending, details.pending");
+  if (pendingControl) return event.preventDefault(); // answered once; wait for that answer
   const el = event.target.closest(
     "[data-act=click], [data-option], [data-thread], [data-close-thread], [data-channel-link], [data-surface], [data-dismiss], [data-close], .bk-external-options li",
   );
@@ -31,10 +55,7 @@ document.addEventListener("click", async (event) => {
   if (el.matches("[data-thread]")) return openThread(el.dataset.thread);
   if (el.matches("[data-close-thread]")) return go({ thread: "" });
   if (el.matches("[data-dismiss]")) return act("dismiss", { ts: el.dataset.dismiss });
-  if (el.matches("[data-close]")) {
-    const form = el.closest("form.modal");
-    if (form) return act("close", { view_id: form.dataset.viewId });
-  }
+  if (el.matches("[data-close]")) return closeModal({ back: el.dataset.close === "back" });
   if (el.matches(".bk-external-options li")) return choose(el);
   if (el.matches("[data-option]")) {
     const menu = el.closest("details.bk-overflow");
@@ -149,10 +170,9 @@ document.addEventListener("keydown", (event) => {
 });
 
 panes.modal.addEventListener("cancel", (event) => {
-  // Esc closes the modal the way Slack does: the app hears view_closed if it asked to.
+  // Esc closes the modal the way Slack does (the app hears view_closed if it asked to), at once.
   event.preventDefault();
-  const form = $("form.modal", panes.modal);
-  if (form) act("close", { view_id: form.dataset.viewId });
+  closeModal();
 });
 
 document.addEventListener("submit", async (event) => {
@@ -162,15 +182,15 @@ document.addEventListener("submit", async (event) => {
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    const outcome = await act("send", { channel: at.channel, text, thread: "" });
+    toEnd("main"); // what you send scrolls into view, wherever you had scrolled to
+    const outcome = await act("send", { channel: at.channel, text, thread: "" }, composer);
     if (text.startsWith("/") && outcome.since !== undefined) followFrom(outcome.since);
     return;
   }
   if (form.matches("form.modal")) {
     const submit = $("button[type=submit]", form);
-    if (submit) submit.disabled = true;
-    await act("submit", { view_id: form.dataset.viewId, values: collect(form) });
-    if (submit && document.contains(submit)) submit.disabled = false;
+    if (submit?.classList.contains("pending")) return;
+    await act("submit", { view_id: form.dataset.viewId, values: collect(form) }, submit || form);
   }
 });
 

@@ -8,6 +8,8 @@ export const panes = { sidebar: $("#sidebar"), main: $("#main"), thread: $("#thr
 export const composer = $("#composer");
 export const input = $("#composer-input");
 const toast = $("#toast");
+const busyBox = $("#busy");
+const newBelow = $("#new-below");
 export const at = {
   user: body.dataset.atUser,
   channel: body.dataset.atChannel,
@@ -22,8 +24,64 @@ let timer = null;
 let offline = false;
 let opener = null;
 
-export async function act(kind, fields = {}) {
+// -- work in flight ------------------------------------------------------------------------------
+// A clicked control shows it is pending (class `pending`, aria-busy) and, when the answer takes longer
+// than BUSY_AFTER_MS, the page says it is working (#busy, aria-busy on the messages). A piece of work
+// ends once its request was answered and a pane it can change (messages, thread, modal) has changed
+// since it began; work whose answer changes nothing ends a grace period after the app acknowledged it.
+const BUSY_AFTER_MS = 300;
+const CLICK_GRACE_MS = 3000;
+const COMMAND_GRACE_MS = 30000;
+const works = new Set();
+let paneChanges = 0;
+
+function markPending(el, on) {
+  if (!el || !el.classList) return;
+  el.classList.toggle("pending", on);
+  if (on) el.setAttribute("aria-busy", "true");
+  else el.removeAttribute("aria-busy");
+}
+
+function begin(source, grace) {
+  const work = { source, key: keyOf(source), since: paneChanges, grace, answered: false, timers: [] };
+  works.add(work);
+  markPending(source, true);
+  work.timers.push(setTimeout(() => showBusy(true), BUSY_AFTER_MS));
+  return work;
+}
+
+function end(work) {
+  if (!works.delete(work)) return;
+  work.timers.forEach(clearTimeout);
+  markPending(work.source, false);
+  for (const pane of Object.values(panes)) markPending(find(pane, work.key), false);
+  if (!works.size) showBusy(false);
+}
+
+function answered(work, outcome) {
+  work.answered = true;
+  if (outcome.ok === false || outcome.error || paneChanges > work.since) return end(work);
+  work.timers.push(setTimeout(() => end(work), work.grace));
+}
+
+// After a redraw: work whose answer has arrived ends; pending marks are put back on redrawn controls.
+function settle() {
+  for (const work of works) {
+    if (work.answered && paneChanges > work.since) end(work);
+    else for (const pane of Object.values(panes)) markPending(find(pane, work.key), true);
+  }
+}
+
+function showBusy(on) {
+  const busy = on && works.size > 0;
+  busyBox.hidden = !busy;
+  panes.main.setAttribute("aria-busy", busy ? "true" : "false");
+}
+
+/** Send what the person did; `source` (the control, or the message box) shows pending until answered. */
+export async function act(kind, fields = {}, source = null) {
   fastUntil = Date.now() + 4000;
+  const work = source ? begin(source, kind === "send" ? COMMAND_GRACE_MS : CLICK_GRACE_MS) : null;
   let outcome;
   try {
     const response = await fetch("/console/api/act", {
@@ -36,6 +94,7 @@ export async function act(kind, fields = {}) {
     outcome = { ok: false, error: "The console lost the server; is scalebot still running?" };
   }
   if (outcome.error) say(outcome.error);
+  if (work) answered(work, outcome);
   poll(0);
   return outcome;
 }
@@ -106,15 +165,20 @@ function apply(state) {
   body.dataset.atSurface = at.surface;
   body.dataset.atThread = at.thread;
   for (const [name, pane] of Object.entries(state.panes)) {
-    if (pane.html !== undefined && pane.etag !== etags[name]) replace(name, pane.html);
+    if (pane.html !== undefined && pane.etag !== etags[name]) {
+      replace(name, pane.html);
+      if (name !== "sidebar") paneChanges += 1;
+    }
     etags[name] = pane.etag;
   }
+  settle();
   rev = state.rev;
   $("#main-title").textContent = state.title;
   document.title = `${state.title} · local console`;
   input.placeholder = `${state.placeholder} — try /scale-check`;
   composer.hidden = at.surface !== "channel"; // the app's Messages tab is read-only
   panes.thread.hidden = !at.thread;
+  keepFollowing(); // a pane just shown (the thread) can scroll only now
   followThread(state.threads);
   history.replaceState(null, "", `?${query()}`);
 }
@@ -135,14 +199,70 @@ function carry(old, fresh) {
   }
 }
 
-function scrollState(pane) {
-  const box = pane.matches(".timeline") ? pane : $(".thread-scroll", pane);
-  if (!box) return () => {};
+// -- scrolling like a chat client ---------------------------------------------------------------
+// The messages and the thread scroll in their own boxes (the page never does). Each box follows the
+// newest message while the reader is at its end; once they scroll up it stays where they are, and
+// "New messages" offers the way back down.
+const NEAR_END_PX = 80;
+const follows = { main: true, thread: true };
+
+function scrollBox(name) {
+  if (name === "main") return panes.main;
+  if (name === "thread") return $(".thread-scroll", panes.thread);
+  return null;
+}
+
+function atEnd(box) {
+  return box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_END_PX;
+}
+
+export function toEnd(name) {
+  follows[name] = true;
+  if (name === "main" && at.surface === "home") return; // the App Home reads from the top
+  const box = scrollBox(name);
+  if (box) box.scrollTop = box.scrollHeight;
+  if (name === "main") newBelow.hidden = true;
+}
+
+function keepFollowing() {
+  for (const name of ["main", "thread"]) if (follows[name]) toEnd(name);
+}
+
+document.addEventListener(
+  "scroll",
+  (event) => {
+    for (const name of ["main", "thread"]) {
+      const box = scrollBox(name);
+      if (box && event.target === box) {
+        follows[name] = atEnd(box);
+        if (name === "main" && follows.main) newBelow.hidden = true;
+      }
+    }
+  },
+  true,
+);
+// An image that loads late makes its message taller: keep the end in view for a reader who follows.
+document.addEventListener("load", (event) => event.target.tagName === "IMG" && keepFollowing(), true);
+
+let mainSurface = at.surface;
+
+function scrollState(name) {
+  const box = scrollBox(name);
+  if (!box) return () => name === "thread" && toEnd("thread"); // a thread just opened shows its end
   const top = box.scrollTop;
-  const nearBottom = box.scrollHeight - top - box.clientHeight < 80;
+  const height = box.scrollHeight;
+  const wasSurface = mainSurface;
   return () => {
-    const again = pane.matches(".timeline") ? pane : $(".thread-scroll", pane);
-    if (again) again.scrollTop = nearBottom ? again.scrollHeight : top;
+    const again = scrollBox(name);
+    if (!again) return;
+    if (name === "main") mainSurface = at.surface;
+    if (name === "main" && at.surface === "home") {
+      again.scrollTop = wasSurface === "home" ? top : 0; // opened at the top, then kept where it was read
+      return;
+    }
+    if (follows[name]) return toEnd(name);
+    again.scrollTop = top;
+    if (name === "main" && again.scrollHeight > height) newBelow.hidden = false;
   };
 }
 
@@ -151,7 +271,7 @@ function replace(name, html) {
   const focused = pane.contains(document.activeElement) ? keyOf(document.activeElement) : null;
   const form = name === "modal" ? $("form", pane) : null;
   const before = form ? { id: form.dataset.viewId, typed: typedValues(form) } : null;
-  const restoreScroll = scrollState(pane);
+  const restoreScroll = scrollState(name);
   const old = document.createElement("div");
   old.append(...pane.childNodes);
   pane.innerHTML = html;
@@ -162,11 +282,36 @@ function replace(name, html) {
   if (again) again.focus();
 }
 
+// -- modals: Esc, the close button and Cancel always close, even when the app or the server is gone --
+let closingHere = false;
+
+function closeDialog() {
+  closingHere = true;
+  if (panes.modal.open) panes.modal.close();
+  closingHere = false;
+}
+
+/** Close the modal now and tell the app; whatever the app shows next (a view below, nothing) follows. */
+export async function closeModal({ back = false } = {}) {
+  const form = $("form.modal", panes.modal);
+  if (!back) closeDialog();
+  if (!form) return;
+  const outcome = await act("close", { view_id: form.dataset.viewId });
+  if (!back || outcome.error) closeDialog();
+  delete etags.modal; // the next state brings the modal pane as the server has it now
+  poll(0);
+}
+
+// A dialog the browser closed by itself (Esc on a page just reloaded fires no cancelable event).
+panes.modal.addEventListener("close", () => {
+  if (!closingHere && $("form.modal", panes.modal)) closeModal();
+});
+
 function showModal(before) {
   const dialog = panes.modal;
   const form = $("form", dialog);
   if (!form) {
-    if (dialog.open) dialog.close();
+    closeDialog();
     const back = find(panes.thread, opener) || find(panes.main, opener) || input;
     back.focus();
     opener = null;
@@ -210,6 +355,8 @@ export function say(text, sticky = false) {
 }
 
 export function go(changes) {
+  if ("channel" in changes || "surface" in changes || "user" in changes) follows.main = true;
+  if ("thread" in changes) follows.thread = true;
   Object.assign(at, changes);
   nav += 1;
   rev = null;
@@ -228,6 +375,8 @@ export function followFrom(since) {
 /** Show the modal the page was rendered with, then keep everything current. */
 export function start() {
   if ($("form", panes.modal)) showModal(null);
-  panes.main.scrollTop = panes.main.scrollHeight;
+  toEnd("main");
+  toEnd("thread");
+  newBelow.addEventListener("click", () => toEnd("main"));
   poll(0);
 }
