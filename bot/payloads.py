@@ -118,7 +118,7 @@ def _field(body: dict[str, Any], path: str) -> Any:
 def missing_field(body: dict[str, Any]) -> str | None:
     """The first field this kind of payload must carry (as text) and does not, or None."""
     if "command" in body:
-        return None if _text(body.get("command")) else "command"
+        return next((f for f in ("command", "user_id", "channel_id") if not _text(body.get(f))), None)
     kind = body.get("type")
     if kind == "block_actions":
         actions = body.get("actions")

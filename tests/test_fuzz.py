@@ -262,7 +262,7 @@ def test_valid_payloads_with_extra_fields_still_do_what_they_do(
     @settings(max_examples=max(20, EXAMPLES // 5), deadline=None, suppress_health_check=list(HealthCheck))
     @given(
         st.dictionaries(
-            st.text(min_size=1, max_size=12).filter(lambda k: k not in command("help")),
+            st.text(min_size=1, max_size=12).filter(lambda k: k not in command("help") and k != "payload"),
             json_value,
             max_size=5,
         )
