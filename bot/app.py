@@ -20,7 +20,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
+from bot import single_workspace
 from bot.config import AppConfig
+from bot.limits import RequestLimits
 from bot.manifest import BOT_SCOPES
 from bot.routes.health import health_router
 from bot.routes.oauth import oauth_router
@@ -31,7 +33,7 @@ from bot.settings import Mode, Settings
 from common.clock import Clock
 from handlers import register_listeners
 from handlers.router import CommandRouter
-from storage import installations, migrate
+from storage import migrate
 from storage.installations import DatabaseInstallationStore, DatabaseStateStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,14 @@ log = logging.getLogger(__name__)
 # process_before_response with lazy listeners returns as soon as the ack listener returns.
 # bench/ack.py measures both (docs/performance.md).
 PROCESS_BEFORE_RESPONSE = True
+
+
+class ScalebotApp(FastAPI):
+    """FastAPI with `RequestLimits` outermost, around every endpoint and FastAPI's own error handling
+    (a body cut off mid-way is one INFO line, never "Exception in ASGI application")."""
+
+    def build_middleware_stack(self) -> Any:
+        return RequestLimits(super().build_middleware_stack())
 
 
 @dataclass
@@ -52,6 +62,8 @@ class AppState:
     scheduler_options: dict[str, Any] = field(default_factory=dict)
     socket_handler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    guard: Any = None  # single-workspace modes: answers requests once the workspace is inactive
 
 
 def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_response: bool = True) -> AsyncApp:
@@ -101,25 +113,6 @@ def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_respon
     return bolt
 
 
-async def _record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
-    """Token modes: remember the workspace so scheduled jobs know where to post."""
-    try:
-        auth = await bolt.client.auth_test()
-    except Exception as exc:  # Slack unreachable at start-up: requests still work, jobs wait
-        log.warning("auth.test failed at start-up", extra={"error": type(exc).__name__})
-        return
-    row = installations.InstallationRow(
-        workspace_id=auth["team_id"],
-        workspace_name=auth.get("team"),
-        bot_token=bolt.client.token or "",
-        bot_id=auth.get("bot_id"),
-        bot_user_id=auth.get("user_id"),
-        source="token",
-        installed_at=rt.clock.now(),
-    )
-    await rt.db.run(installations.save_installation, row)
-
-
 def create_app(
     settings: Settings,
     *,
@@ -145,6 +138,8 @@ def create_app(
     bolt = build_bolt(rt, signing_secret, process_before_response=process_before_response)
     router = register_listeners(bolt, rt)
     state = AppState(rt, bolt, router, signing_secret, run_scheduler, dict(scheduler_options or {}))
+    if mode in (Mode.HTTP, Mode.SOCKET):
+        state.guard = single_workspace.make_guard(rt)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,15 +152,19 @@ def create_app(
         if state.run_scheduler:
             await loop.run_in_executor(None, rt.scheduler.start)
         if mode in (Mode.HTTP, Mode.SOCKET):
-            await _record_token_workspace(rt, bolt)
+            await single_workspace.record_token_workspace(rt, bolt)
+        connecting: asyncio.Task[None] | None = None
         if mode is Mode.SOCKET:
             from bot.socket_mode import MeasuredSocketModeHandler
 
             assert settings.slack_app_token is not None
             state.socket_handler = MeasuredSocketModeHandler(
-                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry
+                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry, guard=state.guard
             )
-            await state.socket_handler.connect_async()
+            # In the background: an unreachable websocket never holds up start-up or SIGTERM.
+            connecting = asyncio.create_task(
+                single_workspace.connect_with_backoff(state.socket_handler, state.socket_connected)
+            )
         for hook in app.state.startup_hooks:
             await hook(app)
         try:
@@ -173,13 +172,18 @@ def create_app(
         finally:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
-            if state.socket_handler is not None:
-                await state.socket_handler.close_async()
+            if connecting is not None and not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
+            if state.socket_handler is not None and state.socket_connected.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(state.socket_handler.close_async(), 3)
             if rt.scheduler is not None:
                 await loop.run_in_executor(None, rt.scheduler.shutdown)
             await rt.close()
 
-    app = FastAPI(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = ScalebotApp(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.scalebot = state
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
@@ -187,8 +191,8 @@ def create_app(
         from bot.local import install_local
 
         install_local(app, state)  # the embedded workspace, its Web API and the console
-    app.include_router(health_router(rt))
-    app.include_router(events_router(bolt, signing_secret, rt.telemetry))
+    app.include_router(health_router(state))
+    app.include_router(events_router(state))
     if mode is Mode.OAUTH:
         app.include_router(oauth_router(bolt))
     return app

@@ -1,23 +1,27 @@
 """Probes and metrics: `/healthz` (the process answers), `/readyz` (database at the migrations' head,
-Redis reachable), `/metrics` (Prometheus text)."""
+Redis reachable, Socket Mode connected, the workspace active), `/metrics` (Prometheus text)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from storage import migrate
+from bot.runtime import RECOVERY_TOKEN
+from bot.settings import Mode
+from storage import installations, migrate
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.app import AppState
 
 
-def health_router(rt: Runtime) -> APIRouter:
+def health_router(state: AppState) -> APIRouter:
     router = APIRouter()
+    rt = state.rt
     settings = rt.settings
+    mode = settings.mode
     script_heads = migrate.script_heads()
 
     @router.get("/healthz")
@@ -43,9 +47,22 @@ def health_router(rt: Runtime) -> APIRouter:
                 await asyncio.wait_for(ping, timeout=1.0)
             except Exception as exc:
                 reasons.append(f"redis unreachable: {type(exc).__name__}")
+        if mode is Mode.SOCKET and not state.socket_connected.is_set():
+            reasons.append("Socket Mode not connected yet (retrying with backoff)")
+        extra: dict[str, Any] = {}
+        if not reasons and rt.single_workspace and (stopped := await rt.stopped()) is not None:
+            reasons.append(f"the workspace is inactive ({stopped}): {RECOVERY_TOKEN}")
+        elif not reasons and mode is Mode.OAUTH:
+            # One customer uninstalling must not take a replica out of the load balancer.
+            try:
+                inactive = await rt.db.run(installations.inactive_workspaces)
+            except Exception:
+                inactive = []
+            if inactive:
+                extra["inactive_workspaces"] = inactive
         if reasons:
             return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready", "mode": settings.mode.value})
+        return JSONResponse({"status": "ready", "mode": mode.value, **extra})
 
     @router.get("/metrics")
     async def metrics() -> Response:

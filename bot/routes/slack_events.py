@@ -1,6 +1,6 @@
-"""`POST /slack/events`: size limit (413) → signature and timestamp (401) → parse (400) → Bolt.
+"""`POST /slack/events`: size limit (413) → signature and timestamp (401) → parse and shape (400) →
+Bolt, whose listeners ack first and leave slow work to lazy listeners (see handlers/base.py).
 
-Bolt's listeners ack first and leave slow work to lazy listeners (see handlers/base.py).
 `classify`, `shape_problem` and `dispatch` are shared with Socket Mode (bot/socket_mode.py).
 """
 
@@ -13,17 +13,27 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.limits import MAX_BODY_BYTES
+from bot.payloads import (
+    ENTERPRISE_NOT_SUPPORTED,
+    encode_like,
+    is_enterprise_install,
+    missing_field,
+    parsing_problem,
+    workspace_id,
+)
+from bot.storable import clean_payload
+
 if TYPE_CHECKING:
-    from bot.telemetry import Telemetry
+    from bot.app import AppState
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1 << 20  # 1 MiB; Slack's own payloads are far smaller
 SIGNATURE_MAX_AGE = 60 * 5
 
 
@@ -108,8 +118,12 @@ def shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
     return None
 
 
-async def dispatch(bolt: AsyncApp, request: AsyncBoltRequest, kind: str) -> tuple[BoltResponse, str]:
+async def dispatch(
+    bolt: AsyncApp, request: AsyncBoltRequest, kind: str, guard: Any = None
+) -> tuple[BoltResponse, str]:
     """Bolt's answer to a request that arrived over HTTP or Socket Mode, and its outcome label."""
+    if guard is not None and (early := await guard(request.body)) is not None:
+        return early, "inactive"
     response = await bolt.async_dispatch(request)
     if kind == "event" and response.status == 404:
         # An event nothing listens to is still acked: Slack retries anything but a 2xx and
@@ -134,10 +148,11 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemetry) -> APIRouter:
+def events_router(state: AppState) -> APIRouter:
     """The route Slack posts commands, interactions and events to (HTTP, OAuth and local modes)."""
     router = APIRouter()
-    secret_bytes = signing_secret.encode() if signing_secret else None
+    rt, bolt = state.rt, state.bolt
+    secret_bytes = state.signing_secret.encode() if state.signing_secret else None
 
     @router.post("/slack/events")
     async def slack_events(request: Request) -> Response:
@@ -151,8 +166,8 @@ def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemet
             )
             return response
         finally:
-            telemetry.requests.labels(kind=kind, outcome=outcome).inc()
-            telemetry.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+            rt.telemetry.requests.labels(kind=kind, outcome=outcome).inc()
+            rt.telemetry.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
 
     def _refuse(status: int, reason: str, outcome: str) -> Response:
         return PlainTextResponse(reason, status_code=status, headers={"x-scalebot-outcome": outcome})
@@ -161,6 +176,9 @@ def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemet
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _refuse(413, "request body too large", "too_large")
+        if body.startswith(b"ssl_check=1") or b"&ssl_check=1" in body:
+            # Slack's certificate check: it only wants a 200, and nothing is processed.
+            return PlainTextResponse("", headers={"x-scalebot-outcome": "ssl_check"})
         if secret_bytes is None:
             return _refuse(404, "this deployment receives Slack events over Socket Mode", "rejected")
         timestamp = request.headers.get("x-slack-request-timestamp", "")
@@ -173,12 +191,19 @@ def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemet
         if not signature_is_valid(secret_bytes, timestamp, body, signature):
             return _refuse(401, "invalid signature", "bad_signature")
         try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refuse(400, "malformed payload", "malformed")
+        if (problem := parsing_problem(text)) is not None:
+            log.info("payload refused", extra={"reason": problem})
+            return _refuse(400, f"malformed payload: {problem}", "malformed")
+        try:
             bolt_request = AsyncBoltRequest(
-                body=body.decode("utf-8"),
+                body=text,
                 query=dict(request.query_params),
                 headers=dict(request.headers),
             )
-        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return _refuse(400, "malformed payload", "malformed")
         parsed = bolt_request.body
         if (
@@ -188,9 +213,20 @@ def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemet
             or shape_problem(parsed) is not None
         ):
             return _refuse(400, "malformed payload", "malformed")
+        if (missing := missing_field(parsed)) is not None:
+            return _refuse(400, f"malformed payload: no {missing}", "malformed")
         kind = classify(parsed)
+        if clean_payload(parsed):  # Bolt's lazy listeners parse the raw body again: re-encoded
+            bolt_request = AsyncBoltRequest(
+                body=encode_like(text, parsed),
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+            )
+            parsed = bolt_request.body
+        if early := _unsupported_or_anonymous(parsed, kind):
+            return early
         try:
-            bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
+            bolt_response, outcome = await dispatch(bolt, bolt_request, kind, state.guard)
         except (TypeError, KeyError, AttributeError) as exc:
             # A signed payload whose shape Bolt cannot route (fields of the wrong type).
             log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
@@ -199,5 +235,23 @@ def events_router(bolt: AsyncApp, signing_secret: str | None, telemetry: Telemet
         response.headers["x-scalebot-kind"] = kind
         response.headers["x-scalebot-outcome"] = outcome
         return response
+
+    def _unsupported_or_anonymous(parsed: dict[str, Any], kind: str) -> Response | None:
+        """An org-wide install's payload is answered in words; one naming no workspace is refused."""
+        if parsed.get("type") == "url_verification":
+            return None
+        if is_enterprise_install(parsed):
+            log.info("Enterprise Grid org-wide installs are not supported yet", extra={"kind": kind})
+            headers = {"x-scalebot-kind": kind, "x-scalebot-outcome": "enterprise"}
+            if kind == "command":
+                answer = {"response_type": "ephemeral", "text": ENTERPRISE_NOT_SUPPORTED}
+                return JSONResponse(answer, headers=headers)
+            if kind == "options":
+                return JSONResponse({"options": []}, headers=headers)
+            return PlainTextResponse("", headers=headers)
+        if workspace_id(parsed) is None:
+            log.info("payload without a workspace refused", extra={"kind": kind})
+            return _refuse(400, "malformed payload: no workspace id", "malformed")
+        return None
 
     return router

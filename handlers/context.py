@@ -1,0 +1,195 @@
+"""A listener's request context (`Ctx`), the errors a listener raises for a modal, who is an admin, and
+the central error handler (`report`). handlers/base.py wires listeners with them (and re-exports them)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks as bk
+from bot.errors import UserError, new_error_id, unexpected_error_message
+from bot.runtime import Runtime
+from bot.setup.service import remember_channel
+from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError, user_is_slack_admin
+from bot.teams import Team
+
+log = logging.getLogger(__name__)
+
+# chat.postEphemeral errors after which the person is told by DM instead (the bot's own absence from
+# a channel is answered with the invite hint by the error handler).
+EPHEMERAL_ELSEWHERE = frozenset({"user_not_in_channel"})
+
+
+class FieldError(UserError):
+    """A problem with one input of a modal; shown under that input."""
+
+    def __init__(self, block_id: str, message: str) -> None:
+        super().__init__(message)
+        self.block_id = block_id
+
+
+class ViewErrors(UserError):
+    """Several input problems at once: {block_id: message}."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class Ctx:
+    """One request from Slack, as the domain-facing parts of a listener need it."""
+
+    rt: Runtime
+    body: dict[str, Any]
+    client: InstrumentedWebClient
+    workspace_id: str
+    user_id: str | None
+    channel_id: str | None
+    trigger_id: str | None
+    response_url: str | None
+    respond: AsyncRespond | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    # When set, what would be shown to this person alone is collected here instead (a command run from
+    # a button on the App Home, which shows it there or in a modal).
+    collected: list[tuple[str, list[bk.Block] | None]] | None = None
+
+    @property
+    def now(self) -> datetime:
+        return self.rt.clock.now()
+
+    @property
+    def user_name(self) -> str:
+        user = self.body.get("user") or {}
+        return str(
+            self.body.get("user_name") or user.get("username") or user.get("name") or self.user_id or ""
+        )
+
+    @property
+    def channel_name(self) -> str | None:
+        channel = self.body.get("channel") or {}
+        return self.body.get("channel_name") or channel.get("name")
+
+    async def ephemeral(
+        self, text: str, blocks: list[bk.Block] | None = None, *, thread_ts: str | None = None
+    ) -> None:
+        """Tell only this person: through the response URL when there is one, else chat.postEphemeral."""
+        if self.collected is not None:
+            self.collected.append((text, blocks))
+            return
+        payload = bk.message(text, blocks)
+        if self.respond is not None and self.response_url:
+            await self.respond(response_type="ephemeral", replace_original=False, **payload)
+            return
+        if self.channel_id and self.user_id:
+            try:
+                await self.client.chat_postEphemeral(
+                    channel=self.channel_id, user=self.user_id, thread_ts=thread_ts, **payload
+                )
+                return
+            except SlackApiError as exc:
+                # Someone acting from the App Home or a modal may not be in the team's channel: the
+                # answer comes by DM rather than not at all.
+                if exc.response.get("error") not in EPHEMERAL_ELSEWHERE:
+                    raise
+        if self.user_id:
+            await self.dm(self.user_id, text, blocks)
+
+    async def team(self) -> Team:
+        """This channel's team (setup in Slack wins over the file; else a team named after the channel).
+
+        The channel is remembered with its name, so that jobs and modals name the team as the channel was
+        named; it becomes a team in the digest and on the App Home only once it is set up, declared in the
+        file, or has records (`bot/digest/roster.py`)."""
+        if not self.channel_id:
+            raise UserError("Run this in your team's channel.")
+        name = self.channel_name
+        if name is None and not self.rt.config.team_for(self.workspace_id, self.channel_id):
+            info = await self.client.conversations_info(channel=self.channel_id)
+            name = info["channel"].get("name")
+        return await remember_channel(self.rt, self.workspace_id, self.channel_id, name)
+
+    async def dm(self, user_id: str, text: str, blocks: list[bk.Block] | None = None) -> dict[str, Any]:
+        opened = await self.client.conversations_open(users=user_id)
+        response = await self.client.chat_postMessage(
+            channel=opened["channel"]["id"], **bk.message(text, blocks)
+        )
+        return dict(response.data)  # type: ignore[arg-type]
+
+
+async def is_slack_admin(ctx: Ctx, user_id: str | None = None) -> bool:
+    """A workspace admin or owner, as Slack says (users.info)."""
+    who = user_id or ctx.user_id
+    return await user_is_slack_admin(ctx.client, who) if who else False
+
+
+async def is_admin(ctx: Ctx) -> bool:
+    """A workspace admin: Slack's own, or one the config file names for the workspace."""
+    return ctx.user_id in ctx.rt.config.admins_for(ctx.workspace_id) or await is_slack_admin(ctx)
+
+
+def build_ctx(
+    rt: Runtime,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: InstrumentedWebClient,
+    respond: AsyncRespond | None,
+) -> Ctx:
+    channel_id = context.channel_id
+    if channel_id is None:
+        container = body.get("container") or {}
+        channel_id = container.get("channel_id")
+    return Ctx(
+        rt=rt,
+        body=body,
+        client=client,
+        workspace_id=context.team_id or body.get("team_id") or (body.get("team") or {}).get("id") or "",
+        user_id=context.user_id,
+        channel_id=channel_id,
+        trigger_id=body.get("trigger_id"),
+        response_url=context.response_url,
+        respond=respond,
+    )
+
+
+async def report(ctx: Ctx, exc: BaseException) -> None:
+    """The central error handler: a fixable error as its sentence, anything else as an error id."""
+    if isinstance(exc, WorkspaceInactiveError):
+        log.warning("not acting for an inactive workspace", extra={"workspace": exc.workspace_id})
+        return
+    if isinstance(exc, UserError):
+        text = exc.message
+    else:
+        error_id = new_error_id()
+        log.error(
+            "listener failed",
+            extra={"error_id": error_id, "workspace": ctx.workspace_id, "kind": request_kind(ctx.body)},
+            exc_info=exc,
+        )
+        text = unexpected_error_message(error_id)
+    try:
+        await ctx.ephemeral(text)
+    except Exception as told:
+        log.warning("could not tell the user about an error", extra={"error": type(told).__name__})
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "command"
+    return str(body.get("type", "unknown"))
+
+
+Work = Callable[[Ctx], Awaitable[None]]
+ActionWork = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
+ViewSubmit = Callable[[Ctx, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+Suggest = Callable[[Ctx, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+
+
+# A person's submissions of one modal are checked and saved in the order they arrived, so a slow
+# save finishing late never replaces the answer they submitted after it.
