@@ -43,7 +43,7 @@ async def record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
         auth = await asyncio.wait_for(bolt.client.auth_test(), AUTH_TEST_TIMEOUT)
     except Exception as exc:  # Slack unreachable at start-up: requests still work, jobs wait
         log.warning("auth.test failed at start-up", extra={"error": type(exc).__name__})
-        known = await rt.db.run(_row_for_token, token)
+        known = await rt.db.run(installations.installation_for_token, token)
         if known is not None:
             rt.token_workspace = known.workspace_id
             if not known.active:
@@ -65,15 +65,6 @@ async def record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
     )
     await rt.db.run(installations.save_installation, row)  # a working token makes it active again
     rt.stopped_reason = None
-
-
-def _row_for_token(session: Any, token: str) -> installations.InstallationRow | None:
-    from sqlmodel import select
-
-    row = installations.InstallationRow
-    query = select(row).where(row.bot_token.in_([token, installations.token_fingerprint(token)]))  # type: ignore[attr-defined]
-    found: installations.InstallationRow | None = session.exec(query).first()
-    return found
 
 
 Guard = Callable[[dict[str, Any]], Awaitable[BoltResponse | None]]

@@ -113,6 +113,14 @@ def token_fingerprint(token: str) -> str:
     return FINGERPRINT + hashlib.sha256(token.encode()).hexdigest()
 
 
+def installation_for_token(session: Session, token: str) -> InstallationRow | None:
+    """The installation holding this bot token (stored as it is, or as its fingerprint once forgotten)."""
+    query = select(InstallationRow).where(
+        col(InstallationRow.bot_token).in_([token, token_fingerprint(token)])
+    )
+    return session.exec(query).first()
+
+
 def deactivate(session: Session, workspace_id: str, reason: str, when: datetime) -> bool:
     """Mark a workspace inactive; returns whether this call changed anything (idempotent)."""
     row = find_installation(session, workspace_id, active_only=False)
