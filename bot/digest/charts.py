@@ -33,10 +33,11 @@ class Chart:
     name: str  # stable per week: "debt-share", "p95-latency"
     title: str
     alt: str  # what the chart shows, for screen readers and notifications
-    png: bytes
+    png: bytes  # the file's bytes (a PNG, or the readiness table's Markdown)
+    extension: str = "png"
 
     def filename(self, week: Week) -> str:
-        return f"{self.name}-{week.key}.png"
+        return f"{self.name}-{week.key}.{self.extension}"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,13 @@ class Schedule:
     in_file: bool = False  # the config file sets a digest for this workspace too
     # Where the zone comes from: named in the file or setup, the workspace's own, or UTC for want of one.
     zone_source: ZoneSource = "set"
+    agenda_cap: int = 5
+    reply_cap: int = 20
+    # A manager's own digest goes to this channel instead of a DM (config file and setup).
+    manager_channels: tuple[tuple[str, str], ...] = ()
+
+    def manager_channel(self, user_id: str) -> str | None:
+        return dict(self.manager_channels).get(user_id)
 
     @property
     def grace(self) -> timedelta:
@@ -104,6 +111,9 @@ def effective(
     if not zone_is_set(file, stored):
         source = "workspace" if workspace_zone else "utc"
         file = file.model_copy(update={"timezone": workspace_zone or "UTC"})
+    channels = tuple(
+        sorted({**file.manager_channels, **dict((stored or {}).get("manager_channels") or {})}.items())
+    )
     if stored:
         return Schedule(
             channel=stored.get("channel") or None,
@@ -115,6 +125,9 @@ def effective(
             from_setup=True,
             in_file=in_file,
             zone_source=source,
+            agenda_cap=file.agenda_cap,
+            reply_cap=file.reply_cap,
+            manager_channels=channels,
         )
     return Schedule(
         channel=file.channel,
@@ -125,4 +138,7 @@ def effective(
         grace_hours=file.grace_hours,
         in_file=in_file,
         zone_source=source,
+        agenda_cap=file.agenda_cap,
+        reply_cap=file.reply_cap,
+        manager_channels=channels,
     )
