@@ -54,6 +54,7 @@ class Injection:
     error: str = ""
     retry_after: int = 1
     seconds: float = 0.0
+    skip: int = 0  # calls of the method to let through before this applies
 
 
 @dataclass
@@ -83,8 +84,8 @@ class Faults:
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         self._push(method, Injection("ratelimit", times, retry_after=retry_after))
 
-    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
-        self._push(method, Injection("stall", times, seconds=seconds))
+    def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
+        self._push(method, Injection("stall", times, seconds=seconds, skip=after))
 
     def clear(self) -> None:
         """No injections, no posting rate, and the default chat.update limit with full buckets."""
@@ -122,6 +123,9 @@ class Faults:
     def _take(self, method: str, kind: str) -> Injection | None:
         for injection in self._queue.get(method, []):
             if injection.kind == kind and injection.remaining > 0:
+                if injection.skip > 0:
+                    injection.skip -= 1
+                    return None
                 injection.remaining -= 1
                 return injection
         return None

@@ -227,9 +227,9 @@ class FakeSlack:
         """The next `times` calls answer HTTP 429 with `Retry-After` and error `ratelimited`."""
         self.faults.rate_limit_next(method, retry_after, times)
 
-    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """The next `times` calls wait `seconds` before answering (for client timeouts)."""
-        self.faults.stall_next(method, seconds, times)
+    def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls (after letting `after` through) wait `seconds` before being handled."""
+        self.faults.stall_next(method, seconds, times, after)
 
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
