@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot import blocks as bk
+from bot import outbound
 from bot.debt import band, command, nudges, render, service, sync
 from bot.debt.model import SOURCE_NAMES, TeamDebt
 from bot.errors import UserError
@@ -112,7 +113,7 @@ def _recorded(debt: TeamDebt, sprint: str) -> str:
 
 def _synced(result: sync.SyncResult) -> str:
     if not result.ok:
-        return f":warning: The import failed: {bk.escape(result.reason or 'unknown reason')}. The last good figure stays."
+        return f":warning: The import failed: {outbound.mrkdwn(result.reason or 'unknown reason')}. The last good figure stays."
     assert result.tally is not None
     what = "Recorded" if result.recorded else "Nothing changed since the last import of"
     return f":inbox_tray: {what} *{bk.escape(result.sprint or '')}* from the tracker ({result.tally.issues} issues)."

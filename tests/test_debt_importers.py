@@ -225,9 +225,14 @@ def test_jira_cloud_import_pages_the_search_by_next_page_token_and_finds_the_poi
         expected = "Basic " + base64.b64encode(b"ops@acme.test:cloud-token-5k2").decode()
         assert {r.authorization for r in proxy.seen} == {expected}
         searches = [r for r in proxy.seen if r.path == "/rest/api/3/search/jql"]
-        assert [r.param("nextPageToken") for r in searches] == [None, "2"]
-        assert searches[0].param("jql") == 'sprint = 31 AND labels in ("tech-debt")'
-        assert searches[0].param("fields") == "labels,issuetype,customfield_10016"
+        # The sprint's issues (capacity) and its tech-debt issues, each through the enhanced search.
+        capacity = [r for r in searches if r.param("jql") == "sprint = 31"]
+        debt = [r for r in searches if r.param("jql") == 'sprint = 31 AND labels in ("tech-debt")']
+        assert len(capacity) + len(debt) == len(searches)
+        assert [r.param("nextPageToken") for r in capacity] == [None, "2", "4"]
+        assert [r.param("nextPageToken") for r in debt] == [None, "2"]
+        assert {r.param("fields") for r in searches} == {"labels,issuetype,customfield_10016"}
+        assert not [r for r in proxy.seen if r.path.startswith("/rest/agile/1.0/sprint/")]
         assert proxy.paths()[:2] == ["/rest/api/3/field", "/rest/agile/1.0/board/7/sprint"]
     finally:
         jira.server.stop()

@@ -272,3 +272,28 @@ def test_a_failed_import_still_posts_a_nudge_that_came_due_by_date(
     assert not run_sync(bot, s).ok  # the daily import fails…
     nudge = fake.wait_for(lambda: nudges_in(fake, s))  # …and still looks for the nudge
     assert "for 2 sprints in a row:* S1 10% (5 of 50 points), S2 8% (4 of 50 points)" in text_of(nudge[0])
+
+
+def test_a_long_rate_limit_marks_the_figure_stale_sends_nothing_early_and_imports_after_the_reset(
+    bot: BotServer, fake: FakeSlack, seeded: Seeded, linear: tuple[LinearFake, RecordingProxy]
+) -> None:
+    fake_linear, proxy = linear
+    assert run_sync(bot, seeded).ok  # a good figure first
+    fake_linear.limit_for(600)
+    sent = len(proxy.seen)
+    said = debt_command(fake, seeded, seeded.lead, "sync")
+    assert "The import failed: Linear asked us to wait 10 minutes; next try at <!date^" in said
+    assert len(proxy.seen) == sent + 1  # the one request that met the limit
+    status = bot.db(status_repo.import_status, seeded.team_id, seeded.channel)
+    assert status.stale and status.reason.startswith("Linear asked us to wait 10 minutes; next try at ")
+    assert entries(bot, seeded) == [("Cycle 12", 2.0, 8.0, "linear", "work", 0)]  # the last good figure
+    # The next attempt is scheduled just after the reset, not on the daily cadence.
+    scheduler = bot.rt.scheduler
+    assert scheduler is not None
+    job = scheduler.job(f"debt.import/{seeded.team_id}/{seeded.channel}@after-rate-limit")
+    assert job is not None and job.next_run is not None
+    assert NOW + timedelta(seconds=595) <= job.next_run <= NOW + timedelta(seconds=605)
+    # A sync before the reset answers from the note without asking Linear.
+    again = run_sync(bot, seeded)
+    assert not again.ok and again.next_try is not None and again.reason == status.reason
+    assert len(proxy.seen) == sent + 1

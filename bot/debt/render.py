@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from bot import blocks as bk
+from bot import outbound
 from bot.debt import band
 from bot.debt.model import SOURCE_NAMES, Entry, Nudge, SprintRecord, TeamDebt
 
@@ -202,7 +203,7 @@ def import_line(debt: TeamDebt) -> str:
         )
         return (
             f":warning: *Stale:* the import from {name} failed {bk.date(status.last_attempt_at)}: "
-            f"{bk.escape(status.reason or 'unknown reason')}. {good}."
+            f"{outbound.mrkdwn(status.reason or 'unknown reason')}. {good}."
         )
     missing = ""
     if status.unestimated:

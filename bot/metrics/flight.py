@@ -1,5 +1,8 @@
 """Each query once: results cached for the TTL (Redis or in-process), and concurrent askers of the same
-(source, query, time) sharing the one request in flight, so a burst of commands costs one query each."""
+(source, query, time) sharing the one request in flight, so a burst of commands costs one query each.
+
+A source's identity (kind, URL, account and a keyed hash of its credentials) is part of every key: two
+sources on one URL with different credentials never share an answer, a request, or a stale figure."""
 
 from __future__ import annotations
 
@@ -11,11 +14,11 @@ import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import new_error_id
-from bot.metrics.sources.base import Result, Series, Source, SourceError
+from bot.metrics.sources.base import Result, Series, Source, SourceError, SourceRateLimited
 
 if TYPE_CHECKING:
     from storage.cache import Cache
@@ -24,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # A finished query stays joinable this long, covering askers who missed the cache while it was stored.
 HOLD_SECONDS = 1.0
+# The last good answer to each question is kept this long, to show (marked stale) while a source
+# asks us to wait.
+LAST_GOOD_SECONDS = 7 * 86400.0
 
 Count = Callable[[str], None]  # called with the outcome of each query sent: ok, error or timeout
 
@@ -44,6 +50,16 @@ class Ask:
             f"{self.step.total_seconds():g}" if self.step else "-",
         ]
         return "metrics:q:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+    def last_key(self, source: Source) -> str:
+        """The key of the last good answer to this question at any time (for a stale figure)."""
+        parts = [
+            source.identity,
+            self.query,
+            f"{self.history.total_seconds():g}" if self.history else "-",
+            f"{self.step.total_seconds():g}" if self.step else "-",
+        ]
+        return "metrics:last:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 def _value(v: float) -> float | str:
@@ -85,6 +101,9 @@ async def _cache_get(cache: Cache, key: str) -> Result | None:
 async def _run(source: Source, ask: Ask, key: str, cache: Cache, ttl: float, count: Count) -> Result:
     try:
         result = await source.read(ask.query, ask.at, ask.history, ask.step)
+    except SourceRateLimited:
+        count("rate_limited")
+        raise
     except SourceError as exc:
         count("timeout" if exc.reason.startswith("timed out") else "error")
         log.warning("metrics source failed", extra={"source": source.name, "reason": exc.reason})
@@ -97,12 +116,33 @@ async def _run(source: Source, ask: Ask, key: str, cache: Cache, ttl: float, cou
         )
         raise SourceError(f"answered something I could not read (error id {error_id})") from None
     count("ok")
-    if ttl > 0:
-        try:
+    try:
+        if ttl > 0:
             await cache.set(key, encode(result), ttl)
-        except Exception:
-            log.debug("metrics cache write failed", exc_info=True)
+        await cache.set(ask.last_key(source), _stamped(result, ask.at), LAST_GOOD_SECONDS)
+    except Exception:
+        log.debug("metrics cache write failed", exc_info=True)
     return result
+
+
+def _stamped(result: Result, at: datetime) -> bytes:
+    body = json.loads(encode(result))
+    body["read_at"] = at.timestamp()
+    return json.dumps(body).encode()
+
+
+async def last_good(source: Source, ask: Ask, cache: Cache) -> tuple[Result, datetime] | None:
+    """The last good answer to `ask`'s question from `source` (any evaluation time) and when it was
+    read; None when there is none or the cache cannot say."""
+    try:
+        raw = await cache.get(ask.last_key(source))
+        if raw is None:
+            return None
+        stamp = float(json.loads(raw)["read_at"])
+        return decode(raw), datetime.fromtimestamp(stamp, UTC)
+    except Exception:
+        log.debug("metrics cache read failed", exc_info=True)
+        return None
 
 
 async def fetch(source: Source, ask: Ask, cache: Cache, ttl: float, count: Count) -> tuple[Result, bool]:

@@ -3,7 +3,7 @@
 - `RecordingProxy` (`tests/helpers/tracker_proxy.py`) goes in front of each, to see the requests.
 - `jira_datacenter(...)`: jira820 (a Jira Data Center 8.20 mock) seeded with a board, an active sprint,
   labelled issues with story points and a sub-task.
-- `JiraCloudFake`, `LinearFake`, `GitHubFake`: small stateful fakes that speak the documented shapes
+- `JiraCloudFake` (`tests/helpers/jira_cloud_fake.py`), `LinearFake`, `GitHubFake`: small stateful fakes that speak the documented shapes
   (Jira Cloud `/rest/api/3/search/jql` with `nextPageToken`, refusing parameters it does not take;
   Linear GraphQL cycles; GitHub milestones, open and closed issues with `Link` pages, and Projects
   iterations over GraphQL) and refuse bad credentials.
@@ -16,7 +16,7 @@ graphql-core, so a misspelled field, a wrong argument or a missing variable is a
 
 from __future__ import annotations
 
-import base64
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +28,9 @@ from fastapi.responses import JSONResponse, Response
 from graphql import GraphQLError, GraphQLSchema, build_schema, execute, parse, validate
 
 from localslack import BackgroundServer
+from tests.helpers.jira_cloud_fake import CloudIssue as CloudIssue
+from tests.helpers.jira_cloud_fake import JiraCloudFake as JiraCloudFake
+from tests.helpers.jira_cloud_fake import Limited
 from tests.helpers.tracker_proxy import serve
 
 # --- GraphQL ------------------------------------------------------------------------------------------
@@ -173,122 +176,6 @@ def jira_datacenter(today: date) -> tuple[BackgroundServer, JiraWorld]:
     return serve(make_app(store=store)), JiraWorld(store, sprint["id"], keys)
 
 
-# --- Jira Cloud ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class CloudIssue:
-    key: str
-    points: float | None
-    labels: list[str] = field(default_factory=list)
-
-
-class JiraCloudFake:
-    """Board 7 with one active sprint (id 31); story points in `customfield_10016` ("Story point estimate")."""
-
-    POINTS = "customfield_10016"
-
-    def __init__(self, email: str, token: str) -> None:
-        self.auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
-        self.sprint = {
-            "id": 31,
-            "name": "PAY Sprint 31",
-            "state": "active",
-            "startDate": "2026-03-02T08:00:00.000Z",
-            "endDate": "2026-03-13T17:00:00.000Z",
-            "originBoardId": 7,
-        }
-        self.issues: list[CloudIssue] = []
-        app = FastAPI()
-        app.middleware("http")(self._auth)
-        app.get("/rest/api/3/field")(self._fields)
-        app.get("/rest/agile/1.0/board/{board}/sprint")(self._sprints)
-        app.get("/rest/agile/1.0/sprint/{sprint}/issue")(self._sprint_issues)
-        app.get("/rest/api/3/search/jql")(self._search)
-        self.server = serve(app)
-        self.url = self.server.url
-
-    # The query parameters GET /rest/api/3/search/jql documents; Jira refuses others with a 400.
-    SEARCH_PARAMS = frozenset(
-        {
-            "jql",
-            "nextPageToken",
-            "maxResults",
-            "fields",
-            "expand",
-            "properties",
-            "fieldsByKeys",
-            "failFast",
-            "reconcileIssues",
-        }
-    )
-
-    async def _auth(self, request: Request, call_next: Any) -> Response:
-        if request.headers.get("authorization") != self.auth:
-            return Response("Client must be authenticated to access this resource.", status_code=401)
-        response: Response = await call_next(request)
-        return response
-
-    def _issue(self, issue: CloudIssue, fields: str) -> dict[str, Any]:
-        every = {
-            "labels": issue.labels,
-            "issuetype": {"name": "Story", "subtask": False},
-            self.POINTS: issue.points,
-        }
-        wanted = set(fields.split(",")) if fields else set(every)
-        return {
-            "id": issue.key.split("-")[1],
-            "key": issue.key,
-            "fields": {k: v for k, v in every.items() if k in wanted},
-        }
-
-    async def _fields(self) -> list[dict[str, Any]]:
-        return [
-            {"id": "summary", "name": "Summary", "custom": False},
-            {"id": self.POINTS, "name": "Story point estimate", "custom": True, "schema": {"type": "number"}},
-        ]
-
-    async def _sprints(self, board: int, state: str = "", startAt: int = 0) -> dict[str, Any]:
-        values = [self.sprint] if board == 7 and state == "active" else []
-        return {"maxResults": 50, "startAt": startAt, "isLast": True, "values": values}
-
-    async def _sprint_issues(
-        self, sprint: int, startAt: int = 0, maxResults: int = 50, fields: str = ""
-    ) -> dict[str, Any]:
-        page = self.issues[startAt : startAt + maxResults]
-        return {
-            "startAt": startAt,
-            "maxResults": maxResults,
-            "total": len(self.issues),
-            "issues": [self._issue(i, fields) for i in page],
-        }
-
-    async def _search(
-        self, request: Request, jql: str = "", maxResults: int = 50, fields: str = "", nextPageToken: str = ""
-    ) -> Any:
-        unknown = sorted(set(request.query_params) - self.SEARCH_PARAMS)
-        if unknown:
-            return JSONResponse(
-                {"errorMessages": [f"Unrecognized parameter: {unknown[0]}"], "errors": {}}, status_code=400
-            )
-        match = re.fullmatch(r"sprint = (\d+) AND labels in \((.*)\)", jql)
-        if match is None:
-            return JSONResponse({"errorMessages": [f"cannot parse {jql!r}"]}, status_code=400)
-        labels = set(re.findall(r'"([^"]*)"', match.group(2)))
-        found = [
-            i for i in self.issues if int(match.group(1)) == self.sprint["id"] and labels & set(i.labels)
-        ]
-        start = int(nextPageToken or 0)
-        page = found[start : start + maxResults]
-        body: dict[str, Any] = {
-            "issues": [self._issue(i, fields) for i in page],
-            "isLast": start + maxResults >= len(found),
-        }
-        if not body["isLast"]:
-            body["nextPageToken"] = str(start + maxResults)
-        return body
-
-
 # --- Linear -------------------------------------------------------------------------------------------
 
 
@@ -330,13 +217,20 @@ type IssueLabel { id: ID!, name: String! }
 """
 
 
-class LinearFake:
+class LinearFake(Limited):
     """Team ENG with an active cycle "Cycle 12"; personal API keys go in the Authorization header as is.
 
     Documents are executed against `LINEAR_SDL`; one that does not parse, validate or fit its variables
-    is answered HTTP 400 with `errors` (Linear runs Apollo Server)."""
+    is answered HTTP 400 with `errors` (Linear runs Apollo Server). Following Linear's developer docs:
+    - a refused key: HTTP 400 with an error whose `extensions` carry what Linear's SDK reads (`code`
+      AUTHENTICATION_ERROR, `type`, `userPresentableMessage`; "Errors" in Linear's API docs);
+    - rate limits ("Rate limiting", linear.app/developers/rate-limiting): HTTP 400 with
+      `extensions.code` RATELIMITED and `X-RateLimit-Requests-Limit/-Remaining/-Reset` (the reset in UTC
+      epoch milliseconds).
+    """
 
     def __init__(self, api_key: str) -> None:
+        super().__init__()
         self.api_key = api_key
         self.cycle = {
             "id": "cyc-12",
@@ -350,9 +244,27 @@ class LinearFake:
             build_schema(LINEAR_SDL), {"Query.teams": self._teams, "Cycle.issues": self._cycle_issues}
         )
         app = FastAPI()
+        app.middleware("http")(self._gate)
         app.post("/graphql")(self._graphql)
         self.server = serve(app)
         self.url = self.server.url
+
+    def limit_reply(self, remaining: float, reset: float) -> Response:
+        error = {
+            "message": "Rate limit exceeded",
+            "extensions": {
+                "code": "RATELIMITED",
+                "type": "ratelimited",
+                "userError": True,
+                "userPresentableMessage": "You have exceeded the rate limit. Please try again later.",
+            },
+        }
+        headers = {
+            "X-RateLimit-Requests-Limit": "1500",
+            "X-RateLimit-Requests-Remaining": "0",
+            "X-RateLimit-Requests-Reset": str(int(reset * 1000)),
+        }
+        return JSONResponse({"errors": [error]}, status_code=400, headers=headers)
 
     def _teams(self, _: Any, info: Any, filter: dict[str, Any] | None = None, **__: Any) -> dict[str, Any]:
         key = ((filter or {}).get("key") or {}).get("eq")
@@ -386,7 +298,12 @@ class LinearFake:
                     "errors": [
                         {
                             "message": "Authentication required, not authenticated",
-                            "extensions": {"code": "AUTHENTICATION_ERROR"},
+                            "extensions": {
+                                "code": "AUTHENTICATION_ERROR",
+                                "type": "authentication error",
+                                "userError": True,
+                                "userPresentableMessage": "You need to authenticate to access this operation.",
+                            },
                         }
                     ]
                 },
@@ -494,14 +411,20 @@ type ProjectV2ItemFieldTextValue { text: String }
 """
 
 
-class GitHubFake:
+class GitHubFake(Limited):
     """Repository acme/payments with milestones and open and closed issues (REST), and project 3 with an
     "Iteration" field and an "Estimate" number field (GraphQL, executed against `GITHUB_SDL`; GitHub
-    answers a document that does not validate with HTTP 200 and `errors`)."""
+    answers a document that does not validate with HTTP 200 and `errors`). Following GitHub's docs:
+    - `per_page` is capped at 100 ("Using pagination in the REST API"): a larger page is a short one;
+    - an exhausted primary rate limit ("Rate limits for the REST API"): HTTP 403 with
+      `x-ratelimit-remaining: 0` and `x-ratelimit-reset` in UTC epoch seconds.
+    """
 
     STATES = ("open", "closed", "all")
+    PER_PAGE_CAP = 100
 
     def __init__(self, token: str) -> None:
+        super().__init__()
         self.token = token
         self.milestones = [
             {"number": 4, "title": "Sprint 41", "state": "closed", "due_on": "2026-02-27T08:00:00Z"},
@@ -525,6 +448,7 @@ class GitHubFake:
         )
         app = FastAPI()
         app.middleware("http")(self._auth)
+        app.middleware("http")(self._gate)
         app.get("/repos/{owner}/{repo}/milestones")(self._milestones)
         app.get("/repos/{owner}/{repo}/issues")(self._issues)
         app.post("/graphql")(self._graphql)
@@ -537,7 +461,23 @@ class GitHubFake:
         response: Response = await call_next(request)
         return response
 
+    def limit_reply(self, remaining: float, reset: float) -> Response:
+        headers = {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-used": "5000",
+            "x-ratelimit-reset": str(math.ceil(reset)),
+            "x-ratelimit-resource": "core",
+        }
+        body = {
+            "message": "API rate limit exceeded for user ID 1.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            "status": "403",
+        }
+        return JSONResponse(body, status_code=403, headers=headers)
+
     def _page(self, request: Request, items: list[Any], per_page: int, page: int) -> Response:
+        per_page = min(per_page, self.PER_PAGE_CAP)
         chunk = items[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(items):

@@ -1,5 +1,14 @@
 """Local fakes of monitoring APIs for the metrics tests, on 127.0.0.1 only.
 
+Each fake follows its vendor's documentation, named where the behaviour is built:
+
+- every fake can be switched to rate-limit (`FakeApi.limit_for(seconds)`): until the reset every request
+  is answered as the vendor answers a rate limit, with the vendor's headers (Datadog "Rate Limits":
+  429 with `X-RateLimit-Limit/-Period/-Remaining/-Reset`, the reset in seconds until it; New Relic
+  "NerdGraph rate limits": 429 with an `errors` array; a Prometheus-compatible gateway (Mimir, Grafana
+  Cloud): 429 with `Retry-After`);
+- each fake keeps one set of data per credential (two organisations on one URL), and refuses a key it
+  does not know as the vendor does;
 - :class:`FakePrometheus` answers `/api/v1/query` and `/api/v1/query_range` per query with a scripted
   behaviour (a value, NaN, empty, a 500, a stall, a `status: error` body, garbage…); `prom_aligned`
   answers a range the way Thanos's `--query-range.align-range-with-step` (and VictoriaMetrics) do.
@@ -9,12 +18,14 @@
 - `newrelic_server` answers NerdGraph `POST /graphql` with `data.actor.account.nrql.results` and refuses a
   request without the right `API-Key`; `nr_rows` answers an aggregate both plain and with `TIMESERIES`.
 
-Every request is recorded (method, path, query, headers, JSON body) so tests check what the bot sent.
+Every request is recorded (method, path, query, headers, JSON body, wall-clock time) so tests check
+what the bot sent, with which credentials, and when.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -34,6 +45,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any = None
+    at: float = field(default_factory=time.time)  # when it arrived (wall clock, as vendors reset)
 
 
 @dataclass
@@ -42,16 +54,30 @@ class Reply:
     body: Any = None  # JSON-serialisable, or bytes sent as they are
     content_type: str = "application/json"
     stall: float = 0.0  # seconds to wait before answering
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Responder = Callable[[Recorded], Reply]
+# How a vendor answers a rate-limited request, given the seconds until its reset and the reset's epoch.
+LimitReply = Callable[[float, float], Reply]
+
+
+def _retry_after_429(remaining: float, reset: float) -> Reply:
+    """A gateway in front of a Prometheus API (Mimir, Cortex, Grafana Cloud): 429 and Retry-After."""
+    return Reply(429, b"too many requests", "text/plain", headers={"Retry-After": str(math.ceil(remaining))})
 
 
 class FakeApi:
-    """A threaded HTTP server whose answers come from `respond(request) -> Reply`."""
+    """A threaded HTTP server whose answers come from `respond(request) -> Reply`.
 
-    def __init__(self, respond: Responder) -> None:
+    `limit_for(seconds)` makes it answer every request with `limit_reply` until the reset; a request
+    sent before the reset is refused again with the same reset (Jira's "Rate limiting": a request re-sent
+    before the period expires fails again)."""
+
+    def __init__(self, respond: Responder, limit_reply: LimitReply = _retry_after_429) -> None:
         self.respond = respond
+        self.limit_reply = limit_reply
+        self.limited_until = 0.0
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         fake = self
@@ -77,7 +103,11 @@ class FakeApi:
                 )
                 with fake._lock:
                     fake.requests.append(request)
-                reply = fake.respond(request)
+                    until = fake.limited_until
+                if request.at < until:
+                    reply = fake.limit_reply(until - request.at, until)
+                else:
+                    reply = fake.respond(request)
                 if reply.stall:
                     time.sleep(reply.stall)
                 data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
@@ -85,6 +115,8 @@ class FakeApi:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -116,6 +148,12 @@ class FakeApi:
     def sent(self, path: str | None = None) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if path is None or r.path == path]
+
+    def limit_for(self, seconds: float) -> float:
+        """Rate-limit every request for the next `seconds`; returns the reset (epoch seconds)."""
+        with self._lock:
+            self.limited_until = time.time() + seconds
+            return self.limited_until
 
 
 # --- Prometheus --------------------------------------------------------------------------------
@@ -199,9 +237,14 @@ def prom_sequence(*behaviours: Behaviour) -> Behaviour:
 
 @dataclass
 class FakePrometheus:
-    """A Prometheus HTTP API whose answer to each query is scripted; unknown queries are empty."""
+    """A Prometheus HTTP API whose answer to each query is scripted; unknown queries are empty.
+
+    With `tokens` (bearer token -> behaviours) it stands for a multi-tenant gateway (Mimir, Grafana
+    Cloud): each token sees its own tenant's answers, and a request without a known token is refused
+    with 401, as those gateways do."""
 
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Behaviour]] | None = None
     api: FakeApi = field(init=False)
 
     def __post_init__(self) -> None:
@@ -210,7 +253,13 @@ class FakePrometheus:
     def _respond(self, req: Recorded) -> Reply:
         if req.path not in ("/api/v1/query", "/api/v1/query_range"):
             return Reply(404, b"404 page not found", "text/plain")
-        return self.behaviours.get(req.query.get("query", ""), prom_empty())(req)
+        behaviours = self.behaviours
+        if self.tokens is not None:
+            token = req.headers.get("authorization", "").removeprefix("Bearer ")
+            if token not in self.tokens:
+                return Reply(401, b"Unauthorized", "text/plain")
+            behaviours = self.tokens[token]
+        return behaviours.get(req.query.get("query", ""), prom_empty())(req)
 
     @property
     def url(self) -> str:
@@ -250,16 +299,53 @@ def _rollup(
     return out
 
 
-def datadog_server(series: DatadogSeries) -> FakeApi:
+def _aligned(
+    fn: Callable[[float], float | None], start: int, end: int, interval: int
+) -> list[list[float | None]]:
+    """Points at the multiples of `interval` inside [start, end], each the mean of its bucket (Datadog's
+    default `avg` rollup; "Rollup" in Datadog's docs: the buckets are aligned to the interval, and a
+    point is stamped with its bucket's start, never with the query's `from`)."""
+    out: list[list[float | None]] = []
+    bucket = -(-start // interval) * interval  # the first multiple at or after `from`
+    while bucket <= end:
+        upper = min(bucket + interval, end)
+        samples = range(bucket, upper, max(1, interval // 24)) if upper > bucket else [bucket]
+        values = [v for t in samples if (v := fn(float(t))) is not None]
+        out.append([bucket * 1000.0, math.fsum(values) / len(values) if values else None])
+        bucket += interval
+    return out
+
+
+def datadog_limited(remaining: float, reset: float) -> Reply:
+    """Datadog "Rate Limits" (docs.datadoghq.com/api/latest/rate-limits): HTTP 429 with
+    `X-RateLimit-Limit`, `-Period` (seconds), `-Remaining` and `-Reset` (seconds until the reset)."""
+    headers = {
+        "X-RateLimit-Limit": "100",
+        "X-RateLimit-Period": "60",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(math.ceil(remaining)),
+        "X-RateLimit-Name": "query_timeseries",
+    }
+    return Reply(429, {"errors": ["Too many requests"]}, headers=headers)
+
+
+def datadog_server(
+    series: DatadogSeries, orgs: dict[tuple[str, str], DatadogSeries] | None = None
+) -> FakeApi:
     """Datadog's "Query timeseries points" endpoint, answering the documented fields (rolled up to a
     point a minute for a window up to a day, a point an hour beyond, as Datadog rolls up long windows;
-    or to the interval a `.rollup()` at the end of the query asks for)."""
+    or to the interval a `.rollup()` at the end of the query asks for). `orgs` maps (API key,
+    application key) to each organisation's series (default: `series` for `DD_API_KEY`/`DD_APP_KEY`);
+    other keys get 403 `{"errors": ["Forbidden"]}` ("Authentication" in the API reference)."""
+    by_keys = orgs if orgs is not None else {(DD_API_KEY, DD_APP_KEY): series}
 
     def respond(req: Recorded) -> Reply:
         if req.method != "GET" or req.path != "/api/v1/query":
             return Reply(404, {"errors": ["Not found"]})
-        if req.headers.get("dd-api-key") != DD_API_KEY or req.headers.get("dd-application-key") != DD_APP_KEY:
+        keys = (req.headers.get("dd-api-key", ""), req.headers.get("dd-application-key", ""))
+        if keys not in by_keys:
             return Reply(403, {"errors": ["Forbidden"]})
+        series = by_keys[keys]
         missing = [k for k in ("from", "to", "query") if k not in req.query]
         if missing:
             return Reply(400, {"errors": [f"The value provided for parameter '{missing[0]}' is invalid"]})
@@ -271,11 +357,7 @@ def datadog_server(series: DatadogSeries) -> FakeApi:
         interval = int(rollup[2]) if rollup else (60 if end - start <= 86400 else 3600)
         out = []
         for i, (tag, fn) in enumerate(series[base].items()):
-            if rollup:
-                pointlist = _rollup(fn, start, end, interval)
-            else:
-                times = [start + interval * (n + 1) for n in range(int((end - start) // interval))]
-                pointlist = [[t * 1000.0, fn(t)] for t in times]
+            pointlist = _rollup(fn, start, end, interval) if rollup else _aligned(fn, start, end, interval)
             out.append(
                 {
                     "aggr": "avg",
@@ -307,7 +389,7 @@ def datadog_server(series: DatadogSeries) -> FakeApi:
         }
         return Reply(body=body)
 
-    return FakeApi(respond)
+    return FakeApi(respond, datadog_limited)
 
 
 # --- New Relic ---------------------------------------------------------------------------------
@@ -346,19 +428,32 @@ def nr_rows(fields: Callable[[float], dict[str, Any]]) -> Callable[[str], list[d
     return rows
 
 
-def newrelic_server(rows: NewRelicRows) -> FakeApi:
-    """NerdGraph answering NRQL queries with `data.actor.account.nrql.results`."""
+def newrelic_limited(remaining: float, reset: float) -> Reply:
+    """NerdGraph over its rate limit ("NerdGraph rate limits" in New Relic's docs): HTTP 429 with an
+    `errors` array (the fake also sends `Retry-After`, which the bot must honour when present)."""
+    error = {"message": "Too many requests", "extensions": {"errorClass": "TOO_MANY_REQUESTS"}}
+    return Reply(429, {"errors": [error]}, headers={"Retry-After": str(math.ceil(remaining))})
+
+
+def newrelic_server(rows: NewRelicRows, keys: dict[str, tuple[int, NewRelicRows]] | None = None) -> FakeApi:
+    """NerdGraph answering NRQL queries with `data.actor.account.nrql.results`. `keys` maps each user
+    key to its account and rows (default: `NR_USER_KEY` on `NR_ACCOUNT`). An unknown key is refused as
+    NerdGraph refuses it ("NerdGraph API: errors" in New Relic's docs): HTTP 401 with an `errors` array
+    whose `extensions.errorClass` is `BAD_API_KEY`."""
+    by_key = keys if keys is not None else {NR_USER_KEY: (NR_ACCOUNT, rows)}
 
     def respond(req: Recorded) -> Reply:
         if req.method != "POST" or req.path != "/graphql":
             return Reply(404, {"errors": [{"message": "Not found"}]})
-        if req.headers.get("api-key") != NR_USER_KEY:
-            error = {"message": "Invalid API key", "extensions": {"errorClass": "UNAUTHORIZED"}}
-            return Reply(200, {"errors": [error], "data": {"actor": None}})
+        key = req.headers.get("api-key", "")
+        if key not in by_key:
+            error = {"message": "Invalid API key", "extensions": {"errorClass": "BAD_API_KEY"}}
+            return Reply(401, {"errors": [error]})
+        account, rows = by_key[key]
         body = req.body or {}
         variables = body.get("variables") or {}
         nrql = str(variables.get("nrql", ""))
-        if variables.get("accountId") != NR_ACCOUNT or "nrql(query: $nrql" not in str(body.get("query")):
+        if variables.get("accountId") != account or "nrql(query: $nrql" not in str(body.get("query")):
             return Reply(
                 200, {"errors": [{"message": "Account not found"}], "data": {"actor": {"account": None}}}
             )
@@ -369,7 +464,7 @@ def newrelic_server(rows: NewRelicRows) -> FakeApi:
         results = rows[base](nrql)
         return Reply(body={"data": {"actor": {"account": {"nrql": {"results": results}}}}})
 
-    return FakeApi(respond)
+    return FakeApi(respond, newrelic_limited)
 
 
 # --- a runtime for reading signals without the whole app ---------------------------------------

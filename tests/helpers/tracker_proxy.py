@@ -107,8 +107,11 @@ class RecordingProxy:
             headers=headers,
         )
         keep = {
-            k: v for k, v in answer.headers.items() if k.lower() in ("content-type", "link", "retry-after")
-        }
+            k: v
+            for k, v in answer.headers.items()
+            if k.lower() in ("content-type", "link", "retry-after")
+            or k.lower().startswith(("x-ratelimit", "ratelimit"))
+        }  # the vendors' rate-limit headers pass through, as they would from the real tracker
         return Response(answer.content, status_code=answer.status_code, headers=keep)
 
     def stop(self) -> None:

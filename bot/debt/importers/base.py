@@ -1,14 +1,18 @@
 """What every importer shares: the imported sprint, counting unestimated issues, and a careful HTTP client.
 
-The client retries timeouts, 429 and 5xx with exponential backoff (honouring Retry-After), refuses to
-follow a link to another host, and turns every failure into `ImportFailed` with a reason a person can
-read. Reasons never contain a credential: they name the tracker, the path and the HTTP status only.
+The client sends through the bot's one outbound policy (`bot.outbound`): timeouts and 5xx are retried
+with exponential backoff; a rate limit (429, GitHub's exhausted 403, Linear's `RATELIMITED` under HTTP
+400, a GraphQL error array saying so) is never sent again before the tracker's reset: waited out when
+the reset is within `WAIT_WITHIN` seconds, otherwise the import stops with `ImportRateLimited`, which
+says when the tracker may be asked again. The client refuses to follow a link to another host and turns
+every failure into `ImportFailed` with a reason a person can read. Reasons never contain a credential:
+they name the tracker, the path and the HTTP status only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,22 +22,39 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot import outbound
 from bot.debt.config import TrackerHttp
 
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 200  # a tracker that keeps answering "there is more" is broken, not big
-MAX_RETRY_AFTER = 30.0
+# An import runs in the background: a rate limit lifting within a minute is waited out.
+WAIT_WITHIN = 60.0
 
 Secret = Callable[[str], str]
 
 
 class ImportFailed(Exception):
-    """The import did not produce a figure; `reason` is shown to the team next to the stale figure."""
+    """The import did not produce a figure; `reason` is shown to the team next to the stale figure.
+    `status` is the HTTP status of a refused request (a 404 lets an importer try an older endpoint)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
+
+
+class ImportRateLimited(ImportFailed):
+    """The tracker asked us to wait past what an import waits; `next_try` (epoch seconds) is when it may
+    be asked again, `wait` how many seconds from now that is."""
+
+    def __init__(self, limit: outbound.RateLimited) -> None:
+        super().__init__(limit.reason)
+        self.next_try = limit.next_try
+
+    @property
+    def wait(self) -> float:
+        return max(0.0, self.next_try - time.time())
 
 
 @dataclass(frozen=True)
@@ -118,13 +139,34 @@ def need(condition: bool, label: str, what: str) -> None:
 
 
 class TrackerClient:
-    """An httpx AsyncClient for one tracker and one import run."""
+    """An httpx AsyncClient for one tracker and one import run. `limits` is how the tracker says "rate
+    limited" (`bot.outbound.JIRA`, `GITHUB`, `LINEAR`); `credentials` the secrets it sends, hashed into
+    the key its rate limits are remembered under (one token's limit never stops another's)."""
 
-    def __init__(self, label: str, base_url: str, http: TrackerHttp, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        label: str,
+        base_url: str,
+        http: TrackerHttp,
+        headers: Mapping[str, str],
+        *,
+        limits: outbound.Limits,
+        wait_within: float = WAIT_WITHIN,
+    ) -> None:
         self.label = label
         self.base_url = base_url.rstrip("/")
         self.http = http
+        self.limits = limits
         self._origin = urlsplit(self.base_url)[:2]
+        secrets = [f"{k}={v}" for k, v in sorted(headers.items())]
+        self.key = f"tracker|{self.base_url}|{outbound.credential_id(*secrets)}"
+        self.policy = outbound.Policy(
+            timeout=http.timeout_seconds,
+            retries=http.retries,
+            backoff=http.backoff_seconds,
+            wait_within=wait_within,
+            retry_timeouts=True,
+        )
         self._client = httpx.AsyncClient(
             headers={"Accept": "application/json", "User-Agent": "scalebot", **headers},
             timeout=httpx.Timeout(http.timeout_seconds),
@@ -156,47 +198,46 @@ class TrackerClient:
             raise ImportFailed(f"{self.label} pointed to another host; not following it")
         shown = urlsplit(url).path
         attempts = self.http.retries + 1
-        problem = ""
-        for attempt in range(attempts):
-            wait = self.http.backoff_seconds * (2**attempt)
-            try:
-                response = await self._client.request(method, url, **kwargs)
-            except httpx.TimeoutException:
-                problem = f"{self.label} did not answer within {self.http.timeout_seconds:g}s ({shown})"
-            except httpx.TransportError as exc:
-                problem = f"cannot reach {self.label} ({type(exc).__name__}, {shown})"
-            else:
-                status = response.status_code
-                if status in (401, 403):
-                    raise ImportFailed(
-                        f"{self.label} refused the credentials (HTTP {status} for {shown}); "
-                        "check the token the config file names"
-                    )
-                if status == 429 or status >= 500:
-                    problem = f"{self.label} answered HTTP {status} ({shown})"
-                    wait = max(wait, _retry_after(response.headers))
-                elif status >= 400:
-                    raise ImportFailed(f"{self.label} answered HTTP {status} ({shown}){_detail(response)}")
-                else:
-                    try:
-                        return response.json(), response.headers
-                    except ValueError:
-                        raise ImportFailed(
-                            f"{self.label} answered something that is not JSON ({shown})"
-                        ) from None
-            if attempt + 1 < attempts:
-                log.info(
-                    "tracker request failed; retrying", extra={"tracker": self.label, "problem": problem}
-                )
-                await asyncio.sleep(wait)
-        raise ImportFailed(f"{problem}, {attempts} attempt{'s' if attempts > 1 else ''}")
+        tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+
+        async def call() -> httpx.Response:
+            return await self._client.request(method, url, **kwargs)
+
+        try:
+            response = await outbound.send(
+                call, policy=self.policy, limits=self.limits, service=self.label, key=self.key
+            )
+        except outbound.RateLimited as exc:
+            log.info(
+                "tracker rate limit", extra={"tracker": self.label, "next_try": exc.next_try_at.isoformat()}
+            )
+            raise ImportRateLimited(exc) from None
+        except httpx.TimeoutException:
+            raise ImportFailed(
+                f"{self.label} did not answer within {self.http.timeout_seconds:g}s ({shown}), {tries}"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ImportFailed(
+                f"cannot reach {self.label} ({type(exc).__name__}, {shown}), {tries}"
+            ) from None
+        status = response.status_code
+        # Linear answers a refused key with HTTP 400 and `extensions.code` AUTHENTICATION_ERROR.
+        if status in (401, 403) or outbound.graphql_error_codes(response) & _REFUSED_CODES:
+            raise ImportFailed(
+                f"{self.label} refused the credentials (HTTP {status} for {shown}); "
+                "check the token the config file names"
+            )
+        if status >= 500:
+            raise ImportFailed(f"{self.label} answered HTTP {status} ({shown}), {tries}")
+        if status >= 400:
+            raise ImportFailed(f"{self.label} answered HTTP {status} ({shown}){_detail(response)}", status)
+        try:
+            return response.json(), response.headers
+        except ValueError:
+            raise ImportFailed(f"{self.label} answered something that is not JSON ({shown})") from None
 
 
-def _retry_after(headers: httpx.Headers) -> float:
-    try:
-        return min(float(headers.get("Retry-After", "0")), MAX_RETRY_AFTER)
-    except ValueError:
-        return 0.0
+_REFUSED_CODES = {"AUTHENTICATION_ERROR", "UNAUTHENTICATED", "FORBIDDEN"}
 
 
 def _detail(response: httpx.Response) -> str:

@@ -15,6 +15,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from bot import outbound
 from bot.debt.config import DebtImportConfig, GitHubTracker
 from bot.debt.importers.base import (
     MAX_PAGES,
@@ -72,7 +73,7 @@ def client_for(tracker: GitHubTracker, secret: Secret) -> TrackerClient:
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": "2022-11-28",
     }
-    return TrackerClient(LABEL, str(tracker.url), tracker, headers)
+    return TrackerClient(LABEL, str(tracker.url), tracker, headers, limits=outbound.GITHUB)
 
 
 def graphql_url(base: str) -> str:

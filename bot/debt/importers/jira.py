@@ -2,9 +2,12 @@
 labels or a JQL filter.
 
 - active sprint: `GET /rest/agile/1.0/board/{id}/sprint?state=active` (both);
-- the sprint's issues (capacity): `GET /rest/agile/1.0/sprint/{id}/issue`, `startAt` pages (both);
-- tech-debt issues: Cloud `GET /rest/api/3/search/jql` (`nextPageToken` pages), Data Center
-  `GET /rest/api/2/search` (`startAt` pages), with `sprint = {id} AND (labels in (…) | the filter)`;
+- the sprint's issues (capacity): Cloud `GET /rest/api/3/search/jql` with `sprint = {id}` (the enhanced
+  search, `nextPageToken` pages), falling back to `GET /rest/agile/1.0/sprint/{id}/issue` (`startAt`
+  pages) where the enhanced search answers 404; Data Center the latter;
+- tech-debt issues: Cloud `GET /rest/api/3/search/jql` (`nextPageToken` pages; the same fallback, with
+  the filter as the agile endpoint's `jql`), Data Center `GET /rest/api/2/search` (`startAt` pages),
+  with `sprint = {id} AND (labels in (…) | the filter)`;
 - the story points field id from `/rest/api/3/field` or `/rest/api/2/field` when configured by name.
 
 Sub-tasks are left out: their points are usually part of their parent's.
@@ -16,6 +19,7 @@ import base64
 from datetime import date
 from typing import Any
 
+from bot import outbound
 from bot.debt.config import DebtImportConfig, JiraCloudTracker, JiraDataCenterTracker
 from bot.debt.importers.base import (
     MAX_PAGES,
@@ -40,7 +44,7 @@ def client_for(tracker: JiraCloudTracker | JiraDataCenterTracker, secret: Secret
     else:
         auth = f"Bearer {secret(tracker.token_env)}"
         label = "Jira Data Center"
-    return TrackerClient(label, str(tracker.url), tracker, {"Authorization": auth})
+    return TrackerClient(label, str(tracker.url), tracker, {"Authorization": auth}, limits=outbound.JIRA)
 
 
 async def fetch(
@@ -57,7 +61,10 @@ async def fetch(
         field = await points_field(client, spec.estimate_field, cloud)
         sprint = await active_sprint(client, spec.board)
         fields = f"labels,issuetype,{field}"
-        everything = await sprint_issues(client, sprint["id"], fields, tracker.page_size)
+        if cloud:
+            everything = await cloud_sprint_issues(client, sprint["id"], None, fields, tracker.page_size)
+        else:
+            everything = await sprint_issues(client, sprint["id"], fields, tracker.page_size)
         debt_keys = await debt_issue_keys(client, sprint["id"], spec, fields, tracker.page_size, cloud)
     issues = tuple(
         TrackerIssue(key, estimate(fields_of.get(field)), key in debt_keys)
@@ -114,15 +121,17 @@ async def active_sprint(client: TrackerClient, board: int) -> dict[str, Any]:
 
 
 async def sprint_issues(
-    client: TrackerClient, sprint_id: int, fields: str, page_size: int
+    client: TrackerClient, sprint_id: int, fields: str, page_size: int, jql: str | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
+    """The sprint's issues through the agile endpoint (`startAt` pages; a page may be shorter than
+    asked for: the server caps it)."""
     out: list[tuple[str, dict[str, Any]]] = []
     start = 0
     for _ in range(MAX_PAGES):
-        body, _ = await client.get(
-            f"/rest/agile/1.0/sprint/{sprint_id}/issue",
-            {"startAt": start, "maxResults": page_size, "fields": fields},
-        )
+        params: dict[str, Any] = {"startAt": start, "maxResults": page_size, "fields": fields}
+        if jql:
+            params["jql"] = jql
+        body, _ = await client.get(f"/rest/agile/1.0/sprint/{sprint_id}/issue", params)
         page = _issues(client, body)
         out += page
         start += len(page)
@@ -131,11 +140,47 @@ async def sprint_issues(
     raise ImportFailed(f"{client.label} kept paging the sprint's issues")
 
 
-def jql_for(sprint_id: int, spec: DebtImportConfig) -> str:
+def filter_for(spec: DebtImportConfig) -> str:
+    """The JQL choosing tech-debt issues: the configured filter, or the labels."""
     if spec.jql:
-        return f"sprint = {sprint_id} AND ({spec.jql})"
+        return f"({spec.jql})"
     labels = ", ".join('"' + label.replace("\\", "\\\\").replace('"', '\\"') + '"' for label in spec.labels)
-    return f"sprint = {sprint_id} AND labels in ({labels})"
+    return f"labels in ({labels})"
+
+
+def jql_for(sprint_id: int, spec: DebtImportConfig) -> str:
+    return f"sprint = {sprint_id} AND {filter_for(spec)}"
+
+
+async def cloud_sprint_issues(
+    client: TrackerClient, sprint_id: int, choose: str | None, fields: str, page_size: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Jira Cloud: the sprint's issues (those `choose` selects) from the enhanced search, or from the
+    agile endpoint where the enhanced search answers 404 (an instance without it)."""
+    jql = f"sprint = {sprint_id}" + (f" AND {choose}" if choose else "")
+    try:
+        return await _enhanced_search(client, jql, fields, page_size)
+    except ImportFailed as exc:
+        if exc.status not in (404, 410):
+            raise
+    return await sprint_issues(client, sprint_id, fields, page_size, choose)
+
+
+async def _enhanced_search(
+    client: TrackerClient, jql: str, fields: str, page_size: int
+) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    token: str | None = None
+    for _ in range(MAX_PAGES):
+        params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
+        if token:
+            params["nextPageToken"] = token
+        body, _ = await client.get("/rest/api/3/search/jql", params)
+        out += _issues(client, body)
+        token = body.get("nextPageToken")
+        if not token or body.get("isLast") is True:
+            return out
+    raise ImportFailed(f"{client.label} kept paging the search")
 
 
 async def debt_issue_keys(
@@ -144,17 +189,8 @@ async def debt_issue_keys(
     jql = jql_for(sprint_id, spec)
     keys: set[str] = set()
     if cloud:
-        token: str | None = None
-        for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
-            if token:
-                params["nextPageToken"] = token
-            body, _ = await client.get("/rest/api/3/search/jql", params)
-            keys.update(key for key, _f in _issues(client, body))
-            token = body.get("nextPageToken")
-            if not token or body.get("isLast") is True:
-                return keys
-        raise ImportFailed(f"{client.label} kept paging the search")
+        found = await cloud_sprint_issues(client, sprint_id, filter_for(spec), fields, page_size)
+        return {key for key, _f in found}
     start = 0
     for _ in range(MAX_PAGES):
         body, _ = await client.get(

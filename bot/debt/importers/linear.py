@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot import outbound
 from bot.debt.config import DebtImportConfig, LinearTracker
 from bot.debt.importers.base import (
     MAX_PAGES,
@@ -60,7 +61,8 @@ async def fetch(
     issues: list[TrackerIssue] = []
     cycle: dict[str, Any] | None = None
     after: str | None = None
-    async with TrackerClient(LABEL, url, tracker, {"Authorization": secret(tracker.api_key_env)}) as client:
+    headers = {"Authorization": secret(tracker.api_key_env)}
+    async with TrackerClient(LABEL, url, tracker, headers, limits=outbound.LINEAR) as client:
         for _ in range(MAX_PAGES):
             variables = {"teamKey": spec.team_key, "first": tracker.page_size, "after": after}
             body, _ = await client.post(url, {"query": QUERY, "variables": variables})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import ssl
 import weakref
 from collections.abc import Mapping
@@ -17,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
+
+from bot import outbound
 
 Point = tuple[float, float]  # (Unix seconds, value)
 
@@ -56,7 +57,8 @@ class Source(Protocol):
 
     @property
     def identity(self) -> str:
-        """What makes two sources the same for caching (kind, URL, account), without credentials."""
+        """What makes two sources the same for caching and sharing: kind, URL, account, and a keyed hash
+        of the credentials (`outbound.credential_id`), so one key's answer never serves another's."""
         ...
 
     async def read(
@@ -110,6 +112,15 @@ class HttpPolicy:
     retries: int = 2
     max_concurrency: int = 8
     backoff: float = 0.1  # first wait; doubles after each attempt
+    wait_within: float = 4.0  # the longest a read sits out a rate limit before answering without it
+
+
+class SourceRateLimited(SourceError):
+    """The source asked us to wait past the answer's budget; `next_try` is when it may be asked again."""
+
+    def __init__(self, limit: outbound.RateLimited) -> None:
+        super().__init__(limit.reason)
+        self.next_try = limit.next_try
 
 
 def _refused(exc: BaseException) -> bool:
@@ -139,37 +150,37 @@ async def send(
     method: str,
     url: str,
     *,
+    service: str,
+    limits: outbound.Limits,
     params: Mapping[str, str] | None = None,
     json: Any = None,
     headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | None = None,
 ) -> httpx.Response:
-    """One request with connect/read timeouts, a bound on concurrency per source, and retries with
-    backoff after a 5xx or a connection error (not after a read timeout: that would double the wait).
-    Returns the last response (maybe a 5xx); raises `SourceError` when no response came."""
+    """One request under the outbound policy (`bot.outbound`: retries after a 5xx or a connection
+    error, rate limits honoured to the vendor's reset), with connect/read timeouts and a bound on
+    concurrency per source. Returns the last response (maybe a 5xx); raises `SourceRateLimited` when
+    the reset is past `policy.wait_within`, `SourceError` when no response came."""
     timeout = httpx.Timeout(policy.timeout, connect=min(policy.timeout, 2.0))
     limit = semaphore(identity, policy.max_concurrency)
-    attempt = 0
+    rules = outbound.Policy(
+        timeout=policy.timeout,
+        retries=policy.retries,
+        backoff=policy.backoff,
+        wait_within=policy.wait_within,
+    )
     async with httpx.AsyncClient(timeout=timeout, verify=ssl_context(), follow_redirects=False) as client:
-        while True:
-            retryable: httpx.TransportError | None = None
+
+        async def call() -> httpx.Response:
             async with limit:
-                try:
-                    response = await client.request(
-                        method, url, params=params, json=json, headers=headers, auth=auth
-                    )
-                except httpx.ReadTimeout as exc:
-                    raise SourceError(_transport_reason(exc, policy.timeout)) from None
-                except httpx.TransportError as exc:
-                    retryable = exc
-            if retryable is None and response.status_code < 500:
-                return response
-            if attempt >= policy.retries:
-                if retryable is not None:
-                    raise SourceError(_transport_reason(retryable, policy.timeout)) from None
-                return response
-            await asyncio.sleep(policy.backoff * (2**attempt) + random.uniform(0, policy.backoff / 2))
-            attempt += 1
+                return await client.request(method, url, params=params, json=json, headers=headers, auth=auth)
+
+        try:
+            return await outbound.send(call, policy=rules, limits=limits, service=service, key=identity)
+        except outbound.RateLimited as exc:
+            raise SourceRateLimited(exc) from None
+        except httpx.TransportError as exc:
+            raise SourceError(_transport_reason(exc, policy.timeout)) from None
 
 
 def json_body(response: httpx.Response, what: str) -> Any:
@@ -192,6 +203,4 @@ def http_reason(response: httpx.Response, credentials: str) -> str:
         return f"HTTP {status}: the credentials were refused (check {credentials})"
     if status == 404:
         return "HTTP 404: no such API at the configured URL"
-    if status == 429:
-        return "HTTP 429: rate limited, try again in a minute"
     return f"HTTP {status}"

@@ -27,6 +27,7 @@ from bot.metrics.sources.base import (
     number,
     send,
 )
+from bot.outbound import DATADOG, credential_id
 
 LOOKBACK = timedelta(minutes=5)
 
@@ -69,7 +70,8 @@ class DatadogClient:
 
     @property
     def identity(self) -> str:
-        return f"datadog|{self.base}"
+        keys = credential_id(self.headers["DD-API-KEY"], self.headers["DD-APPLICATION-KEY"])
+        return f"datadog|{self.base}|{keys}"
 
     async def read(
         self, query: str, at: datetime, history: timedelta | None = None, step: timedelta | None = None
@@ -84,6 +86,8 @@ class DatadogClient:
             self.policy,
             "GET",
             f"{self.base}/api/v1/query",
+            service="Datadog",
+            limits=DATADOG,
             params=params,
             headers=self.headers,
         )

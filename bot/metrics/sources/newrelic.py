@@ -25,6 +25,7 @@ from bot.metrics.sources.base import (
     number,
     send,
 )
+from bot.outbound import NEW_RELIC, credential_id
 
 LOOKBACK = timedelta(minutes=5)
 GRAPHQL = (
@@ -68,7 +69,7 @@ class NewRelicClient:
 
     @property
     def identity(self) -> str:
-        return f"newrelic|{self.url}|{self.config.account_id}"
+        return f"newrelic|{self.url}|{self.config.account_id}|{credential_id(self.headers['API-Key'])}"
 
     async def read(
         self, query: str, at: datetime, history: timedelta | None = None, step: timedelta | None = None
@@ -78,7 +79,14 @@ class NewRelicClient:
             "variables": {"accountId": self.config.account_id, "nrql": nrql_for(query, at, history, step)},
         }
         response = await send(
-            self.identity, self.policy, "POST", self.url, json=payload, headers=self.headers
+            self.identity,
+            self.policy,
+            "POST",
+            self.url,
+            service="New Relic",
+            limits=NEW_RELIC,
+            json=payload,
+            headers=self.headers,
         )
         instant = at.timestamp() if history is None else None
         return parse_response(response, f"sources.{self.name}.user_key_env", instant)
@@ -104,7 +112,8 @@ def parse_response(response: Any, credentials: str, instant: float | None = None
         first: dict[str, Any] = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
         extensions = first.get("extensions")
         error_class = str(extensions.get("errorClass") or "") if isinstance(extensions, dict) else ""
-        if error_class in ("UNAUTHORIZED", "FORBIDDEN") or "api key" in str(first.get("message", "")).lower():
+        refused = ("UNAUTHORIZED", "FORBIDDEN", "BAD_API_KEY")
+        if error_class in refused or "api key" in str(first.get("message", "")).lower():
             raise SourceError(f"the credentials were refused (check {credentials})")
         raise SourceError(f"query failed: {str(first.get('message') or 'no detail')[:300]}")
     if response.status_code >= 400:

@@ -21,6 +21,7 @@ from bot.metrics.sources.base import (
     number,
     send,
 )
+from bot.outbound import PROMETHEUS, credential_id
 
 
 class PrometheusClient:
@@ -42,12 +43,18 @@ class PrometheusClient:
         if config.bearer_token_env:
             self.headers["Authorization"] = f"Bearer {secret(config.bearer_token_env)}"
         elif config.basic_auth:
-            self.auth = httpx.BasicAuth(config.basic_auth.username, secret(config.basic_auth.password_env))
+            password = secret(config.basic_auth.password_env)
+            self.auth = httpx.BasicAuth(config.basic_auth.username, password)
+        # Every header sent (a bearer token, a tenant, a custom auth header) and basic auth name the
+        # credentials in the identity, hashed.
+        self._secrets = [f"{k}={v}" for k, v in sorted(self.headers.items())]
+        if config.basic_auth and self.auth is not None:
+            self._secrets.append(f"basic={config.basic_auth.username}:{password}")
 
     @property
     def identity(self) -> str:
         org = self.config.headers.get("X-Scope-OrgID", "")
-        return f"prometheus|{self.base}|{org}"
+        return f"prometheus|{self.base}|{org}|{credential_id(*self._secrets)}"
 
     @property
     def credentials_key(self) -> str:
@@ -77,6 +84,8 @@ class PrometheusClient:
             self.policy,
             "GET",
             self.base + path,
+            service="Prometheus",
+            limits=PROMETHEUS,
             params=params,
             headers=self.headers,
             auth=self.auth,
