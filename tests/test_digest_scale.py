@@ -5,11 +5,13 @@ the same table as a Markdown file in the thread, and the parent says why."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import matplotlib.image
 import pytest
 
 from bot.clock import ManualClock
@@ -186,3 +188,35 @@ def test_a_channel_canvas_a_person_made_is_left_alone_and_ours_is_a_tab_beside_i
     assert person.id == theirs and person.markdown == "# Our channel's notes" and person.edits == 0
     assert not ours.is_channel_canvas and ours.channel_id == DIGEST and ours.edits == 1
     assert len(fake.calls("canvases.create")) == 1
+
+
+def test_charts_of_many_teams_show_the_distribution_and_the_worst_by_name_within_1600_by_900() -> None:
+    from datetime import date
+
+    from bot.digest.charts import DebtBar, LatencySeries, debt_chart, latency_chart
+
+    bars = [DebtBar(f"Team {i:03d}", 0.05 + (i % 40) / 100, 0.2, "in band") for i in range(1000)]
+    bars = [
+        DebtBar(
+            b.team,
+            b.rolling,
+            b.current,
+            "under" if b.rolling < 0.2 else "over" if b.rolling > 0.3 else "in band",
+        )
+        for b in bars
+    ]
+    weeks = tuple(date(2026, 10, 5) + timedelta(weeks=k) for k in range(8))
+    series = [
+        LatencySeries(f"Team {i:03d}", tuple((w, 0.05 + i / 10000) for w in weeks)) for i in range(1000)
+    ]
+    debt, latency = debt_chart(bars), latency_chart(series)
+    assert debt is not None and latency is not None
+    assert (
+        "Distribution of the tech-debt share of 1000 teams" in debt.alt and "Furthest out: Team" in debt.alt
+    )
+    assert latency.title == "p95 latency: the 10 slowest of 1000 teams"
+    assert latency.alt.count(" ms") == 11 and "Team 999 150 ms" in latency.alt
+    for chart in (debt, latency):
+        image = matplotlib.image.imread(io.BytesIO(chart.png), format="png")
+        height, width = image.shape[:2]
+        assert width <= 1600 and height <= 900 and width >= 600
