@@ -51,7 +51,22 @@ def manager(i: int, managers: int) -> str:
 
 
 def slow_prometheus(latency: float) -> Starlette:
-    """`/api/v1/query_range`: one flat series, after `latency` seconds (asynchronously, so many at once)."""
+    """`/api/v1/query_range` and `/api/v1/query`: one flat series (or sample), after `latency` seconds
+    (asynchronously, so many at once)."""
+
+    async def query(request: Request) -> JSONResponse:
+        await asyncio.sleep(latency)
+        q = request.query_params
+        value = "0.12" if "histogram_quantile" in q["query"] else "0.5"
+        return JSONResponse(
+            {
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [{"metric": {}, "value": [float(q["time"]), value]}],
+                },
+            }
+        )
 
     async def query_range(request: Request) -> JSONResponse:
         await asyncio.sleep(latency)
@@ -69,7 +84,7 @@ def slow_prometheus(latency: float) -> Starlette:
             }
         )
 
-    return Starlette(routes=[Route("/api/v1/query_range", query_range)])
+    return Starlette(routes=[Route("/api/v1/query_range", query_range), Route("/api/v1/query", query)])
 
 
 class SourceProcess:
