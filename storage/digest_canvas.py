@@ -1,4 +1,5 @@
-"""The workspace's scale readiness canvas (one per workspace, ever) and each week's digest state.
+"""The workspace's scale readiness canvas (one per workspace, ever), each week's digest state, and where
+each manager wants their own digest (setup's choice; the config file's `digest.manager_channels` too).
 
 The canvas row is written *before* the canvas is created (its intent, with the id of a canvas a person
 already made in the channel, if any) and its id stored the moment Slack answers, so a process killed in
@@ -98,6 +99,47 @@ def canvas_written(session: Session, workspace_id: str, week: str, content_hash:
         .where(col(DigestCanvasRow.workspace_id) == workspace_id)
         .values(week=week, content_hash=content_hash, edited_at=now, edits=DigestCanvasRow.edits + 1)
     )
+
+
+class DigestManagerChannelRow(SQLModel, table=True):
+    """A manager's own digest goes to this channel instead of their DM (chosen in the setup modal)."""
+
+    __tablename__ = "digest_manager_channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_digest_manager_channels_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    updated_at: datetime
+
+
+def manager_channels(session: Session, workspace_id: str) -> dict[str, str]:
+    rows = session.exec(
+        select(DigestManagerChannelRow).where(DigestManagerChannelRow.workspace_id == workspace_id)
+    )
+    return {row.user_id: row.channel_id for row in rows}
+
+
+def save_manager_channel(
+    session: Session, workspace_id: str, user_id: str, channel_id: str | None, now: datetime
+) -> None:
+    """Where `user_id`'s own digest goes; None: back to their DM."""
+    row = session.exec(
+        select(DigestManagerChannelRow).where(
+            DigestManagerChannelRow.workspace_id == workspace_id, DigestManagerChannelRow.user_id == user_id
+        )
+    ).first()
+    if channel_id is None:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        row = DigestManagerChannelRow(
+            workspace_id=workspace_id, user_id=user_id, channel_id=channel_id, updated_at=now
+        )
+    row.channel_id, row.updated_at = channel_id, now
+    session.add(row)
 
 
 # --- each week's state -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ and UTC only when Slack does not tell.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -103,6 +104,7 @@ def effective(
     *,
     file_sets_workspace: bool = False,
     workspace_zone: str | None = None,
+    own_channels: Mapping[str, str] | None = None,
 ) -> Schedule:
     """The schedule in force: the stored override where it exists, else the file; the zone, when
     neither names one, is `workspace_zone` (else UTC)."""
@@ -111,9 +113,7 @@ def effective(
     if not zone_is_set(file, stored):
         source = "workspace" if workspace_zone else "utc"
         file = file.model_copy(update={"timezone": workspace_zone or "UTC"})
-    channels = tuple(
-        sorted({**file.manager_channels, **dict((stored or {}).get("manager_channels") or {})}.items())
-    )
+    channels = tuple(sorted({**file.manager_channels, **dict(own_channels or {})}.items()))
     if stored:
         return Schedule(
             channel=stored.get("channel") or None,

@@ -52,11 +52,13 @@ async def schedule_for(rt: Runtime, workspace_id: str, zone_budget: float | None
     ws = rt.config.workspaces.get(workspace_id)
     file = rt.config.digest_for(workspace_id)
     own_zone = None if zone_is_set(file, stored) else await workspace_timezone(rt, workspace_id, zone_budget)
+    own_channels = await rt.db.run(digest_canvas.manager_channels, workspace_id)
     return effective(
         file,
         stored,
         file_sets_workspace=bool(ws and ws.digest and ws.digest.channel),
         workspace_zone=own_zone,
+        own_channels=own_channels,
     )
 
 

@@ -1,5 +1,5 @@
 """Digest at company size: each week's state (for "what changed since last week") and the workspace's
-scale readiness canvas.
+scale readiness canvas, and the channel a manager chose for their own digest.
 
 Revision ID: digest_0002
 Revises: digest_0001
@@ -37,9 +37,19 @@ def upgrade() -> None:
         sa.Column("unavailable", sa.String(64)),
         sa.UniqueConstraint("workspace_id", name="uq_digest_canvases_workspace"),
     )
+    op.create_table(
+        "digest_manager_channels",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("workspace_id", sa.String(32), nullable=False),
+        sa.Column("user_id", sa.String(32), nullable=False),
+        sa.Column("channel_id", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("workspace_id", "user_id", name="uq_digest_manager_channels_user"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("digest_manager_channels")
     op.drop_table("digest_canvases")
     with op.batch_alter_table("digest_runs") as batch:
         batch.drop_column("state_json")
