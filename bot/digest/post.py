@@ -30,6 +30,7 @@ from bot.digest.schedule import Schedule
 from bot.digest.slack_calls import paced
 from bot.errors import UserError
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
+from bot.words import quoted
 from storage import digest as repo
 from storage import digest_canvas
 
@@ -181,7 +182,7 @@ class Poster:
                     await self._db(repo.post_failed, self.ws, self.week, "chart", chart.name, reason)
                 what = "Chart" if chart.extension == "png" else "File"
                 notes.append(
-                    f":warning: {what} “{chart.title}” could not be uploaded ({reason}); the digest went out without it."
+                    f":warning: {what} {quoted(chart.title)} could not be uploaded ({reason}); the digest went out without it."
                 )
                 continue
             file_id = str(((response.get("files") or [{}])[0]).get("id") or "uploaded")

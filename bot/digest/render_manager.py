@@ -16,6 +16,7 @@ from bot.digest.assemble import Digest
 from bot.digest.model import TeamDigest
 from bot.digest.render import Extras, agenda_blocks
 from bot.digest.rows import TeamRow, team_row
+from bot.words import plural, verb
 
 # Blocks the header, the agenda (five categories), the links and the dividers take at most.
 FIXED_BLOCKS = 12
@@ -53,7 +54,7 @@ def row_text(row: TeamRow) -> str:
         )
     if row.open_mitigations:
         overdue = f", {row.overdue} overdue" if row.overdue else ""
-        bits.append(f"{row.open_mitigations} open mitigations{overdue}")
+        bits.append(f"{plural(row.open_mitigations, 'open mitigation')}{overdue}")
     bits.append(f"debt {e(row.debt)}")
     if row.breaks_first:
         bits.append(f"breaks first at 10x: {e(row.breaks_first)}")
@@ -87,7 +88,7 @@ def manager_message(
     blocks: list[bk.Block] = [
         bk.header(bk.truncate(f"Your teams · scalability digest · {digest.week.label}", bk.MAX_HEADER_TEXT)),
         bk.context(
-            f"The {n} team{'s' if n != 1 else ''} you manage, agenda first."
+            ("The team you manage, agenda first." if n == 1 else f"The {n} teams you manage, agenda first.")
             + (f" Also: {links}." if links else "")
         ),
         *agenda_blocks(items, extras.agenda_cap, extras.more_where),
@@ -110,7 +111,7 @@ def manager_message(
         )
     blocks.append(bk.context(f"As of {bk.date(digest.as_of)}."))
     fallback = (
-        f"Your teams' scalability digest, {digest.week.label}: {len(items)} items need a decision "
-        f"across your {n} teams."
+        f"Your teams' scalability digest, {digest.week.label}: {plural(len(items), 'item')} "
+        f"{verb(len(items), 'needs', 'need')} a decision across your {plural(n, 'team')}."
     )
     return bk.message(fallback, blocks)
