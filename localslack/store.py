@@ -19,6 +19,7 @@ from localslack.snapshot import put_back, take
 from localslack.state import (
     JSON,
     AppConfig,
+    Canvas,
     Channel,
     Ephemeral,
     Message,
@@ -78,6 +79,7 @@ class Store:
         self.response_url_posts: list[ResponseUrlPost] = []
         self.calls: list[RecordedCall] = []
         self.files: dict[str, StoredFile] = {}
+        self.canvases: dict[str, Canvas] = {}
         self.oauth_codes: dict[str, OAuthCode] = {}
 
     # -- time and ids ---------------------------------------------------------------------------
