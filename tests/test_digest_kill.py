@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 import yaml
-from bot.clock import ManualClock
 
 from bot.digest import service, slack_calls
 from bot.digest.model import Week
 from bot.runtime import Runtime, build_runtime
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import digest as repo
 from storage import digest_canvas, installations, migrate

@@ -13,11 +13,11 @@ from typing import Any
 
 import matplotlib.image
 import pytest
-from bot.clock import ManualClock
 
 from bot.config import AppConfig
 from bot.digest import service, slack_calls
 from bot.digest.model import Week
+from common.clock import ManualClock
 from localslack import FakeSlack
 from storage import digest_canvas
 from tests.digest_support import add_check, add_sprints, parents, part, team_messages, text_of

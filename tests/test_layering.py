@@ -135,3 +135,14 @@ def test_pre_commit_runs_the_same_checks_with_the_venv_s_tools() -> None:
     for hook in hooks.values():
         tool = hook["entry"].split()[0]
         assert tool.startswith(".venv/bin/") and (ROOT / tool).exists(), hook["id"]
+
+
+def test_the_application_imports_the_clock_from_common_not_the_transition_alias() -> None:
+    users = [
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if path != ROOT / "bot" / "clock.py"
+        and re.search(r"^\s*from bot\.clock import", path.read_text(), re.M)
+    ]
+    assert not users, f"import the clock from common.clock: {users}"
