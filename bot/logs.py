@@ -9,7 +9,8 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from common.redact import redactor
+# Re-exported for branches written before the redactor moved to common/ (import it from common.redact).
+from common.redact import redactor as redactor
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
