@@ -155,7 +155,7 @@ def root_message(launch: Launch) -> Message:
             )
         )
     blocks.append(bk.context(f"Launch #{launch.id} · planned by {bk.mention(launch.created_by)}"))
-    text = f"{state}Launch: {launch.title} on {launch.day.isoformat()} at {multiple_text(launch.multiple)}"
+    text = f"{state}Launch: {bk.escape(launch.title)} on {launch.day.isoformat()} at {multiple_text(launch.multiple)}"
     return bk.message(text, blocks)
 
 
@@ -255,7 +255,7 @@ def gonogo_message(launch: Launch, facts: GoNoGo, late: bool) -> Message:
     else:
         lines.append("Checklist verdict: none yet (the T−7 checklist is not finished).")
     text = "\n".join(lines)
-    return bk.message(f"Go/no-go for {launch.title}", [bk.section(text)])
+    return bk.message(f"Go/no-go for {bk.escape(launch.title)}", [bk.section(text)])
 
 
 def retro_message(launch: Launch, late: bool) -> Message:
@@ -265,4 +265,6 @@ def retro_message(launch: Launch, late: bool) -> Message:
         f"the list?* For each thing that broke, run `{INCIDENT_COMMAND}` in {bk.channel_link(launch.channel_id)} "
         "so it is checked against the pre-mortem's predictions."
     ) + (" (late start)" if late else "")
-    return bk.message(f"Retro: what broke in {launch.title}, and was it on the list?", [bk.section(text)])
+    return bk.message(
+        f"Retro: what broke in {bk.escape(launch.title)}, and was it on the list?", [bk.section(text)]
+    )
