@@ -4,6 +4,7 @@ never runs after the cancel."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,10 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
+from bot.digest.model import Week
+from bot.digest.render_team import team_message
+from bot.digest.sections import default_providers, team_digest
+from bot.launch.service import service_for
 from localslack import FakeSlack
 from storage import launches as repo
 from tests.harness import SIGNING_SECRET, BotServer, Seeded
@@ -187,3 +192,28 @@ def test_only_the_team_leads_managers_and_admins_plan_a_launch_and_a_late_one_st
         ]
     )
     assert "Flash" in all_text(listed[-1]) and "Signal checklist" in all_text(listed[-1])
+
+
+def test_the_app_home_and_the_digest_show_the_launches_in_the_next_30_days(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    s, clock = seeded, ManualClock(T0)
+    bot: BotServer = make_bot(config=config(s), clock=clock, run_scheduler=True)
+    plan_launch(fake, s, s.lead, "2026-12-10", title="Holiday sale")  # 17 days ahead
+    plan_launch(fake, s, s.lead, "2027-01-20", title="New year")  # 58 days ahead: not shown
+    fake.wait_for(lambda: len([m for m in fake.messages(s.channel) if "Launch:" in str(m.get("text"))]) == 2)
+
+    fake.actor().open_home(s.team_id, s.member)
+    home = fake.wait_for(lambda: (h := fake.home(s.member)) and "home.launches" in json.dumps(h) and h)
+    shown = json.dumps(home["blocks"])
+    assert "Launches in the next 30 days" in shown and "Holiday sale" in shown and "New year" not in shown
+    assert "Thu 10 Dec 2026 at 5x traffic" in shown
+
+    team = bot.call(
+        service_for(bot.rt).team(bot.rt.slack.client(s.bot_token, s.team_id), s.team_id, s.channel)
+    )
+    digest = bot.call(team_digest(bot.rt, team, Week.of(T0, "UTC"), T0, default_providers()))
+    message = json.dumps(team_message(digest, T0))
+    assert (
+        "Launches in the next 30 days" in message and "Holiday sale" in message and "New year" not in message
+    )
