@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATCH_KIND = "launch.watch"
+WATCH_JOB = f"{WATCH_KIND}/-/all"
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # interval runs fall on whole hours (minutes) counted from here
 
 
 # The step itself decides whether it is too late to run (the launch's `grace_hours`) and says so in the
@@ -37,31 +39,29 @@ async def step(
 
 
 @job_kind(
-    WATCH_KIND, grace=timedelta(hours=1), summary="post a team's metric triggers (headroom, seed rules)"
+    WATCH_KIND, grace=timedelta(hours=1), summary="post the teams' metric triggers (headroom, seed rules)"
 )
-async def watch_metrics(rt: Runtime, run_time: datetime, workspace_id: str | None = None, **_: Any) -> None:
-    assert workspace_id is not None
-    posted = await watch.evaluate(rt, workspace_id)
-    log.info("launch watch", extra={"workspace": workspace_id, "posted": posted})
-
-
-def ensure_jobs(scheduler: Scheduler) -> list[str]:
-    """One watch job per active workspace whose config enables it, every `watch.every_minutes`."""
-    config = scheduler.rt.config
-    wanted = []
-    for row in scheduler.rt.db.call(installations.active_workspaces):
-        spec = config.launch_for(row.workspace_id).watch
-        if not spec.enabled:
+async def watch_metrics(rt: Runtime, run_time: datetime, **_: Any) -> None:
+    """Every active workspace whose config enables the watch (its thresholds are its own)."""
+    for row in await rt.db.run(installations.active_workspaces):
+        if not rt.config.launch_for(row.workspace_id).watch.enabled:
             continue
-        trigger = IntervalTrigger(
-            minutes=spec.every_minutes, start_date=datetime(2026, 1, 1, tzinfo=UTC), timezone=UTC
-        )
-        job_id = f"{WATCH_KIND}/{row.workspace_id}/metrics"
-        existing = scheduler.job(job_id)
-        if existing is None or existing.trigger != str(trigger):
-            scheduler.schedule(WATCH_KIND, "metrics", trigger, workspace_id=row.workspace_id)
-        wanted.append(job_id)
-    for info in scheduler.jobs(f"{WATCH_KIND}/"):
-        if info.id not in wanted:
-            scheduler.unschedule(info.id)
-    return wanted
+        posted = await watch.evaluate(rt, row.workspace_id)
+        log.info("launch watch", extra={"workspace": row.workspace_id, "posted": posted})
+
+
+def ensure_jobs(scheduler: Scheduler) -> str | None:
+    """One watch job for the deployment, every top-level `launch.watch.every_minutes` (one job, so a
+    workspace installed later is watched from the next run); none when no workspace enables it."""
+    config = scheduler.rt.config
+    if not config.launch.watch.enabled and not any(
+        ws.launch and ws.launch.watch.enabled for ws in config.workspaces.values()
+    ):
+        scheduler.unschedule(WATCH_JOB)
+        return None
+    trigger = IntervalTrigger(minutes=config.launch.watch.every_minutes, start_date=EPOCH, timezone=UTC)
+    existing = scheduler.job(WATCH_JOB)
+    # Leave an unchanged job alone: rescheduling it would drop a run missed while every scheduler was down.
+    if existing is None or existing.trigger != str(trigger):
+        scheduler.schedule(WATCH_KIND, "all", trigger)
+    return WATCH_JOB

@@ -78,7 +78,7 @@ def _aware(when: datetime | None) -> datetime | None:
 def notice_message(team: Team, evidence: Iterable[str], quiet_days: int) -> dict[str, Any]:
     lines = "\n".join(f"• {e}" for e in evidence)
     text = (
-        f"{bk.escape(team.name)}'s metrics call for a conversation before the load does:\n{lines}\n"
+        f"{bk.escape(team.name)}: the metrics call for a conversation before the load does:\n{lines}\n"
         "A pre-mortem now asks the leads what breaks first, while there is time to act."
     )
     blocks = [
