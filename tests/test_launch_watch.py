@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot.clock import ManualClock
 from bot.config import AppConfig, Defaults, TeamConfig
@@ -19,9 +20,12 @@ from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, 
 from bot.premortem.render import ACTION_START_FROM_CHECK
 from localslack import FakeSlack
 from storage import launches as repo
+from storage.premortem_mitigations import MitigationRow
+from tests.digest_support import add_premortem
 from tests.harness import BotServer, Seeded
 from tests.premortem_driver import all_text, pace_quickly
 from tests.servers import OpenMetricsWriter
+from tests.test_launch_flow import plan_launch
 
 T = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -133,11 +137,49 @@ def test_a_trigger_posts_once_with_its_evidence_and_a_button_that_starts_a_pre_m
 
 
 def _rows(session: Any, workspace_id: str) -> list[repo.TriggerNoticeRow]:
-    from sqlmodel import select
-
     rows = list(
         session.exec(select(repo.TriggerNoticeRow).where(repo.TriggerNoticeRow.workspace_id == workspace_id))
     )
     for row in rows:
         session.expunge(row)
     return rows
+
+
+def test_a_launch_planned_the_day_before_gets_its_go_no_go_at_once_with_headroom_at_its_own_multiple(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, prometheus_factory: Any
+) -> None:
+    s, clock = seeded, ManualClock(T)  # Monday 13:00 in Berlin
+    prometheus = prometheus_factory(history())
+    bot: BotServer = make_bot(config=team_config(prometheus.url, s), clock=clock, run_scheduler=True)
+
+    def write(session: Any) -> None:
+        due = T.date() + timedelta(days=3)
+        add_premortem(
+            session,
+            s.team_id,
+            s.channel,
+            "Payments",
+            T - timedelta(days=5),
+            [("Database", "pool", s.lead, due, "open")],
+        )
+        row = session.exec(select(MitigationRow)).one()
+        row.verification, row.metric, row.target_op, row.target_value = "metric", "db_connections", "<", 0.3
+        session.add(row)
+
+    bot.db(write)
+    plan_launch(fake, s, s.lead, "2026-11-24")  # tomorrow, at 5x: every step before it starts now, late
+
+    def said(start: str) -> list[str]:
+        roots = [m for m in fake.messages(s.channel) if "Launch:" in str(m.get("text"))]
+        thread = fake.messages(s.channel, roots[0]["ts"])[1:] if roots else []
+        return [all_text(m) for m in thread if start in all_text(m)]
+
+    (gonogo,) = fake.wait_for(lambda: said("Go/no-go for"), message="the go/no-go")
+    assert "late start" in gonogo
+    assert "Breaks before 5x: db_connections (breaks at 2.0x)" in gonogo and "queue_depth" not in gonogo
+    assert "*error rate* 2% is at or over 1%" in gonogo  # the breached seed trigger
+    assert f"Database — <@{s.lead}> · db_connections 0.4 (target &lt; 0.3) :x:" in gonogo
+    assert "Checklist verdict: none yet" in gonogo
+    (premortem,) = fake.wait_for(lambda: said("Pre-mortem (late start"), message="the pre-mortem step")
+    assert f"started with <@{s.lead}>, <@{s.lead2}>" in premortem
+    fake.wait_for(lambda: said("Signal checklist (late start"), message="the checklist step")

@@ -55,7 +55,7 @@ class GoNoGo:
 
     multiple: float
     breaks: tuple[tuple[str, float], ...]  # signals whose headroom is under the launch's multiple
-    triggers: tuple[str, ...]  # breached seed triggers, as sentences
+    triggers: tuple[str, ...]  # breached triggers, as the metrics command words them (mrkdwn)
     mitigations: tuple[Mitigation, ...]
     verdict: str | None  # the latest checklist's verdict
     checklist_link: str | None

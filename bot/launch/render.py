@@ -234,7 +234,7 @@ def gonogo_message(launch: Launch, facts: GoNoGo, late: bool) -> Message:
     else:
         lines.append(f":white_check_mark: Every measured signal holds at {multiple_text(facts.multiple)}.")
     if facts.triggers:
-        lines.append("Breached triggers:\n" + bk.bullet_list(bk.escape(t) for t in facts.triggers))
+        lines.append("Breached triggers:\n" + bk.bullet_list(facts.triggers))
     if facts.mitigations:
         items = []
         for m in facts.mitigations:

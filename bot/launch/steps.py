@@ -18,6 +18,7 @@ from bot.errors import UserError
 from bot.launch import render, rules
 from bot.launch.model import GoNoGo, Launch, Mitigation
 from bot.launch.service import LaunchService
+from bot.metrics.render import trigger_line
 from bot.metrics.service import MetricsNotConfigured, read_team_signals
 from bot.premortem import lifecycle
 from bot.premortem.service import service_for as premortem_service
@@ -146,7 +147,7 @@ async def go_no_go(svc: LaunchService, launch: Launch, team: Team) -> GoNoGo:
         breaks = tuple(
             (h.name, h.headroom) for h in reading.projection.ranked if h.headroom < launch.multiple
         )
-        triggers = tuple(f"{t.title}: {t.value:g} {t.op} {t.limit:g} — {t.action}" for t in reading.triggers)
+        triggers = tuple(trigger_line(t).removeprefix("• ") for t in reading.triggers)
         if not reading.projection.ranked and reading.errors:
             note = "metrics unavailable (" + "; ".join(reading.errors.values()) + ")"
     rows = await rt.db.run(mitigations_repo.open_for_team, launch.workspace_id, launch.channel_id)
