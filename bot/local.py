@@ -165,6 +165,14 @@ def seed_launch(actor: Actor, store: Store, today: date) -> None:
         "multiple": {"multiple": multiple},
     }
     actor.submit_view(TEAM_ID, LEAD, opened[-1], values)
+    while True:  # the bot plans it after the modal closes: done once its thread says so
+        with store.lock:
+            planned = any(
+                "planned this launch" in m.text for m in store.messages.get(channel, []) if m.thread_ts
+            )
+        if planned or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 def self_url(host: str, port: int) -> str:
@@ -280,6 +288,11 @@ class LocalWorkspace:
             log.warning("could not plan the local workspace's sample launch", exc_info=True)
         finally:
             actor.close()
+
+    @property
+    def sample_launch_planned(self) -> bool:
+        """Whether the first run's sample launch is done being planned (or there is none to plan)."""
+        return self._seeder is None or self._seeder.done()
 
     def _restore(self, saved: str) -> None:
         self.store.restore(json.loads(saved))

@@ -180,8 +180,8 @@ def test_only_the_team_leads_managers_and_admins_plan_a_launch_and_a_late_one_st
     plan_launch(fake, s, s.admin, "2026-12-01", title="Flash <sale> & more")
     fake.wait_for(lambda: c.said("Pre-mortem (late start"), message="the late pre-mortem")
     assert "Flash &lt;sale&gt; &amp; more" in all_text(c.root())
-    steps = c.steps()
-    assert steps["premortem"][0] == "done" and steps["premortem"][2] is True
+    steps = fake.wait_for(lambda: (st := c.steps())["premortem"][0] == "done" and st)
+    assert steps["premortem"][2] is True
     # The admin's zone is UTC: T−7 is Tuesday 24 November at 10:00 UTC, still ahead.
     assert steps["checklist"] == ("pending", datetime(2026, 11, 24, 10, 0, tzinfo=UTC), False)
 
