@@ -91,8 +91,12 @@ class LaunchListeners:
         """Check the form before Slack closes it: the fields, the date, and who may plan for the team."""
         form, values = _form(view.get("private_metadata")), _values(view)
         day = _day(values.get("date", {}).get("date", {}).get("selected_date"))
-        if form.id is not None:
-            return None  # a move: checked and done after the ack
+        if form.id is not None:  # a move: checked now, done after the ack
+            try:
+                await self.svc.check_move(ctx.client, ctx.workspace_id, form.id, day, _user(ctx))
+            except UserError as exc:
+                raise FieldError("date", exc.message) from exc
+            return None
         title = str(values.get("what", {}).get("value", {}).get("value") or "").strip()
         if not title:
             raise FieldError("what", "Say what is launching.")

@@ -16,6 +16,7 @@ from bot.config import AppConfig, TeamConfig
 from bot.digest.model import Week
 from bot.digest.render_team import team_message
 from bot.digest.sections import default_providers, team_digest
+from bot.launch.render import ACTION_CANCEL, ACTION_MOVE
 from bot.launch.service import service_for
 from localslack import FakeSlack
 from storage import launches as repo
@@ -217,3 +218,47 @@ def test_the_app_home_and_the_digest_show_the_launches_in_the_next_30_days(
     assert (
         "Launches in the next 30 days" in message and "Holiday sale" in message and "New year" not in message
     )
+
+
+def test_the_launch_message_buttons_move_and_cancel_it_for_those_who_may(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    s, clock = seeded, ManualClock(T0)
+    make_bot(config=config(s), clock=clock, run_scheduler=True)
+    c = Launches(fake, s, clock, [])
+    plan_launch(fake, s, s.lead, "2026-12-21")
+    fake.wait_for(lambda: c.said("planned this launch"), message="the launch's thread")
+    root = c.root()
+    value = next(e["value"] for b in root["blocks"] if b["type"] == "actions" for e in b["elements"])
+
+    def open_move(user: str) -> str:
+        before = {v["id"] for v in fake.views_for(user)}
+        fake.actor().click(s.team_id, user, s.channel, root["ts"], ACTION_MOVE, value)
+        return str(
+            fake.wait_for(lambda: [v for v in fake.views_for(user) if v["id"] not in before])[-1]["id"]
+        )
+
+    refused = fake.actor().submit_view(
+        s.team_id, s.member, open_move(s.member), {"date": {"date": "2026-12-28"}}
+    )
+    assert refused.errors is not None and "leads and managers" in refused.errors["date"]
+    past = fake.actor().submit_view(
+        s.team_id, s.manager, open_move(s.manager), {"date": {"date": "2026-11-01"}}
+    )
+    assert past.errors is not None and "has passed" in past.errors["date"]
+    moved = fake.actor().submit_view(
+        s.team_id, s.manager, open_move(s.manager), {"date": {"date": "2026-12-28"}}
+    )
+    assert moved.errors is None
+    fake.wait_for(lambda: c.said(f"<@{s.manager}> moved this launch"), message="the move")
+
+    fake.actor().click(s.team_id, s.member, s.channel, root["ts"], ACTION_CANCEL, value)
+    fake.wait_for(
+        lambda: [m for m in fake.ephemerals(s.member, s.channel) if "leads and managers" in all_text(m)],
+        message="the member's refusal",
+    )
+    assert c.said("cancelled this launch") == []
+    fake.actor().click(s.team_id, s.lead, s.channel, root["ts"], ACTION_CANCEL, value)
+    fake.wait_for(lambda: c.said(f"<@{s.lead}> cancelled this launch"), message="the cancel")
+    assert "Cancelled: Launch: Black Friday" in all_text(c.root())
+    assert not [b for b in c.root()["blocks"] if b["type"] == "actions"]  # no more buttons

@@ -181,19 +181,26 @@ class LaunchService:
         log.info("launch planned", extra={"workspace": workspace_id, "launch": row.id})
         return launch
 
-    async def move(
+    async def check_move(
         self, client: InstrumentedWebClient, workspace_id: str, launch_id: int, day: date, user_id: str
     ) -> Launch:
+        """The launch, if `user_id` may move it to `day`; else `PermissionDenied` or `UserError`."""
         launch = await self.load(workspace_id, launch_id)
         await self.require(client, await self.team(client, workspace_id, launch.channel_id), user_id)
         if launch.status != "active":
             raise UserError("This launch was cancelled; plan a new one with `/scale-check launch`.")
-        now = self.rt.clock.now()
-        problem = rules.launch_day_problem(day, launch.zone, now)
+        problem = rules.launch_day_problem(day, launch.zone, self.rt.clock.now())
         if problem:
             raise UserError(problem)
         if day == launch.day:
             raise UserError(f"The launch is already on {render.day_text(day)}.")
+        return launch
+
+    async def move(
+        self, client: InstrumentedWebClient, workspace_id: str, launch_id: int, day: date, user_id: str
+    ) -> Launch:
+        launch = await self.check_move(client, workspace_id, launch_id, day, user_id)
+        now = self.rt.clock.now()
         started = frozenset(s.step for s in launch.steps if s.status != repo.PENDING)
         planned = rules.plan(day, launch.zone, self.rt.config.launch_for(workspace_id), now, started)
         moved = await self.rt.db.run(
