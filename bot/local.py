@@ -10,7 +10,7 @@ With no Slack credentials `create_app` calls `install_local`, which
   teams led by Ana and managed by Maria, and #eng-managers as the digest's channel with Maria getting
   its DM copy, so that the console's manager can run `/scale-check setup` and `digest now` at once;
 - installs the bot into that workspace (an installation row, as an OAuth install would leave);
-- on that first run, once the server answers, has Ana plan a launch three weeks out in #payments the way
+- on that first run, once the server answers, has Ana plan a launch three weeks out in #search the way
   anyone would (`/scale-check launch`, then its modal, through the actor), so the console shows a
   launch's message with its timeline (`seed_launch`);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
@@ -128,13 +128,15 @@ def seed_setup(session: Session, config: AppConfig, now: datetime) -> None:
     digest_repo.save_schedule(session, TEAM_ID, channel, day, time, zone, [MANAGER], ADMIN, now)
 
 
-LAUNCH = ("Checkout redesign", 21, "10")  # what, days ahead, expected multiple
+# What, days ahead, expected multiple; in #search (a team Ana leads), leaving #payments, where the console
+# opens, as it was.
+LAUNCH = ("Search autocomplete", 21, "10")
 SEED_WAIT = 30.0  # seconds the first run waits for its own server to answer
 
 
 def seed_launch(actor: Actor, store: Store, today: date) -> None:
-    """Ana plans a launch in #payments through the command and its modal, as a person would."""
-    channel = CHANNELS[0][0]
+    """Ana plans a launch in #search through the command and its modal, as a person would."""
+    channel = CHANNELS[1][0]
     with store.lock:
         before = set(store.views)
     deadline = time.monotonic() + SEED_WAIT
