@@ -57,7 +57,6 @@ from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_S
 from bot.premortem.service import PremortemService, service_for
 from handlers.base import Ctx, FieldError, Listeners, ViewErrors
 from handlers.router import Subcommand
-from storage import premortem as repo
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 BROKEN = "That button is not one of mine any more; run `/scale-check premortem status` to find your items."
@@ -110,7 +109,7 @@ class PremortemListeners:
     async def _start(self, ctx: Ctx, leads: list[str], check_id: int | None) -> None:
         team = await ctx.team()
         if not leads:
-            active = await self.svc.rt.db.run(repo.active_in_channel, ctx.workspace_id, team.channel_id)
+            active = await self.svc.active_in_channel(ctx.workspace_id, team.channel_id)
             if active:
                 raise UserError(lifecycle.running_sentence(active[0]))
             if not ctx.trigger_id:
@@ -186,13 +185,8 @@ class PremortemListeners:
 
     async def suggest_components(self, ctx: Ctx, body: dict[str, Any]) -> list[dict[str, Any]]:
         ref = Ref.load((body.get("view") or {}).get("private_metadata")) or {}
-        row = await self.svc.rt.db.run(repo.get, ctx.workspace_id, int(ref.get("pm") or 0))
-        if row is None:
-            return []
-        team = await self.svc.team(ctx.workspace_id, row.channel_id)
-        earlier = await self.svc.rt.db.run(repo.known_components, ctx.workspace_id, row.channel_id)
+        names = await self.svc.component_names(ctx.workspace_id, int(ref.get("pm") or 0))
         typed = normalise(str(body.get("value") or ""))
-        names = list(dict.fromkeys([*team.premortem.components, *earlier]))
         return [component_option(n) for n in names if typed in normalise(n)][:100]
 
     # --- the starter's controls -----------------------------------------------------------------------

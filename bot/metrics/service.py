@@ -8,6 +8,7 @@ the weekly digest).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -22,10 +23,13 @@ from bot.metrics.reading import SignalReading, read_signal
 from bot.metrics.signals import Signal, resolve_signals
 from bot.metrics.sources import Source, make_source
 from bot.metrics.thresholds import LimitOrigin, Rule, breached
+from storage import metrics as metrics_repo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.teams import Team
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MetricsNotConfigured", "SignalReading", "TeamReading", "Trigger", "read_team_signals"]
 
@@ -210,3 +214,22 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
         unchecked=unchecked(signals, rt.config.sources[metrics.source].kind == "prometheus"),
         hints=hints(readings),
     )
+
+
+async def save_snapshot(rt: Runtime, team: Team, reading: TeamReading) -> None:
+    """Keep a reading that has any value, for next week's comparison; a failure is only logged (the
+    answer is out, and a lost snapshot only thins that comparison)."""
+    if not any(r.value is not None for r in reading.signals):
+        return
+    try:
+        await rt.db.run(
+            metrics_repo.save_snapshot,
+            team.workspace_id,
+            team.channel_id,
+            team.name,
+            reading.source,
+            reading.read_at,
+            reading.snapshot(),
+        )
+    except Exception:
+        log.warning("could not store the metrics snapshot", extra={"team": team.key}, exc_info=True)
