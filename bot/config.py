@@ -19,6 +19,7 @@ from bot.digest.config import DigestConfig
 from bot.logs import redactor
 from bot.metrics.config import MetricsDefaults, SourceConfig, TeamMetricsConfig
 from bot.premortem.config import TeamPremortemConfig
+from bot.presence.config import AwayConfig
 from bot.yamlfile import ConfigFileError, load_yaml_model
 
 DEFAULT_PLAYBOOK = "default"
@@ -47,6 +48,7 @@ class TeamConfig(Strict):
 class WorkspaceConfig(Strict):
     digest: DigestConfig | None = None
     admins: list[UserId] = []  # people who may run admin-only commands besides Slack's own admins
+    away: AwayConfig | None = None  # who is away: the away list and retries (else the top-level `away`)
 
 
 class AppConfig(Strict):
@@ -56,6 +58,7 @@ class AppConfig(Strict):
     teams: list[TeamConfig] = []
     digest: DigestConfig = DigestConfig()
     workspaces: dict[WorkspaceId, WorkspaceConfig] = {}
+    away: AwayConfig = AwayConfig()
 
     _path: Path | None = PrivateAttr(default=None)
     _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
@@ -113,6 +116,10 @@ class AppConfig(Strict):
     def digest_for(self, workspace_id: str) -> DigestConfig:
         ws = self.workspaces.get(workspace_id)
         return ws.digest if ws and ws.digest else self.digest
+
+    def away_for(self, workspace_id: str) -> AwayConfig:
+        ws = self.workspaces.get(workspace_id)
+        return ws.away if ws and ws.away else self.away
 
     def admins_for(self, workspace_id: str) -> list[str]:
         ws = self.workspaces.get(workspace_id)

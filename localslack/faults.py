@@ -7,8 +7,10 @@ import math
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import TypeVar
 
 ANY_METHOD = "*"
+_K = TypeVar("_K")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class RateLimit:
 # per app per workspace (https://api.slack.com/docs/rate-limits). The fake allows a burst of 20 and
 # then 50 a minute, answering 429 `ratelimited` with a Retry-After beyond that.
 UPDATE_LIMIT = RateLimit(per_minute=50, burst=20)
+# The methods that read who is away, by their documented tier (https://docs.slack.dev/apis/web-api/rate-limits):
+# users.profile.get Tier 4 (100+ a minute), dnd.info Tier 3 (50+), dnd.teamInfo Tier 2 (20+). Counted per
+# method per workspace like chat.update; a burst of a fifth of a minute's worth, then the tier's rate.
+TIER_LIMITS: dict[str, RateLimit] = {
+    "users.profile.get": RateLimit(per_minute=100, burst=50),
+    "dnd.info": RateLimit(per_minute=50, burst=20),
+    "dnd.teamInfo": RateLimit(per_minute=20, burst=10),
+}
 
 
 @dataclass
@@ -63,6 +73,8 @@ class Faults:
         self._posts: dict[str, deque[float]] = {}
         self.update_limit: RateLimit | None = UPDATE_LIMIT
         self._updates: dict[str, _Bucket] = {}
+        self.tier_limits: dict[str, RateLimit] = dict(TIER_LIMITS)
+        self._tiers: dict[tuple[str, str], _Bucket] = {}
 
     def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
         self._push(method, Injection("fail", times, error=error))
@@ -81,6 +93,8 @@ class Faults:
             self.message_rate = None
             self._updates.clear()
             self.update_limit = UPDATE_LIMIT
+            self._tiers.clear()
+            self.tier_limits = dict(TIER_LIMITS)
 
     def _push(self, method: str, injection: Injection) -> None:
         if injection.remaining < 1:
@@ -139,17 +153,34 @@ class Faults:
     def admit_update(self, team_id: str, now: float) -> int | None:
         """None when a chat.update in workspace `team_id` may go ahead, else the Retry-After seconds."""
         with self._lock:
-            limit = self.update_limit
+            return _spend(self._updates, team_id, self.update_limit, now)
+
+    def set_tier_limit(self, method: str, limit: RateLimit | None) -> None:
+        with self._lock:
             if limit is None:
-                return None
-            rate = limit.per_minute / 60.0
-            bucket = self._updates.get(team_id)
-            if bucket is None:
-                bucket = self._updates[team_id] = _Bucket(float(limit.burst), now)
-            # max(): the store's clock goes back to real time when a test resets it.
-            bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
-            bucket.at = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return None
-            return max(1, math.ceil((1.0 - bucket.tokens) / rate))
+                self.tier_limits.pop(method, None)
+            else:
+                self.tier_limits[method] = limit
+            self._tiers.clear()
+
+    def admit_tier(self, method: str, team_id: str, now: float) -> int | None:
+        """None when a call of a tiered method (`tier_limits`) may go ahead, else the Retry-After seconds."""
+        with self._lock:
+            return _spend(self._tiers, (method, team_id), self.tier_limits.get(method), now)
+
+
+def _spend(buckets: dict[_K, _Bucket], key: _K, limit: RateLimit | None, now: float) -> int | None:
+    """Spend one call from `key`'s token bucket: None when it fits, else the Retry-After seconds."""
+    if limit is None:
+        return None
+    rate = limit.per_minute / 60.0
+    bucket = buckets.get(key)
+    if bucket is None:
+        bucket = buckets[key] = _Bucket(float(limit.burst), now)
+    # max(): the store's clock goes back to real time when a test resets it.
+    bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
+    bucket.at = now
+    if bucket.tokens >= 1.0:
+        bucket.tokens -= 1.0
+        return None
+    return max(1, math.ceil((1.0 - bucket.tokens) / rate))

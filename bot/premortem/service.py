@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Collection, Coroutine, Iterable
+from collections.abc import Collection, Coroutine, Iterable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.errors import PermissionDenied, UserError
 from bot.premortem.board import Board
-from bot.premortem.model import DataSays, Lead, Mitigation, Premortem, Risk, Target
+from bot.premortem.model import AwayMark, DataSays, Lead, Mitigation, Premortem, Risk, Target
 from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
 from bot.redraw import Redraw, Updater, content_digest
@@ -31,6 +31,7 @@ from bot.slack_api import InstrumentedWebClient, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
+from storage import presence as presence_repo
 from storage import teams as teams_repo
 from storage.premortem import aware, maybe_aware
 
@@ -72,9 +73,19 @@ def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
     )
 
 
-def state_of(loaded: repo.Loaded, mitigations: Iterable[mitigations_repo.MitigationRow]) -> Premortem:
+def away_subject(premortem_id: int) -> str:
+    """What waits for an away lead, in the shared away holds (`storage.presence`)."""
+    return f"premortem:{premortem_id}"
+
+
+def state_of(
+    loaded: repo.Loaded,
+    mitigations: Iterable[mitigations_repo.MitigationRow],
+    holds: Mapping[str, presence_repo.Hold] | None = None,
+) -> Premortem:
     row = loaded.premortem
     assert row.id is not None
+    holds = holds or {}
     leads = tuple(
         Lead(
             user_id=lead.user_id,
@@ -83,6 +94,7 @@ def state_of(loaded: repo.Loaded, mitigations: Iterable[mitigations_repo.Mitigat
             tz=lead.tz,
             snoozed_until=maybe_aware(lead.snoozed_until),
             added_at=aware(lead.added_at),
+            away=_mark(holds.get(lead.user_id)),
         )
         for lead in loaded.leads
         if lead.replaced_by is None
@@ -122,11 +134,21 @@ def state_of(loaded: repo.Loaded, mitigations: Iterable[mitigations_repo.Mitigat
     )
 
 
-def _load(session: Any, workspace_id: str, premortem_id: int) -> tuple[repo.Loaded, list[Any]] | None:
+def _mark(hold: presence_repo.Hold | None) -> AwayMark | None:
+    return AwayMark(hold.step, hold.until, hold.retry_at) if hold is not None else None
+
+
+def _load(
+    session: Any, workspace_id: str, premortem_id: int
+) -> tuple[repo.Loaded, list[Any], dict[str, presence_repo.Hold]] | None:
     loaded = repo.load(session, workspace_id, premortem_id)
     if loaded is None:
         return None
-    return loaded, mitigations_repo.for_premortem(session, workspace_id, premortem_id)
+    return (
+        loaded,
+        mitigations_repo.for_premortem(session, workspace_id, premortem_id),
+        presence_repo.holds(session, workspace_id, away_subject(premortem_id)),
+    )
 
 
 def closed_sentence(pm: Premortem, *, plain: bool = False) -> str:
