@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from slack_sdk.errors import SlackApiError
+
 from bot.premortem import schedule
 from bot.premortem.model import Lead, Premortem
 from bot.premortem.render_away import offer_dm
@@ -84,6 +86,10 @@ async def offer_to_move(svc: PremortemService, pm: Premortem) -> bool:
     to = moved_deadline(pm, away)
     tz = {lead.user_id: lead.tz for lead in pm.leads}
     listed = [(user, back_text(until, tz.get(user))) for user, until in away.items()]
-    await svc.dm(ws, pm.started_by, offer_dm(pm, listed, to))
+    try:
+        await svc.dm(ws, pm.started_by, offer_dm(pm, listed, to))
+    except SlackApiError as exc:  # a deactivated starter: the managers and admins can still extend
+        log.info("could not offer to move a deadline", extra={"error": exc.response.get("error")})
+        return False
     log.info("offered to move a pre-mortem deadline", extra={"premortem": pm.id, "away": len(away)})
     return True
