@@ -68,17 +68,31 @@ async def test_a_burst_is_coalesced_and_the_last_state_is_drawn() -> None:
 
 async def test_a_drawing_waits_for_another_replicas_and_then_draws_the_newer_state(redis_url: str) -> None:
     board = Board()
+    reading, release = asyncio.Event(), asyncio.Event()
+    plain = board.draw
+
+    async def first_draw_holds(key: str, updater: Updater) -> None:
+        if not reading.is_set():  # the first drawing has read the state and is still sending it
+            board.drawn.append((key, board.value.get(key, 0), time.monotonic()))
+            reading.set()
+            await release.wait()
+            return
+        await plain(key, updater)
+
+    board.draw = first_draw_holds  # type: ignore[method-assign]
     one, two = RedisCache(redis_url), RedisCache(redis_url)
     first, second = engine(board, one), engine(board, two)
     try:
         board.value["k"] = 1
         first.request("k")
-        await asyncio.sleep(0.005)  # the first replica holds the key's lock and is drawing
+        await reading.wait()  # the first replica holds the key's lock and is drawing state 1
         board.value["k"] = 2
         second.request("k")
+        await asyncio.sleep(0.3)
+        assert len(board.drawn) == 1  # the second replica waits for the lock rather than overlapping
+        release.set()
         await asyncio.gather(first.idle(), second.idle())
-        assert not board.overlapped  # one drawing of a key at a time, across the two replicas
-        assert [seen for _, seen, _ in board.drawn] == [1, 2]  # the newer state landed last
+        assert [seen for _, seen, _ in board.drawn] == [1, 2]  # then draws, so the newer state lands last
     finally:
         await one.close()
         await two.close()

@@ -15,8 +15,6 @@ import weakref
 from datetime import UTC, datetime
 from typing import cast
 
-from slack_sdk.errors import SlackApiError
-
 from bot import blocks as bk
 from bot.checklist import loader, render_verdict, thread
 from bot.checklist.answers import Answer, AnswerError, parse, still_valid
@@ -283,9 +281,8 @@ class ChecklistService:
     async def start(
         self, client: InstrumentedWebClient, workspace_id: str, team: Team, user_id: str, *, force_new: bool
     ) -> tuple[CheckState, bool]:
-        """Post a new check's root message (its thread follows); or, unless `force_new`, the channel's
-        open check. Returns the check and whether it is new. The stored check is discarded when the
-        root cannot be posted."""
+        """Post a new check's root (its thread follows), or unless `force_new` find the channel's open
+        check: (the check, whether it is new). A check whose root cannot be posted is discarded."""
         channel = team.channel_id
         playbook = await self.team_playbook(team)
         if not force_new and (found := (await self.open_check(workspace_id, channel))[0]):
@@ -319,7 +316,7 @@ class ChecklistService:
             except BaseException:
                 await self.rt.db.run(repo.discard_check, workspace_id, row.id)
                 raise
-            permalink = await _permalink(client, channel, posted["ts"])
+            permalink = await thread.permalink(client, channel, posted["ts"])
             await self.rt.db.run(
                 repo.set_root, workspace_id, row.id, posted["ts"], payload_digest(root), permalink
             )
@@ -390,13 +387,6 @@ class ChecklistService:
 
     async def _draw(self, key: tuple[str, int], updater: Updater) -> None:
         await thread.draw(self, key[0], key[1], updater)
-
-
-async def _permalink(client: InstrumentedWebClient, channel: str, ts: str) -> str | None:
-    try:
-        return str((await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"])
-    except SlackApiError:
-        return None
 
 
 _services: weakref.WeakKeyDictionary[Runtime, ChecklistService] = weakref.WeakKeyDictionary()

@@ -84,3 +84,10 @@ async def _delete(client: InstrumentedWebClient, channel: str, ts: str) -> None:
         await client.chat_delete(channel=channel, ts=ts)
     except SlackApiError as exc:
         log.info("could not delete a checklist message", extra={"error": exc.response.get("error")})
+
+
+async def permalink(client: InstrumentedWebClient, channel: str, ts: str) -> str | None:
+    try:
+        return str((await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"])
+    except SlackApiError:
+        return None

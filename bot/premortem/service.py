@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 UNKNOWN = "I can't find that pre-mortem any more. Start one with `/scale-check premortem @lead …`."
 # Requests within this many seconds of a thread's last drawing share the next one (the first is drawn
 # at once), whatever the number of clicks.
-UPDATE_INTERVAL = 1.0
+UPDATE_INTERVAL = 0.3
 SHOWN_SECONDS = 7 * 24 * 3600.0  # how long the hash of what a message shows is remembered
 # A channel's member list answers "is this voter in the channel?" for this long; a "no" is asked again.
 MEMBERS_TTL = 30.0
