@@ -12,7 +12,8 @@ from slack_sdk.errors import SlackApiError
 from bot.premortem import schedule
 from bot.premortem.model import Lead, Premortem
 from bot.premortem.render_away import offer_dm
-from bot.premortem.service import PremortemService, away_subject
+from bot.premortem.service import PremortemService
+from bot.premortem.state import away_subject
 from bot.presence.render import back_text
 from bot.presence.rules import Away, away_at, most_away, next_working_hour, retry_at
 from bot.presence.service import presence_for
