@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -56,16 +57,16 @@ def test_a_lead_out_of_office_and_one_in_dnd_are_not_pinged_until_they_are_back_
     fake.set_dnd(s.lead3, start=ts(at(24, 6)), end=ts(at(24, 9)))
     c = start(make_bot, fake, seeded, clock)
 
-    c.to(at(24, 7) + SECOND)  # Chen's halfway (16:00 in Tokyo): he is in DND
-    prompt = c.d.fake.wait_for(
-        lambda: "away until" in (t := all_text(c.d.prompt())) and t, message="Chen shown as away"
-    )
-    assert f":palm_tree: <@{s.lead3}> away until Tue 24 Nov" in prompt  # 18:00 in Tokyo
-    c.to(at(24, 8) + SECOND)  # Ana's halfway (09:00 in Berlin): out of office
+    # Ana is shown away from the start; Chen is not in DND yet.
     prompt = c.d.fake.wait_for(
         lambda: f"<@{s.lead}> away until" in (t := all_text(c.d.prompt())) and t, message="Ana shown as away"
     )
-    assert f":palm_tree: <@{s.lead}> away until Tue 24 Nov" in prompt
+    assert f":palm_tree: <@{s.lead}> away until Tue 24 Nov" in prompt and f"⏳ <@{s.lead3}>" in prompt
+    c.to(at(24, 7) + SECOND)  # Chen's halfway (16:00 in Tokyo): he is in DND
+    needle = f":palm_tree: <@{s.lead3}> away until Tue 24 Nov"  # DND ends at 18:00 in Tokyo
+    c.d.fake.wait_for(lambda: needle in all_text(c.d.prompt()), message="Chen shown as away")
+    c.to(at(24, 8) + SECOND)  # Ana's halfway (09:00 in Berlin): still out of office
+    prompt = all_text(c.d.prompt())
     assert f"⏳ <@{s.lead2}>" in prompt  # Bo is simply not answered yet
     c.settle()
     assert c.reminders(s.lead) == [] and c.reminders(s.lead3) == []
@@ -97,18 +98,19 @@ def test_when_most_leads_are_away_at_the_deadline_the_starter_is_offered_once_to
     make_bot: Any, fake: FakeSlack, seeded: Seeded, clock: ManualClock
 ) -> None:
     s = seeded
-    fake.set_status(s.lead, "On vacation", "")  # no end set
     fake.set_status(s.lead3, "", ":airplane:")
+    fake.set_dnd(s.lead, start=ts(at(24, 7)), end=ts(at(27, 17)))  # Ana: DND from Tuesday to Friday
     c = start(make_bot, fake, seeded, clock)
-    c.to(at(24, 7) + SECOND)  # Chen away: one of three, no offer yet
-    c.d.fake.wait_for(lambda: f"<@{s.lead3}> away" in all_text(c.d.prompt()))
+    c.d.fake.wait_for(lambda: f"<@{s.lead3}> away" in all_text(c.d.prompt()))  # from the start
+    assert f"⏳ <@{s.lead}>" in all_text(c.d.prompt())  # her DND starts on Tuesday
+    c.to(at(24, 7) + SECOND)  # Chen still away: one of three, no offer yet
     c.settle()
     assert c.d.dms(s.manager) == []
-    c.to(at(24, 8) + SECOND)  # Ana away too: two of three at the deadline
+    c.to(at(24, 8) + SECOND)  # Ana's halfway finds her away too: two of three at the deadline
     offer = c.d.fake.wait_for(lambda: c.d.dms(s.manager), message="the offer to the starter")[-1]
     text = all_text(offer)
     assert "Most leads of the Payments pre-mortem" in text and "half-empty" in text
-    assert f"<@{s.lead}> (away)" in text and f"<@{s.lead3}> (away)" in text
+    assert f"<@{s.lead}> (away until Fri 27 Nov)" in text and f"<@{s.lead3}> (away)" in text
     # A day later they are still away (tried daily): no second offer.
     c.to(at(25, 0) + SECOND)
     c.to(at(25, 1) + SECOND)
@@ -133,6 +135,21 @@ def test_when_most_leads_are_away_at_the_deadline_the_starter_is_offered_once_to
         message="the deadline moved",
     )
     c.d.wait_ephemeral(s.manager, "The deadline is")
+
+
+def test_leads_already_away_at_the_start_are_shown_at_once_and_the_offer_comes_at_once(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, clock: ManualClock
+) -> None:
+    s = seeded
+    fake.set_status(s.lead, "Parental leave", ":baby:")
+    fake.set_dnd(s.lead2, start=ts(T0 - timedelta(hours=1)), end=ts(at(27, 12)))  # DND all week
+    c = start(make_bot, fake, seeded, clock)
+    prompt = c.d.fake.wait_for(
+        lambda: f"<@{s.lead2}> away" in (t := all_text(c.d.prompt())) and f"<@{s.lead}> away" in t and t
+    )
+    assert f":palm_tree: <@{s.lead}> away ·" in prompt and f"<@{s.lead2}> away until Fri 27 Nov" in prompt
+    offer = c.d.fake.wait_for(lambda: c.d.dms(s.manager), message="the offer at the start")[-1]
+    assert "Move the deadline" in all_text(offer)
 
 
 def test_an_install_without_the_new_scopes_treats_people_as_present_and_says_so_once(

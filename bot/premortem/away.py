@@ -22,6 +22,7 @@ from storage import presence as presence_repo
 log = logging.getLogger(__name__)
 
 ANSWER_DAY = timedelta(days=1)  # after the last lead is back, a working day to answer
+AT_START = "start"  # the step of a hold made at the start: nothing waits, the thread shows it
 UNKNOWN_RETURN = timedelta(days=7)  # how far a deadline moves for a lead whose status has no end
 
 
@@ -49,6 +50,19 @@ async def hold_if_away(svc: PremortemService, pm: Premortem, lead: Lead, step: s
     await svc.refresh(ws, pm.id)
     await offer_to_move(svc, await svc.load(ws, pm.id))
     return f"away ({reach.why}), again {again.isoformat() if again else 'never'}"
+
+
+async def look_at_start(svc: PremortemService, pm: Premortem) -> None:
+    """Right after the start: leads already away are shown so in the thread (their reminders will look
+    again), and the starter gets the offer now when most of them are away at the deadline."""
+    ws, now, subject = pm.workspace_id, svc.rt.clock.now(), away_subject(pm.id)
+    found = await presence_for(svc.rt).reach_many(ws, [lead.user_id for lead in pm.leads if lead.in_channel])
+    away = {user: reach for user, reach in found.items() if isinstance(reach, Away)}
+    for user, reach in away.items():
+        await svc.rt.db.run(presence_repo.hold, ws, subject, user, AT_START, reach.why, reach.until, now)
+    if away:
+        await svc.refresh(ws, pm.id)
+        await offer_to_move(svc, await svc.load(ws, pm.id))
 
 
 def away_at_deadline(pm: Premortem) -> dict[str, datetime | None]:

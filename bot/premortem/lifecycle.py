@@ -90,6 +90,7 @@ async def start(
     absent = [lead.user_id for lead in pm.leads if not lead.in_channel]
     for user in absent:
         await _tell(svc, ws, user, absent_lead_dm(pm, user))
+    svc.background(away.look_at_start(svc, pm))  # leads already away (their status, Do Not Disturb)
     log.info("pre-mortem started", extra={"workspace": ws, "premortem": row.id, "leads": len(wanted)})
     return Started(pm, absent)
 
