@@ -7,10 +7,8 @@ import math
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import TypeVar
 
 ANY_METHOD = "*"
-_K = TypeVar("_K")
 
 
 @dataclass(frozen=True)
@@ -29,12 +27,20 @@ class RateLimit:
 # per app per workspace (https://api.slack.com/docs/rate-limits). The fake allows a burst of 20 and
 # then 50 a minute, answering 429 `ratelimited` with a Retry-After beyond that.
 UPDATE_LIMIT = RateLimit(per_minute=50, burst=20)
-# The methods that read who is away, by their documented tier (https://docs.slack.dev/apis/web-api/rate-limits):
-# users.profile.get Tier 4 (100+ a minute), dnd.info Tier 3 (50+), dnd.teamInfo Tier 2 (20+). Counted per
-# method per workspace like chat.update; a burst of a fifth of a minute's worth, then the tier's rate.
-TIER_LIMITS: dict[str, RateLimit] = {
+# The canvas methods' documented tiers (https://docs.slack.dev/apis/web-api/rate-limits): creating is
+# Tier 2 ("20+ per minute"), editing and sharing Tier 3 ("50+ per minute"); counted per method per
+# workspace, a small burst then the tier's rate.
+TIER_2 = RateLimit(per_minute=20, burst=5)
+TIER_3 = RateLimit(per_minute=50, burst=20)
+METHOD_TIERS: dict[str, RateLimit] = {
+    "conversations.canvases.create": TIER_2,
+    "canvases.create": TIER_2,
+    "canvases.edit": TIER_3,
+    "canvases.delete": TIER_3,
+    "canvases.access.set": TIER_3,
+    # Who is away: users.profile.get is Tier 4 ("100+ per minute"), dnd.info Tier 3, dnd.teamInfo Tier 2.
     "users.profile.get": RateLimit(per_minute=100, burst=50),
-    "dnd.info": RateLimit(per_minute=50, burst=20),
+    "dnd.info": TIER_3,
     "dnd.teamInfo": RateLimit(per_minute=20, burst=10),
 }
 
@@ -52,6 +58,7 @@ class Injection:
     error: str = ""
     retry_after: int = 1
     seconds: float = 0.0
+    skip: int = 0  # calls of the method to let through before this applies
 
 
 @dataclass
@@ -73,8 +80,8 @@ class Faults:
         self._posts: dict[str, deque[float]] = {}
         self.update_limit: RateLimit | None = UPDATE_LIMIT
         self._updates: dict[str, _Bucket] = {}
-        self.tier_limits: dict[str, RateLimit] = dict(TIER_LIMITS)
         self._tiers: dict[tuple[str, str], _Bucket] = {}
+        self.tier_limits: dict[str, RateLimit] = dict(METHOD_TIERS)
 
     def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
         self._push(method, Injection("fail", times, error=error))
@@ -82,8 +89,8 @@ class Faults:
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         self._push(method, Injection("ratelimit", times, retry_after=retry_after))
 
-    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
-        self._push(method, Injection("stall", times, seconds=seconds))
+    def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
+        self._push(method, Injection("stall", times, seconds=seconds, skip=after))
 
     def clear(self) -> None:
         """No injections, no posting rate, and the default chat.update limit with full buckets."""
@@ -92,9 +99,9 @@ class Faults:
             self._posts.clear()
             self.message_rate = None
             self._updates.clear()
-            self.update_limit = UPDATE_LIMIT
             self._tiers.clear()
-            self.tier_limits = dict(TIER_LIMITS)
+            self.tier_limits = dict(METHOD_TIERS)
+            self.update_limit = UPDATE_LIMIT
 
     def _push(self, method: str, injection: Injection) -> None:
         if injection.remaining < 1:
@@ -122,6 +129,9 @@ class Faults:
     def _take(self, method: str, kind: str) -> Injection | None:
         for injection in self._queue.get(method, []):
             if injection.kind == kind and injection.remaining > 0:
+                if injection.skip > 0:
+                    injection.skip -= 1
+                    return None
                 injection.remaining -= 1
                 return injection
         return None
@@ -153,34 +163,43 @@ class Faults:
     def admit_update(self, team_id: str, now: float) -> int | None:
         """None when a chat.update in workspace `team_id` may go ahead, else the Retry-After seconds."""
         with self._lock:
-            return _spend(self._updates, team_id, self.update_limit, now)
+            limit = self.update_limit
+            if limit is None:
+                return None
+            rate = limit.per_minute / 60.0
+            bucket = self._updates.get(team_id)
+            if bucket is None:
+                bucket = self._updates[team_id] = _Bucket(float(limit.burst), now)
+            # max(): the store's clock goes back to real time when a test resets it.
+            bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
+            bucket.at = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return None
+            return max(1, math.ceil((1.0 - bucket.tokens) / rate))
 
     def set_tier_limit(self, method: str, limit: RateLimit | None) -> None:
+        """Change one tiered method's limit (None: unlimited) until `clear()`; its buckets start full."""
         with self._lock:
             if limit is None:
                 self.tier_limits.pop(method, None)
             else:
                 self.tier_limits[method] = limit
-            self._tiers.clear()
+            self._tiers = {k: v for k, v in self._tiers.items() if k[0] != method}
 
-    def admit_tier(self, method: str, team_id: str, now: float) -> int | None:
-        """None when a call of a tiered method (`tier_limits`) may go ahead, else the Retry-After seconds."""
+    def admit_tiered(self, method: str, team_id: str, now: float) -> int | None:
+        """None when a call of a tiered method (`METHOD_TIERS`) may go ahead, else the Retry-After."""
+        limit = self.tier_limits.get(method)
+        if limit is None:
+            return None
         with self._lock:
-            return _spend(self._tiers, (method, team_id), self.tier_limits.get(method), now)
-
-
-def _spend(buckets: dict[_K, _Bucket], key: _K, limit: RateLimit | None, now: float) -> int | None:
-    """Spend one call from `key`'s token bucket: None when it fits, else the Retry-After seconds."""
-    if limit is None:
-        return None
-    rate = limit.per_minute / 60.0
-    bucket = buckets.get(key)
-    if bucket is None:
-        bucket = buckets[key] = _Bucket(float(limit.burst), now)
-    # max(): the store's clock goes back to real time when a test resets it.
-    bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
-    bucket.at = now
-    if bucket.tokens >= 1.0:
-        bucket.tokens -= 1.0
-        return None
-    return max(1, math.ceil((1.0 - bucket.tokens) / rate))
+            rate = limit.per_minute / 60.0
+            bucket = self._tiers.get((method, team_id))
+            if bucket is None:
+                bucket = self._tiers[(method, team_id)] = _Bucket(float(limit.burst), now)
+            bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
+            bucket.at = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return None
+            return max(1, math.ceil((1.0 - bucket.tokens) / rate))

@@ -18,7 +18,7 @@ TEAM_INFO_MAX = 50
 
 
 def _tier(call: Call) -> None:
-    retry_after = call.faults.admit_tier(call.method, call.team_id, call.store.now())
+    retry_after = call.faults.admit_tiered(call.method, call.team_id, call.store.now())
     if retry_after is not None:
         raise SlackError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
 
