@@ -7,34 +7,25 @@ Typical use: `with FakeSlack() as fake:`, then `ws = fake.add_workspace()` and
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from localslack import payloads
 from localslack.actor import Actor
 from localslack.api import create_app
 from localslack.background import BackgroundServer
+from localslack.fake_reads import FakeSlackReads
 from localslack.faults import Faults, RateLimit
-from localslack.methods.views import home_of, open_modal_of
 from localslack.state import (
-    JSON,
     AppConfig,
     Canvas,
     Channel,
-    RecordedCall,
-    ResponseUrlPost,
-    StoredFile,
     User,
     Workspace,
 )
 from localslack.store import Store
 
-_T = TypeVar("_T")
 
-
-class FakeSlack:
+class FakeSlack(FakeSlackReads):
     """Seeds, runs and inspects a local Slack; everything is safe to call from the test thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, store: Store | None = None) -> None:
@@ -200,6 +191,19 @@ class FakeSlack:
         """Every call with the workspace's tokens answers `account_inactive`."""
         self.store.set_workspace_active(team_id, False)
 
+    def set_status(self, user_id: str, text: str = "", emoji: str = "", expiration: float = 0) -> None:
+        """The person's Slack status (as users.profile.get shows it); expiration 0: none. Empty clears."""
+        with self.store.lock:
+            user = self.store.users[user_id]
+            user.status_text, user.status_emoji, user.status_expiration = text, emoji, int(expiration)
+
+    def set_dnd(self, user_id: str, start: float = 0, end: float = 0, snooze_until: float = 0) -> None:
+        """Do Not Disturb from `start` to `end` (epoch seconds; 0/0 turns it off), and a snooze that only
+        the person themselves can see."""
+        with self.store.lock:
+            user = self.store.users[user_id]
+            user.dnd_start, user.dnd_end, user.snooze_end = int(start), int(end), int(snooze_until)
+
     def deactivate_user(self, user_id: str) -> None:
         """The user is `deleted`, leaves every member list and their tokens stop working."""
         self.store.deactivate_user(user_id)
@@ -241,110 +245,16 @@ class FakeSlack:
         it off; `reset()` and `clear_faults()` restore the default."""
         self.faults.set_update_limit(limit)
 
+    def set_tier_limit(self, method: str, limit: RateLimit | None) -> None:
+        """Limit a tiered method (users.profile.get, dnd.info, dnd.teamInfo) per workspace; None: none."""
+        self.faults.set_tier_limit(method, limit)
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
     def advance_time(self, seconds: float) -> None:
         """Age triggers, response_urls and OAuth codes without sleeping."""
         self.store.advance(seconds)
-
-    # -- reading -----------------------------------------------------------------------------------
-
-    def _read(self, read: Callable[[], _T]) -> _T:
-        with self.store.lock:
-            return copy.deepcopy(read())
-
-    def calls(self, method: str | None = None) -> list[RecordedCall]:
-        return self._read(lambda: [c for c in self.store.calls if method is None or c.method == method])
-
-    def messages(self, channel_id: str, thread_ts: str | None = None) -> list[JSON]:
-        """The channel's top-level messages oldest first, or with `thread_ts` that thread (parent first)."""
-
-        def read() -> list[JSON]:
-            store = self.store
-            if thread_ts is None:
-                top = [
-                    m for m in store.messages.get(channel_id, []) if m.thread_ts is None or m.reply_broadcast
-                ]
-                return [store.message_to_api(m) for m in top]
-            parent = store.find_message(channel_id, thread_ts)
-            thread = ([parent] if parent else []) + store.replies_of(channel_id, thread_ts)
-            return [store.message_to_api(m) for m in thread]
-
-        return self._read(read)
-
-    def message(self, channel_id: str, ts: str) -> JSON | None:
-        def read() -> JSON | None:
-            found = self.store.find_message(channel_id, ts)
-            return self.store.message_to_api(found) if found else None
-
-        return self._read(read)
-
-    def ephemerals(self, user_id: str, channel_id: str | None = None) -> list[JSON]:
-        """Ephemeral messages shown to `user_id` (from chat.postEphemeral, response_urls, command answers)."""
-        return self._read(
-            lambda: [
-                {
-                    "type": "message",
-                    "channel": e.channel,
-                    "user": e.user,
-                    "ts": e.ts,
-                    "text": e.text,
-                    "blocks": e.blocks,
-                    "thread_ts": e.thread_ts,
-                    "source": e.source,
-                }
-                for e in self.store.ephemerals
-                if e.user == user_id and (channel_id is None or e.channel == channel_id)
-            ]
-        )
-
-    def view(self, view_id: str) -> JSON | None:
-        """The view object (with `state.values`), open or closed."""
-        return self._read(lambda: payloads.view_object(v) if (v := self.store.views.get(view_id)) else None)
-
-    def is_open(self, view_id: str) -> bool:
-        return self._read(lambda: (v := self.store.views.get(view_id)) is not None and v.status == "open")
-
-    def views_for(self, user_id: str) -> list[JSON]:
-        """The user's open modal stack, bottom first (the last one is what they see)."""
-
-        def read() -> list[JSON]:
-            user = self.store.users[user_id]
-            top = open_modal_of(self.store, user.team_id, user_id)
-            if top is None:
-                return []
-            stack = [
-                v
-                for v in self.store.views.values()
-                if v.status == "open" and v.root_view_id == top.root_view_id
-            ]
-            return [payloads.view_object(v) for v in stack]
-
-        return self._read(read)
-
-    def home(self, user_id: str) -> JSON | None:
-        def read() -> JSON | None:
-            user = self.store.users[user_id]
-            view = home_of(self.store, user.team_id, user_id)
-            return payloads.view_object(view) if view else None
-
-        return self._read(read)
-
-    def view_errors(self, view_id: str) -> dict[str, str] | None:
-        """The errors the app's last `response_action: errors` put on the view's inputs."""
-        return self._read(lambda: self.store.views[view_id].errors)
-
-    def response_url_posts(self) -> list[ResponseUrlPost]:
-        return self._read(lambda: list(self.store.response_url_posts))
-
-    def files(self) -> list[StoredFile]:
-        """Uploaded files; `.content` holds the bytes."""
-        return self._read(lambda: list(self.store.files.values()))
-
-    def canvases(self) -> list[Canvas]:
-        """Every canvas, `.markdown` holding its body and `.edits` how often it was edited."""
-        return self._read(lambda: list(self.store.canvases.values()))
 
     def set_canvas_plan(self, team_id: str, plan: str) -> None:
         """ "paid" (every canvas), "free" (no channel canvases) or "disabled" (canvases turned off)."""
@@ -372,25 +282,3 @@ class FakeSlack:
             channel.canvas_id = canvas.id
             self.store.touch()
             return canvas.id
-
-    def snapshot(self) -> JSON:
-        return self.store.snapshot()
-
-    def wait_for(
-        self, predicate: Callable[[], _T], timeout: float = 5.0, interval: float = 0.02, message: str = ""
-    ) -> _T:
-        """Poll `predicate` until it returns something truthy, and return that; work after an ack is async."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                recent = [f"{c.method} ok={c.ok} error={c.error}" for c in self.calls()[-10:]]
-                refused = [f"{p.status} {p.error}" for p in self.response_url_posts() if not p.ok][-5:]
-                detail = f": {message}" if message else ""
-                raise TimeoutError(
-                    f"condition not met within {timeout}s{detail}; last Web API calls: {recent}; "
-                    f"refused response_url posts: {refused}"
-                )
-            time.sleep(interval)

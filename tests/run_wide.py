@@ -49,6 +49,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.canvases.create": {"canvases:write"},
     "canvases.create": {"canvases:write"},
     "canvases.edit": {"canvases:write"},
+    "users.profile.get": {"users.profile:read"},
+    "dnd.info": {"dnd:read"},
+    "dnd.teamInfo": {"dnd:read"},
 }
 # Needed by what the app is rather than by a Web API call: the slash command itself.
 INTRINSIC_SCOPES = {"commands"}

@@ -4,6 +4,7 @@ replacing a lead. Reminders and snoozes are in reminders.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.errors import UserError
 from bot.metrics.service import read_team_signals
-from bot.premortem import schedule
+from bot.premortem import away, schedule
 from bot.premortem.datasays import signal_view
 from bot.premortem.model import ACTIVE, MAX_LEADS, DataSays, Premortem, Risk
 from bot.premortem.render import mentions, root_message
@@ -95,15 +96,15 @@ async def start(
     absent = [lead.user_id for lead in pm.leads if not lead.in_channel]
     for user in absent:
         await tell(svc, ws, user, absent_lead_dm(pm, user))
+    svc.background(away.look_at_start(svc, pm))  # leads already away (their status, Do Not Disturb)
     log.info("pre-mortem started", extra={"workspace": ws, "premortem": row.id, "leads": len(wanted)})
     return Started(pm, absent)
 
 
 async def _permalink(client: InstrumentedWebClient, channel: str, ts: str) -> str | None:
-    try:
+    with contextlib.suppress(SlackApiError):
         return str((await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"])
-    except SlackApiError:
-        return None
+    return None
 
 
 def running_sentence(row: repo.PremortemRow) -> str:

@@ -3,16 +3,15 @@ by an extension or held by a snooze) and the snooze button."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.errors import UserError
-from bot.premortem import schedule
+from bot.premortem import away, schedule
 from bot.premortem.lifecycle import tell
-from bot.premortem.model import Lead, Premortem
 from bot.premortem.render_plan import absent_lead_dm, reminder_dm, snoozed_dm
 from bot.premortem.service import PremortemService, closed_sentence
-from bot.premortem.timing import reminder_time, snooze_step, snoozed_reminder
+from bot.premortem.timing import snooze_step, snoozed_reminder
 from storage import premortem_answers as answers_repo
 
 
@@ -24,7 +23,7 @@ async def remind(
     lead = pm.lead(user_id)
     if pm.status != "collecting" or lead is None or lead.answered:
         return "not needed"
-    if not _still_planned(pm, lead, step, run_time):
+    if not schedule.still_planned(pm, lead, step, run_time):
         return "stale"
     if user_id not in await svc.members(workspace_id, pm.channel_id):
         changed = await svc.rt.db.run(
@@ -37,6 +36,8 @@ async def remind(
     if not lead.in_channel:  # joined since: drop the warning from the thread
         await svc.rt.db.run(answers_repo.set_membership, workspace_id, premortem_id, {user_id: True})
         await svc.refresh(workspace_id, premortem_id)
+    if (held := await away.hold_if_away(svc, pm, lead, step)) is not None:
+        return held  # away (their status or Do Not Disturb): the reminder waits for them
     now = svc.rt.clock.now()
     if not await svc.rt.db.run(answers_repo.claim_reminder, workspace_id, premortem_id, user_id, step, now):
         return "already sent"
@@ -47,20 +48,6 @@ async def remind(
         raise
     await svc.rt.db.run(answers_repo.reminder_sent, workspace_id, premortem_id, user_id, step, channel, ts)
     return "sent"
-
-
-def _still_planned(pm: Premortem, lead: Lead, step: str, run_time: datetime) -> bool:
-    """A job whose step was moved (extension) or dropped, or that a snooze holds, does nothing."""
-    slack = timedelta(minutes=1)
-    if lead.snoozed_until is not None and run_time < lead.snoozed_until:
-        return False
-    if step.endswith("+1d"):
-        if lead.snoozed_until is None:
-            return False
-        at = reminder_time(lead.snoozed_until, lead.tz, pm.deadline)
-        return at is not None and abs(at - run_time) < slack
-    at = schedule.lead_plan(pm, lead).get(step)
-    return at is not None and abs(at - run_time) < slack
 
 
 async def snooze(
