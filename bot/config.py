@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
+from bot.calibration.config import CalibrationConfig
 from bot.configbase import ChannelId, Strict, UserId, WorkspaceId
 from bot.debt.config import TeamDebtConfig, TrackerConfig
 from bot.digest.config import DigestConfig
@@ -56,6 +57,7 @@ class AppConfig(Strict):
     teams: list[TeamConfig] = []
     digest: DigestConfig = DigestConfig()
     workspaces: dict[WorkspaceId, WorkspaceConfig] = {}
+    calibration: CalibrationConfig = CalibrationConfig()
 
     _path: Path | None = PrivateAttr(default=None)
     _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)

@@ -20,7 +20,7 @@ from bot.digest.model import (
     SectionKind,
     TeamDigest,
 )
-from bot.digest.render_team import multiple
+from bot.digest.render_team import calibration_text, multiple
 from bot.digest.schedule import Schedule
 
 MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
@@ -139,6 +139,9 @@ def team_blocks(td: TeamDigest, as_of: datetime) -> list[bk.Block]:
         ]
     )
     glance["text"] = bk.mrkdwn(f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}")
+    calibration = calibration_text(td)
+    if calibration:  # in the glance's own text, so a team stays at three blocks
+        glance["text"]["text"] += "\n" + bk.truncate(calibration, 2000)
     return [glance, team_buttons(td)]
 
 

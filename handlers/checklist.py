@@ -10,6 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
+from bot.calibration.render import calibration_text
+from bot.calibration.service import team_record
 from bot.checklist import render_verdict
 from bot.checklist.model import CheckState, Ref
 from bot.checklist.render import ACTION_OPEN, ACTION_SET
@@ -161,6 +163,10 @@ class ChecklistListeners:
                 )
             )
         message = history_message(team.name, entries, total)
+        calibration = calibration_text(await team_record(self.rt, team))
+        if calibration is not None:  # how the team's pre-mortems compared with what broke
+            message["blocks"].append(bk.context(f":dart: {calibration}"))
+            message["text"] += f" {calibration}"
         await ctx.ephemeral(message["text"], message["blocks"])
 
     # --- buttons ----------------------------------------------------------------------------------

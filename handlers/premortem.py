@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import blocks as bk
+from bot.calibration import service as calibration
 from bot.checklist.model import CheckState
 from bot.checklist.outcome import Outcome
 from bot.checklist.render_verdict import VERDICT_ACTIONS, add_verdict_action
@@ -52,6 +53,7 @@ from bot.premortem.render_modals import (
     component_option,
     note_view,
     start_modal,
+    surprise_option,
 )
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_SNOOZE, ACTION_STATUS
 from bot.premortem.service import PremortemService, service_for
@@ -191,9 +193,15 @@ class PremortemListeners:
             return []
         team = await self.svc.team(ctx.workspace_id, row.channel_id)
         earlier = await self.svc.rt.db.run(repo.known_components, ctx.workspace_id, row.channel_id)
+        # What broke last time without being predicted comes first (calibration's surprises).
+        surprised = await calibration.surprises(self.svc.rt, ctx.workspace_id, row.channel_id)
         typed = normalise(str(body.get("value") or ""))
-        names = list(dict.fromkeys([*team.premortem.components, *earlier]))
-        return [component_option(n) for n in names if typed in normalise(n)][:100]
+        names = list(dict.fromkeys([*surprised, *team.premortem.components, *earlier]))
+        return [
+            surprise_option(n) if n in surprised else component_option(n)
+            for n in names
+            if typed in normalise(n)
+        ][:100]
 
     # --- the starter's controls -----------------------------------------------------------------------
 

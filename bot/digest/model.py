@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 
 from bot.teams import Team
 
-SectionKind = Literal["checklist", "premortem", "metrics", "debt"]
-SECTION_KINDS: tuple[SectionKind, ...] = ("checklist", "premortem", "metrics", "debt")
+SectionKind = Literal["checklist", "premortem", "metrics", "debt", "calibration"]
+SECTION_KINDS: tuple[SectionKind, ...] = ("checklist", "premortem", "metrics", "debt", "calibration")
 SECTION_TITLES: Mapping[SectionKind, str] = {
     "checklist": "Signal checklist",
     "premortem": "Pre-mortem mitigations",
     "metrics": "Metrics and 10x headroom",
     "debt": "Tech-debt capacity",
+    "calibration": "Pre-mortem calibration",
 }
 
 F = TypeVar("F")
@@ -202,6 +203,14 @@ class DebtFacts:
     out_of_band_run: int = 0  # consecutive sprints out of band, ending with the current one
     stale: str | None = None  # the tracker import failed: the reason, with the last good figure shown
     trend: tuple[tuple[str, float], ...] = ()  # (sprint, share), oldest first
+
+
+@dataclass(frozen=True)
+class CalibrationFacts:
+    """How the team's pre-mortem predictions compared with what broke, in one line (None: nothing
+    resolved yet and no surprise)."""
+
+    line: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ the weekly digest).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -25,7 +26,16 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.teams import Team
 
-__all__ = ["MetricsNotConfigured", "SignalReading", "TeamReading", "Trigger", "read_team_signals"]
+__all__ = [
+    "MetricsNotConfigured",
+    "SignalReading",
+    "TeamReading",
+    "Trigger",
+    "on_reading",
+    "read_team_signals",
+]
+
+log = logging.getLogger(__name__)
 
 
 class MetricsNotConfigured(UserError):
@@ -183,7 +193,7 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
     for r in readings:
         if r.error is not None:
             errors.setdefault(r.signal.source, r.error.split(": ", 1)[-1])
-    return TeamReading(
+    reading = TeamReading(
         team=team.name,
         workspace_id=team.workspace_id,
         channel_id=team.channel_id,
@@ -196,3 +206,19 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
         errors=errors,
         cache_ttl=ttl,
     )
+    for hook in tuple(_reading_hooks):
+        try:
+            await hook(rt, team, reading)
+        except Exception:
+            log.error("a reading hook failed", extra={"hook": getattr(hook, "__name__", "?")}, exc_info=True)
+    return reading
+
+
+ReadingHook = Callable[["Runtime", "Team", TeamReading], Awaitable[object]]
+_reading_hooks: list[ReadingHook] = []
+
+
+def on_reading(hook: ReadingHook) -> None:
+    """Call `hook(rt, team, reading)` after every team reading (calibration watches ceilings this way)."""
+    if hook not in _reading_hooks:
+        _reading_hooks.append(hook)
