@@ -129,7 +129,7 @@ def require_reporter(team: Team, user_id: str, admin: bool) -> None:
     if user_id in team.leads or user_id in team.managers or admin:
         return
     raise PermissionDenied(
-        f"Only {team.name}'s leads and managers or an admin report what broke; ask one of them, "
+        f"Only {rules.possessive(team.name)} leads and managers or an admin report what broke; ask one of them, "
         "or an admin names the leads with `/scale-check setup`."
     )
 
@@ -153,7 +153,7 @@ async def withdraw(rt: Runtime, team: Team, outcome_id: int, user_id: str, admin
     """A lead or admin withdraws a wrong outcome; the record keeps who did."""
     if user_id not in team.leads and not admin:
         raise PermissionDenied(
-            f"Only {team.name}'s leads or an admin can withdraw an outcome; ask one of them."
+            f"Only {rules.possessive(team.name)} leads or an admin can withdraw an outcome; ask one of them."
         )
     found = await rt.db.run(repo.get_outcome, team.workspace_id, outcome_id)
     if found is None or found.channel_id != team.channel_id:
@@ -240,9 +240,9 @@ async def check_ceilings(rt: Runtime, team: Team, reading: TeamReading) -> int:
     return recorded
 
 
-async def only_workspace(rt: Runtime) -> str | None:
-    rows = await rt.db.run(installations.active_workspaces)
-    return rows[0].workspace_id if len(rows) == 1 else None
+async def installed_workspaces(rt: Runtime) -> list[str]:
+    """The workspaces the bot is installed in and acting for."""
+    return [row.workspace_id for row in await rt.db.run(installations.active_workspaces)]
 
 
 def find_team(teams: Sequence[Team], name: str) -> Team | None:

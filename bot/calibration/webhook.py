@@ -77,7 +77,8 @@ async def record(rt: Runtime, notification: Notification) -> dict[str, int]:
     labels: AlertLabels = rt.config.calibration.alert_labels
     counts = {"recorded": 0, "duplicates": 0, "ignored": 0}
     teams_of: dict[str, Any] = {}
-    fallback = await service.only_workspace(rt)
+    installed = await service.installed_workspaces(rt)
+    fallback = installed[0] if len(installed) == 1 else ""
     for alert in notification.alerts:
         if alert.status != "firing":
             continue
@@ -88,6 +89,12 @@ async def record(rt: Runtime, notification: Notification) -> dict[str, int]:
             counts["ignored"] += 1
             log.info(
                 "alert without a team or component label ignored", extra={"fingerprint": alert.fingerprint}
+            )
+            continue
+        if workspace not in installed:
+            counts["ignored"] += 1
+            log.info(
+                "alert for a workspace the bot is not installed in", extra={"fingerprint": alert.fingerprint}
             )
             continue
         if workspace not in teams_of:
