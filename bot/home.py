@@ -20,7 +20,7 @@ from bot.digest.model import (
     SectionKind,
     TeamDigest,
 )
-from bot.digest.render_team import calibration_text, multiple
+from bot.digest.render_team import STATUS_ICONS, calibration_text, multiple
 from bot.digest.schedule import Schedule
 
 MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
@@ -92,6 +92,20 @@ def headroom(td: TeamDigest) -> str:
     return f"{bk.escape(least.title)} {multiple(least.headroom)}{mark}"
 
 
+def metrics_notes(td: TeamDigest) -> list[str]:
+    """Availability with its window, then what the metrics could not check (hints first), each line as
+    the digest words it."""
+    facts = td.facts("metrics", MetricsFacts)
+    if facts is None:
+        return []
+    lines = [
+        f"{bk.escape(s.title).capitalize()} {s.value} ({s.limit}) {STATUS_ICONS.get(s.status, '')}".rstrip()
+        for s in facts.signals
+        if s.name == "availability" and not s.error
+    ]
+    return [*lines, *facts.hints, *facts.unchecked]
+
+
 def debt(td: TeamDigest) -> str:
     down = _down(td, "debt")
     if down:
@@ -138,10 +152,15 @@ def team_blocks(td: TeamDigest, as_of: datetime) -> list[bk.Block]:
             f"*Tech debt (rolling)*\n{debt(td)}",
         ]
     )
-    glance["text"] = bk.mrkdwn(f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}")
-    calibration = calibration_text(td)
-    if calibration:  # in the glance's own text, so a team stays at three blocks
-        glance["text"]["text"] += "\n" + bk.truncate(calibration, 2000)
+    calibration = calibration_text(td)  # in the glance's own text, so a team stays at three blocks
+    head = "\n".join(
+        [
+            f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}",
+            *metrics_notes(td),
+            *([calibration] if calibration else []),
+        ]
+    )
+    glance["text"] = bk.mrkdwn(bk.truncate(head, bk.MAX_SECTION_TEXT))
     return [glance, team_buttons(td)]
 
 

@@ -11,7 +11,9 @@ With no Slack credentials `create_app` calls `install_local`, which
   its DM copy, so that the console's manager can run `/scale-check setup` and `digest now` at once;
 - installs the bot into that workspace (an installation row, as an OAuth install would leave);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
-  session's signing secret by the local Slack's actor, exactly as Slack would send it.
+  session's signing secret by the local Slack's actor, exactly as Slack would send it;
+- when the config declares no metrics sources, serves the demo metrics source (`bot/localdemo.py`) at
+  `/demo-prometheus` and declares it, so #payments and #search show numbers from the first start.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from bot.digest.jobs import ensure_workspace
+from bot.localdemo import PREFIX as DEMO_PREFIX
+from bot.localdemo import LocalDemo, keep_past_weeks, wants_demo
 from bot.logs import redactor
 from bot.manifest import BOT_SCOPES
 from bot.setup.rules import TeamSetup
+from demometrics import create_router as create_demo_router
 from localslack import Actor, Channel, Faults, Store, User, create_router
 from localslack.console import Console
 from localslack.console_routes import create_console_router
@@ -69,6 +74,11 @@ PEOPLE = (
     ("U0ADMIN", "ada", "Ada Admin", "Asia/Tokyo", True),
 )
 CHANNELS = (("C0PAYMENTS", "payments"), ("C0SEARCH", "search"), ("C0ENGMGRS", "eng-managers"))
+DEMO_BANNER = (
+    "\n  Demo data: #payments and #search read generated metrics from the local demo source"
+    " (the config declares no metrics sources)"
+)
+DEMO_NOTE = "Demo data: generated metrics served by the local demo source"
 LEAD, MANAGER, ADMIN = "U0LEAD", "U0MANAGER", "U0ADMIN"
 # (channel, team name) set up on the first run, and the digest's channel, day, time and zone (Maria's).
 TEAMS = (("C0PAYMENTS", "Payments"), ("C0SEARCH", "Search"))
@@ -136,7 +146,9 @@ class LocalWorkspace:
     console: Console = field(init=False)
     pool: ThreadPoolExecutor = field(init=False)
     actor: Actor | None = None
+    demo: LocalDemo | None = None
     _saver: asyncio.Task[None] | None = None
+    _past_weeks: asyncio.Task[None] | None = None
     _saved_revision: int = -1
 
     def __post_init__(self) -> None:
@@ -160,6 +172,8 @@ class LocalWorkspace:
         self.state.rt.slack.base_url = api
         self.state.bolt.client.base_url = api
         self.store.public_url = f"{self.url}{PREFIX}"
+        if self.demo is not None:  # before start-up, so every reader sees one config
+            self.state.rt.config = self.demo.config_for(self.url)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -171,6 +185,10 @@ class LocalWorkspace:
             await loop.run_in_executor(self.pool, seed, self.store)
             await rt.db.run(seed_setup, rt.config, rt.clock.now())
             log.info("local workspace created", extra={"workspace": TEAM_ID})
+            if self.demo is not None:
+                self._past_weeks = asyncio.create_task(
+                    keep_past_weeks(rt, f"{self.url}/healthz", TEAM_ID), name="demo-past-weeks"
+                )
         else:
             await loop.run_in_executor(self.pool, self._restore, saved)
             log.info("local workspace restored", extra={"workspace": TEAM_ID})
@@ -194,6 +212,8 @@ class LocalWorkspace:
             installed_at=rt.clock.now(),
         )
         await rt.db.run(installations.save_installation, row)
+        if self.demo is not None:  # a few weeks of history, made before the first question needs it
+            await loop.run_in_executor(self.demo.source.pool, self.demo.source.engine)
         self.actor = Actor(self.store, f"{self.url}/slack/events", secret, timeout=3.0)
         self.console.actor = self.actor
         await self.save()
@@ -204,15 +224,18 @@ class LocalWorkspace:
         self.store.restore(json.loads(saved))
 
     async def stop(self, app: FastAPI) -> None:
-        if self._saver is not None:
-            self._saver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._saver
+        for task in (self._saver, self._past_weeks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.save()
         if self.actor is not None:
             self.actor.close()
         self.console.actor = None
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.demo is not None:
+            self.demo.source.pool.shutdown(wait=False, cancel_futures=True)
 
     async def _save_often(self) -> None:
         while True:
@@ -244,16 +267,17 @@ class LocalWorkspace:
 
 
 class _AccessLog(logging.Filter):
-    """The console's page polls its state a few times a second: the access log need not say so. And a
-    response URL's path is a credential for 30 minutes: the log shows it without its id."""
+    """The console's page polls its state a few times a second, and the bot reads the demo metrics source
+    for every answer: the access log need not say so. And a response URL's path is a credential for 30
+    minutes: the log shows it without its id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if not (isinstance(args, tuple) and len(args) > 2):
             return True
         path = str(args[2])
-        if path.startswith("/console/api/state"):
-            return False
+        if path.startswith("/console/api/state") or path.startswith(DEMO_PREFIX):
+            return False  # the page's polling, and the bot's own reads of the demo metrics source
         if path.startswith(HOOKS):
             record.args = (*args[:2], HOOKS + "[redacted]", *args[3:])
         return True
@@ -268,12 +292,16 @@ def install_local(app: FastAPI, state: AppState) -> LocalWorkspace:
     if _QUIET not in access.filters:
         access.addFilter(_QUIET)
     local = LocalWorkspace(state)
+    if wants_demo(state.rt.config):
+        local.demo = LocalDemo(state.rt.config, state.rt.clock)
+        local.console.notes = (DEMO_NOTE,)
+        app.include_router(create_demo_router(local.demo.source), prefix=DEMO_PREFIX)
     app.include_router(create_router(local.store, local.faults), prefix=PREFIX)
     app.include_router(create_console_router(local.console, local.pool, lambda: local.hosts))
     app.state.startup_hooks.append(local.start)
     app.state.shutdown_hooks.append(local.stop)
     state.extras["local"] = local
-    state.extras["local_banner"] = BANNER
+    state.extras["local_banner"] = BANNER + (DEMO_BANNER if local.demo is not None else "")
     local.serve_at(DEFAULT_URL, allow_remote=False)
     return local
 

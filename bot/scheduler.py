@@ -1,94 +1,56 @@
-"""Scheduled jobs: APScheduler 3 with its job store in the database, driven by the runtime's clock.
+"""Scheduled jobs: fire times from APScheduler's triggers, a job table in the database, and a claim per run.
+
+Jobs live in `scheduled_jobs` (storage/scheduled_jobs.py): a trigger (an APScheduler 3 trigger, pickled),
+the job's kind and arguments, and its next fire time. `Scheduler.start()` runs one small loop in a thread:
+it reads the jobs that are due, works out each one's latest fire time with the trigger's public
+`get_next_fire_time` (several missed fire times coalesce into the latest), hands that run to the event loop
+and moves the job to its following fire time (compare-and-set, so a reschedule written meanwhile wins).
 
 Every run is claimed first — a row keyed by (job, scheduled time) plus a Redis lock when configured — so
 however many schedulers share the database, a scheduled time runs once. A run missed while every
 scheduler was down runs once when one returns within the job's grace time; a run whose scheduler died
-mid-way is taken over by another when its lease runs out (jobs are written to be idempotent).
+mid-way is taken over by another when its lease runs out (jobs are written to be idempotent). A run that
+comes due while the job's previous run is still going in this process waits for it, then runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import concurrent.futures
 import json
 import logging
-import pkgutil
+import pickle
 import threading
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError
-from apscheduler.job import Job
-from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 
-import bot
 from bot.errors import new_error_id
+from bot.jobkinds import JOB_KINDS, JobFunc, JobKind, job_kind, load_job_kinds
 from storage import installations
 from storage import jobs as claims
+from storage import scheduled_jobs as store
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-JobFunc = Callable[..., Awaitable[None]]
-
-# How soon to look again at a run that came due while its job's previous run was still finishing.
-DEFERRED_RETRY_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class JobKind:
-    """A kind of job: `func(rt, run_time=…, **kwargs)`, and how late a run may still start."""
-
-    name: str
-    func: JobFunc
-    grace: timedelta
-    summary: str
-
-
-JOB_KINDS: dict[str, JobKind] = {}
-
-
-def job_kind(
-    name: str, *, grace: timedelta = timedelta(hours=1), summary: str = ""
-) -> Callable[[JobFunc], JobFunc]:
-    """Register an async job function under a stable name (stored job rows refer to it by name)."""
-
-    def register(func: JobFunc) -> JobFunc:
-        JOB_KINDS[name] = JobKind(
-            name, func, grace, summary or (func.__doc__ or name).strip().splitlines()[0]
-        )
-        return func
-
-    return register
-
-
-def load_job_kinds() -> list[Any]:
-    """Import every `bot.<capability>.jobs` module so its job kinds register; returns the modules."""
-    loaded = []
-    for module in pkgutil.iter_modules(bot.__path__):
-        if module.ispkg:
-            try:
-                loaded.append(importlib.import_module(f"bot.{module.name}.jobs"))
-            except ModuleNotFoundError as exc:
-                if exc.name != f"bot.{module.name}.jobs":
-                    raise
-    return loaded
-
-
-def dispatch(kind: str, **kwargs: Any) -> None:
-    """What the job store records as every job's function; the executor runs the kind instead."""
-    raise RuntimeError("scheduled jobs run through ClaimingExecutor")  # pragma: no cover
+__all__ = [
+    "JOB_KINDS",
+    "JobFunc",
+    "JobInfo",
+    "JobKind",
+    "Scheduler",
+    "fire_times",
+    "job_kind",
+    "load_job_kinds",
+]
 
 
 @dataclass
@@ -101,85 +63,40 @@ class JobInfo:
     kwargs: dict[str, Any]
 
 
-class _ClockScheduler(BackgroundScheduler):
-    """APScheduler's background scheduler, asking the runtime's clock for "now"."""
+def fire_times(trigger: BaseTrigger, first: datetime, now: datetime) -> tuple[datetime, datetime | None]:
+    """The latest fire time due by `now`, counting on from `first` (itself due), and the one after it.
 
-    def __init__(self, clock_now: Callable[[], datetime], max_wait: float, **options: Any) -> None:
-        self._clock_now = clock_now
-        self._max_wait = max_wait
-        super().__init__(**options)
-
-    def _process_jobs(self) -> float | None:
-        # The same steps as BaseScheduler._process_jobs (coalescing every job), with the clock's now and
-        # a bounded wait: other processes add jobs to the shared store, and this one must notice.
-        if self.state == STATE_PAUSED:
-            return None
-        now = self._clock_now()
-        next_wakeup: datetime | None = None
-        deferred = False
-        with self._jobstores_lock:
-            for alias, store in self._jobstores.items():
-                try:
-                    due = store.get_due_jobs(now)
-                except Exception as exc:
-                    log.warning("cannot read due jobs", extra={"error": str(exc)})
-                    continue
-                for job in due:
-                    run_times = job._get_run_times(now)[-1:]
-                    if not run_times:
-                        continue
-                    try:
-                        self._lookup_executor(job.executor).submit_job(job, run_times)
-                    except MaxInstancesReachedError:
-                        # The previous run is still finishing: leave this one due and look again
-                        # shortly (advancing next_run_time here would lose it: nothing claimed it yet).
-                        deferred = True
-                        continue
-                    following = job.trigger.get_next_fire_time(run_times[-1], now)
-                    try:
-                        if following:
-                            job._modify(next_run_time=following)
-                            store.update_job(job)
-                        else:
-                            self.remove_job(job.id, alias)
-                    except JobLookupError:
-                        pass  # another scheduler sharing the store handled this (one-shot) job first
-                candidate = store.get_next_run_time()
-                if candidate and (next_wakeup is None or candidate < next_wakeup):
-                    next_wakeup = candidate
-        if next_wakeup is None:
-            return self._max_wait
-        floor = min(DEFERRED_RETRY_SECONDS, self._max_wait) if deferred else 0.0
-        return min(max((next_wakeup - now).total_seconds(), floor), self._max_wait)
+    Fire times missed together coalesce into the latest: a job runs once when its scheduler returns."""
+    latest = first
+    while True:
+        following = trigger.get_next_fire_time(latest, now)
+        if following is None or following > now:
+            return latest, following
+        latest = following
 
 
-class ClaimingExecutor(BaseExecutor):
-    """Runs each due job on the app's event loop after claiming (job, scheduled time)."""
+def _zone(value: datetime) -> str:
+    return getattr(value.tzinfo, "key", None) or "UTC"
 
-    def __init__(self, runner: Scheduler) -> None:
-        super().__init__()
-        self._runner = runner
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="job")
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        def work() -> None:
-            try:
-                kind = job.kwargs["kind"]
-                kwargs = {k: v for k, v in job.kwargs.items() if k != "kind"}
-                self._runner.run_sync(job.id, kind, kwargs, run_times[-1])
-            except BaseException as exc:
-                self._run_job_error(job.id, exc, exc.__traceback__)
-            else:
-                self._run_job_success(job.id, [])
+def _next_run(row: store.ScheduledJobRow) -> datetime:
+    """The job's next fire time in its trigger's zone (as the trigger itself gives it)."""
+    return datetime.fromtimestamp(row.next_run_time, UTC).astimezone(ZoneInfo(row.zone))
 
-        self._pool.submit(work)
 
-    def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait)
+def _info(row: store.ScheduledJobRow) -> JobInfo:
+    return JobInfo(
+        id=row.id,
+        kind=row.kind,
+        workspace_id=row.workspace_id,
+        next_run=_next_run(row),
+        trigger=row.description,
+        kwargs=json.loads(row.kwargs),
+    )
 
 
 class Scheduler:
-    """The bot's scheduler. Without `start()` it still writes jobs to the store (web replicas)."""
+    """The bot's scheduler. Without `start()` it still writes jobs to the table (web replicas)."""
 
     def __init__(
         self,
@@ -194,32 +111,30 @@ class Scheduler:
     ) -> None:
         load_job_kinds()
         self.rt, self.loop = rt, loop
-        self.lease, self.sweep_every = lease, sweep_every
+        self.lease, self.max_wait, self.sweep_every = lease, max_wait, sweep_every
         self.max_attempts, self.retry_after = max_attempts, retry_after
-        self._store = SQLAlchemyJobStore(engine=rt.db.engine, tablename="apscheduler_jobs")
-        self._aps = _ClockScheduler(
-            rt.clock.now,
-            max_wait,
-            jobstores={"default": self._store},
-            executors={"default": ClaimingExecutor(self)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=UTC,
-        )
-        self._store.start(self._aps, "default")
         self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        # The runs this process has handed to the event loop and not seen finish, by job id.
+        self._busy: dict[str, concurrent.futures.Future[str]] = {}
+        self._busy_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self._aps.state != STATE_STOPPED
+        return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> None:
-        self._aps.start()
+        """Start the loop and the sweep (call it off the event loop: it touches the database)."""
         self._stop.clear()
-        self._sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
-        self._sweeper.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name="scheduler", daemon=True),
+            threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
         self.ensure_recurring()
         log.info("scheduler started", extra={"owner": self.rt.owner})
 
@@ -236,16 +151,77 @@ class Scheduler:
                 log.error("could not set up recurring jobs", extra={"module": module.__name__}, exc_info=True)
 
     def shutdown(self) -> None:
+        """Stop looking for due jobs and wait for the runs under way (off the event loop, which runs them)."""
         self._stop.set()
-        if self.running:
-            self._aps.shutdown(wait=True)
-        if self._sweeper is not None:
-            self._sweeper.join(timeout=5)
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        with self._busy_lock:
+            under_way = list(self._busy.values())
+        concurrent.futures.wait(under_way, timeout=self.lease.total_seconds())
 
     def wakeup(self) -> None:
-        """Look at the job store now (after the clock moved or another process added jobs)."""
-        if self.running:
-            self._aps.wakeup()
+        """Look at the jobs now (after the clock moved or a job was written)."""
+        self._wake.set()
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                wait = self.tick()
+            except Exception:
+                log.warning("cannot read due jobs", exc_info=True)
+                wait = self.max_wait
+            self._wake.wait(wait)
+
+    def tick(self) -> float:
+        """Hand out every due run; returns how long to sleep before looking again (at most `max_wait`)."""
+        now = self.rt.clock.now()
+        waiting: set[str] = set()
+        for row in self.rt.db.call(store.due, now.timestamp()):
+            with self._busy_lock:
+                busy = row.id in self._busy
+            if busy:
+                # Its previous run is still finishing here: leave this one due (nothing has claimed it yet);
+                # that run's end wakes the loop.
+                waiting.add(row.id)
+                continue
+            try:
+                trigger: BaseTrigger = pickle.loads(row.trigger)  # noqa: S301 (rows this module wrote)
+            except Exception:
+                log.error("a stored job's trigger cannot be read", extra={"job": row.id}, exc_info=True)
+                waiting.add(row.id)
+                continue
+            run_time, following = fire_times(trigger, _next_run(row), now)
+            self._submit(row, run_time)
+            # Whether or not this write wins (another scheduler may have advanced the job, or a web process
+            # rescheduled it), the run is handed out: its claim decides who runs it.
+            self.rt.db.call(store.advance, row, following.timestamp() if following else None)
+        upcoming = self.rt.db.call(store.next_run_time, waiting)
+        if upcoming is None:
+            return self.max_wait
+        return min(max(upcoming - self.rt.clock.now().timestamp(), 0.0), self.max_wait)
+
+    def _submit(self, row: store.ScheduledJobRow, run_time: datetime) -> None:
+        kwargs = dict(json.loads(row.kwargs), workspace_id=row.workspace_id)
+        with self._busy_lock:
+            future = asyncio.run_coroutine_threadsafe(
+                self.run_claimed(row.id, row.kind, kwargs, run_time), self.loop
+            )
+            self._busy[row.id] = future
+        future.add_done_callback(lambda done: self._finished(row.id, done))
+
+    def _finished(self, job_id: str, future: concurrent.futures.Future[str]) -> None:
+        with self._busy_lock:
+            self._busy.pop(job_id, None)
+        if not future.cancelled() and future.exception() is not None:
+            log.error(
+                "a scheduled run could not be handled", extra={"job": job_id}, exc_info=future.exception()
+            )
+        self._wake.set()  # a run of this job may be waiting for this one to finish
 
     # --- jobs ------------------------------------------------------------------------------------
 
@@ -258,73 +234,44 @@ class Scheduler:
         workspace_id: str | None = None,
         **kwargs: Any,
     ) -> str:
-        """Create or replace the job `kind/workspace/key`; returns its id."""
+        """Create or replace the job `kind/workspace/key` (arguments must be JSON); returns its id.
+
+        A trigger with no fire time left removes the job."""
         if kind not in JOB_KINDS:
             raise KeyError(f"unknown job kind {kind!r}")
         job_id = f"{kind}/{workspace_id or '-'}/{key}"
         next_run = trigger.get_next_fire_time(None, self.rt.clock.now())
-        job = Job(
-            self._aps,
-            id=job_id,
-            func=dispatch,
-            trigger=trigger,
-            executor="default",
-            args=(),
-            kwargs={"kind": kind, "workspace_id": workspace_id, **kwargs},
-            name=kind,
-            misfire_grace_time=None,
-            coalesce=True,
-            max_instances=1,
-            next_run_time=next_run,
-        )
         if next_run is None:
             self.unschedule(job_id)
             return job_id
-        with self._aps._jobstores_lock:
-            try:
-                self._store.add_job(job)
-            except ConflictingIdError:
-                self._store.update_job(job)
+        row = store.ScheduledJobRow(
+            id=job_id,
+            kind=kind,
+            workspace_id=workspace_id,
+            kwargs=json.dumps(kwargs),
+            trigger=pickle.dumps(trigger),
+            description=str(trigger),
+            zone=_zone(next_run),
+            next_run_time=next_run.timestamp(),
+        )
+        self.rt.db.call(store.save, row)
         self.wakeup()
         return job_id
 
     def unschedule(self, job_id: str) -> bool:
-        try:
-            self._store.remove_job(job_id)
-        except JobLookupError:
-            return False
-        return True
+        return self.rt.db.call(store.remove, job_id)
 
-    def jobs(self) -> list[JobInfo]:
-        out = []
-        for job in self._store.get_all_jobs():
-            kwargs = {k: v for k, v in job.kwargs.items() if k not in {"kind", "workspace_id"}}
-            out.append(
-                JobInfo(
-                    id=job.id,
-                    kind=job.kwargs.get("kind", "?"),
-                    workspace_id=job.kwargs.get("workspace_id"),
-                    next_run=job.next_run_time,
-                    trigger=str(job.trigger),
-                    kwargs=kwargs,
-                )
-            )
-        return out
+    def jobs(self, prefix: str = "") -> list[JobInfo]:
+        """Every job by id, or those whose id starts with `prefix` (`kind/workspace/`…)."""
+        return [_info(row) for row in self.rt.db.call(store.listing, prefix)]
 
     def job(self, job_id: str) -> JobInfo | None:
-        return next((j for j in self.jobs() if j.id == job_id), None)
+        row = self.rt.db.call(store.get, job_id)
+        return _info(row) if row is not None else None
 
     async def remove_workspace_jobs(self, workspace_id: str) -> int:
         """Stop every job of a workspace (uninstalled or token revoked)."""
-
-        def remove() -> int:
-            removed = 0
-            for info in self.jobs():
-                if info.workspace_id == workspace_id and self.unschedule(info.id):
-                    removed += 1
-            return removed
-
-        removed = await asyncio.get_running_loop().run_in_executor(None, remove)
+        removed = await self.rt.db.run(store.remove_workspace, workspace_id)
         if removed:
             log.info("workspace jobs removed", extra={"workspace": workspace_id, "count": removed})
         return removed
@@ -338,11 +285,6 @@ class Scheduler:
         return await self.run_claimed(job_id, info.kind, kwargs, self.rt.clock.now())
 
     # --- running ---------------------------------------------------------------------------------
-
-    def run_sync(self, job_id: str, kind: str, kwargs: dict[str, Any], run_time: datetime) -> str:
-        """From a worker thread: run the job on the event loop and wait for it."""
-        future = asyncio.run_coroutine_threadsafe(self.run_claimed(job_id, kind, kwargs, run_time), self.loop)
-        return future.result()
 
     async def run_claimed(
         self, job_id: str, kind_name: str, kwargs: dict[str, Any], run_time: datetime

@@ -65,6 +65,7 @@ class Console:
         self.origin = origin
         self.default_user, self.default_channel = default_user, default_channel
         self.actor: Actor | None = None
+        self.notes: tuple[str, ...] = ()  # shown in the page's header, after "local workspace"
         # Errors Slack's own client shows in a modal before sending anything, by view id and hash.
         self._client_errors: dict[str, tuple[str, dict[str, str]]] = {}
 
@@ -135,6 +136,7 @@ class Console:
                 client_errors=errors[1] if errors and modal and errors[0] == modal.hash else {},
                 origin=self.origin,
                 files_prefix=f"{store.public_url}/files-pri/",
+                notes=self.notes,
             )
             return copy.deepcopy(scene)
 

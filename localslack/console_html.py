@@ -40,6 +40,7 @@ class Scene:
     client_errors: dict[str, str] = field(default_factory=dict)
     origin: str = ""
     files_prefix: str = ""
+    notes: tuple[str, ...] = ()  # what the app serving this workspace adds to the header (e.g. demo data)
 
     def context(self, surface: str, prefix: str) -> RenderContext:
         ctx = RenderContext(
@@ -320,7 +321,7 @@ def page_html(scene: Scene, panes: dict[str, str], static_version: str) -> str:
 <nav class="sidebar" id="sidebar" aria-label="Workspace">{panes["sidebar"]}</nav>
 <main class="main" aria-labelledby="main-title">
 <header class="main-head"><h1 id="main-title">{html.escape(main_title(scene))}</h1>
-<span class="local-note">local workspace · nothing leaves this machine</span>
+<span class="local-note">{" · ".join(html.escape(n) for n in ("local workspace · nothing leaves this machine", *scene.notes))}</span>
 <span id="busy" class="busy" role="status" hidden><span class="spinner" aria-hidden="true"></span>Working on it…</span></header>
 <div class="timeline-wrap">
 <section class="timeline" id="main" aria-live="polite" aria-label="Messages" aria-busy="false">{panes["main"]}</section>

@@ -37,7 +37,7 @@ def default_values(query: str) -> float | None:
         return 0.250
     if 'code=~"5.."' in query:
         return 0.002
-    if "avg(up" in query:
+    if "max(up" in query:
         return 1.0
     if "http_requests_total" in query:
         return 120.0

@@ -155,7 +155,10 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
     shown = text_of(parent)
     assert "Scalability digest · week 48, 2026" in shown
     assert "weekly or bi-weekly syncs" in shown and "`001_…`" in shown
-    assert "p95 read latency 180 ms (limit 100 ms) → evaluate a read replica (`004_…`)" in shown
+    assert (
+        "p95 read latency 180 ms over the last 5 minutes (limit 100 ms) → evaluate a read replica (`004_…`)"
+        in shown
+    )
     assert (
         "*Search &lt;&amp;&gt; Discovery*: 10% of capacity on tech debt" in shown
         and "under the band" in shown
@@ -184,8 +187,8 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
         f"• “authentication service” — cache tokens · <@{seeded.lead}> · due Nov 20, 2026 · open · :red_circle: *overdue*"
         in p
     )
-    assert "p95 read latency 180 ms (limit 100 ms) :red_circle:" in p
-    assert "p95 latency 120 ms (no threshold)" in p and "+20 ms since last week" in p
+    assert "p95 read latency 180 ms over the last 5 minutes (limit 100 ms) :red_circle:" in p
+    assert "p95 latency 120 ms over the last 5 minutes (limit 2 s)" in p and "+20 ms since last week" in p
     assert "*Breaks first at 10x:* db pool ×1.6" in p
     assert "Sprint 3 28% · rolling 24%" in p and "*in band*" in p
     s = text_of(search)
@@ -322,7 +325,10 @@ def test_a_month_old_reading_is_not_called_last_week_and_its_date_is_shown(
     since = f"<!date^{oct_26}^{{date_short}}|2026-10-26 09:00 UTC>"
     assert "since last week" not in payments
     assert f"no reading last week, so changes are since {since}" in payments
-    assert f"p95 latency 120 ms (no threshold) :white_circle: · +20 ms since {since}" in payments
+    assert (
+        f"p95 latency 120 ms over the last 5 minutes (limit 2 s) :white_check_mark: · +20 ms since {since}"
+        in payments
+    )
 
 
 def test_without_any_earlier_reading_the_digest_says_there_was_none_last_week(

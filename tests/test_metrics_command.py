@@ -75,7 +75,7 @@ def test_a_stalled_source_marks_its_line_and_the_answer_still_comes_in_time(
     assert answered < 3.0  # the 2 s timeout, not the 3 s stall
     text = sections(message)
     assert "*p99 latency* — metrics unavailable from prom: timed out after 2 s" in text
-    assert "*payments db* 50% (ceiling 80%)" in text
+    assert "*payments db* 50% now (ceiling 80%)" in text
 
 
 def test_the_team_argument_picks_among_configured_teams(
@@ -86,7 +86,7 @@ def test_the_team_argument_picks_among_configured_teams(
     fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "metrics Search")
     message = answer(fake, seeded.member, seeded.channel)
     assert message["blocks"][0]["text"]["text"] == "Live metrics · Search"
-    assert "*search db* 25% (ceiling 80%)" in sections(message)
+    assert "*search db* 25% now (ceiling 80%)" in sections(message)
 
 
 def test_an_unknown_team_gets_the_list_of_teams_with_metrics(
@@ -124,7 +124,7 @@ def test_a_channel_without_metrics_is_told_who_can_add_them(make_bot: Any, fake:
 def test_a_team_set_up_in_slack_reads_from_the_source_it_picked(
     prom: FakePrometheus, make_bot: Any, fake: Any, seeded: Any
 ) -> None:
-    query = 'avg(up{service="growth"})'
+    query = 'avg_over_time((max(up{service="growth"}))[7d:1m])'
     prom.behaviours[query] = prom_value(0.9985)
     bot = make_bot(config=config(prom.url), clock=ManualClock(AT))
     setup = {"name": "Growth", "metrics": {"source": "prom", "service": "growth"}}
@@ -133,7 +133,9 @@ def test_a_team_set_up_in_slack_reads_from_the_source_it_picked(
     message = answer(fake, seeded.member, seeded.channel)
     assert message["blocks"][0]["text"]["text"] == "Live metrics · Growth"
     text = sections(message)
-    assert "*availability* 99.85% (at least 99.9%)" in text  # the default query set, for service growth
+    assert (
+        "*availability* 99.85% over the last 7 days (at least 99.9%)" in text
+    )  # the default query set, for service growth
     assert "availability under 99.9%" in text and "`001_9a79e61d27315dc6.txt`" in text
 
 

@@ -34,7 +34,7 @@ SIGNALS = {
     "p95_latency": "q_p95",
     "p99_latency": "q_p99",
     "error_rate": "q_errors",
-    "availability": "q_up",
+    "availability": "avg_over_time(q_up[7d])",
     "request_rate": "q_rate",
     "db_connections": "q_db",
     "cpu": "q_cpu",
@@ -83,7 +83,7 @@ async def test_each_fault_degrades_only_its_own_line_and_the_answer_comes_in_tim
             "q_p95": prom_body({"status": "error", "errorType": "internal", "error": "boom"}, status=500),
             "q_p99": prom_stall(3.0, prom_value(0.3)),  # 3 s, past the 2 s timeout
             "q_errors": prom_value("NaN"),
-            "q_up": prom_empty(),
+            "avg_over_time(q_up[7d])": prom_empty(),
             "q_rate": prom_body(
                 {"status": "error", "errorType": "bad_data", "error": "1:5: parse error"}, 400
             ),

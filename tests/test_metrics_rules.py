@@ -54,8 +54,17 @@ def test_a_team_threshold_overrides_the_seed_and_is_the_teams() -> None:
     assert judge(0.2, rule, None) == "ok"
 
 
-def test_a_latency_without_a_threshold_is_reported_without_judging() -> None:
-    assert judge(0.3, rule_for("p95_latency", "latency", None), None) == "no threshold"
+def test_request_latency_is_judged_against_the_two_seconds_users_leave_at_citing_001() -> None:
+    rule = rule_for("p95_latency", "latency", None)
+    assert rule is not None and (rule.op, rule.limit, rule.seed) == (">", 2.0, SEED_001)
+    assert "2 seconds" in rule.quote
+    assert judge(0.33, rule, None) == "ok" and judge(2.5, rule, None) == "breached"
+    # the 100 ms rule is for read queries: a request p95 of 330 ms breaches nothing
+    assert rule_for("p99_latency", "latency", None) == rule
+
+
+def test_a_signal_without_a_threshold_is_reported_without_judging() -> None:
+    assert judge(120.0, rule_for("request_rate", "rate", None), None) == "no threshold"
     assert judge(math.nan, rule_for("error_rate", "ratio", None), None) == "n/a"
 
 
@@ -119,10 +128,11 @@ def test_values_are_shown_in_their_units() -> None:
     assert fmt_multiple(1.6) == "×1.6" and fmt_multiple(math.inf) == "×∞"
 
 
-def test_a_trend_is_a_sparkline_of_the_days_with_gaps() -> None:
-    assert sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
-    assert sparkline([None, 1, 1]) == "·▄▄"
-    assert sparkline([None, 1]) is None
+def test_a_trend_is_a_sparkline_of_the_days_with_gaps_on_a_fixed_scale() -> None:
+    assert sparkline([1, 2, 3, 4, 5, 6, 7, 8], 1, 8) == "▁▂▃▄▅▆▇█"
+    assert sparkline([None, 1, 1], 0, 2) == "·▅▅"
+    assert sparkline([None, 1], 0, 2) is None
+    assert sparkline([5, 9, 20], 0, 10) == "▅▇█"  # past the scale: the full bar
 
 
 def test_every_reader_within_one_ttl_evaluates_at_the_same_time() -> None:

@@ -205,7 +205,7 @@ teams:
     db = reading.get("db_connections")
     assert db is not None and db.value == pytest.approx(0.44)
     assert db.trend == pytest.approx([0.30 + 0.02 * day for day in range(8)])
-    assert render.signal_line(db).endswith("(ceiling 80%) `▁▂▃▄▅▆▇█` 7d, was 30%")
+    assert render.signal_line(db).endswith("(ceiling 80%) `▃▃▃▄▄▄▄▄` 7d, scale 0–100%, was 30%")
 
 
 async def test_datadog_refusing_the_keys_degrades_every_line_without_showing_a_key(
@@ -249,7 +249,8 @@ async def test_new_relic_values_come_from_nrql_results(
     newrelic: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reading = await read(newrelic_config(tmp_path, monkeypatch, newrelic.url))
-    assert reading.values() == {"p95_latency": 0.21, "p99_latency": None, "availability": 0.9985}
+    values = reading.values()
+    assert values == {"p95_latency": 0.21, "p99_latency": None, "availability": pytest.approx(0.9985)}
     availability = reading.get("availability")
     assert availability is not None and availability.status == "breached"  # under 99.9% (001)
     [feature] = [t for t in reading.triggers if t.subject]
@@ -301,7 +302,7 @@ teams:
     assert cpu is not None and cpu.value == pytest.approx(0.44)
     # a daily bucket stands at its end: the first ends six days before AT, the last value is the instant
     assert cpu.trend == pytest.approx([None, *(0.30 + 0.02 * day for day in range(1, 8))])
-    assert render.signal_line(cpu).endswith("(ceiling 80%) `·▁▂▃▅▆▇█` 7d, was 32%")
+    assert render.signal_line(cpu).endswith("(ceiling 80%) `·▃▃▄▄▄▄▄` 7d, scale 0–100%, was 32%")
 
 
 async def test_new_relic_refusing_the_key_names_the_config_key(
@@ -502,7 +503,7 @@ async def test_a_server_that_aligns_ranges_to_the_step_still_shows_the_value_and
         prom.close()
     db = readings[0].get("db")
     assert db is not None and db.value == 0.5 and db.status == "ok"
-    assert render.signal_line(db).startswith(":white_check_mark: *db* 50% (ceiling 80%)")
+    assert render.signal_line(db).startswith(":white_check_mark: *db* 50% now (ceiling 80%)")
     # the range's points sit at midnight, each in its day; the last day is the instant value
     assert db.trend == pytest.approx([0.30 + 0.02 * day for day in range(7)] + [0.5])
     assert [h.name for h in readings[0].projection.ranked] == ["db"]

@@ -64,7 +64,7 @@ def test_migrate_command_on_an_empty_database(db_url: str) -> None:
     )
     assert second.stdout.strip() == "already at head"
     database = Database(db_url)
-    assert {"installations", "oauth_states", "job_runs", "apscheduler_jobs", "teams"} <= set(
+    assert {"installations", "oauth_states", "job_runs", "scheduled_jobs", "teams"} <= set(
         inspect(database.engine).get_table_names()
     )
     assert migrate.pending(database) == set()

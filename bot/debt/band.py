@@ -22,13 +22,14 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Literal
 
+from bot.sparkline import bars
+
 BAND_LOW = Fraction(20, 100)
 BAND_HIGH = Fraction(30, 100)
 ROLLING_SPRINTS = 3
 TREND_SPRINTS = 8
 # The sparkline's scale: 0% to 50%, so the band sits in the middle and the bars compare across answers.
 SPARK_CEILING = Fraction(50, 100)
-SPARK_BARS = "▁▂▃▄▅▆▇█"
 # A trend moving less than this many percentage points a sprint is "steady".
 STEADY_POINTS = 1.0
 
@@ -209,12 +210,7 @@ def direction(shares: Sequence[Fraction]) -> Direction:
 
 def sparkline(shares: Sequence[Fraction], ceiling: Fraction = SPARK_CEILING) -> str:
     """One bar per share on a fixed 0–50% scale (a share at or above the ceiling is the full bar)."""
-    top = len(SPARK_BARS) - 1
-    bars = []
-    for value in shares:
-        level = min(max(value / ceiling, Fraction(0)), Fraction(1))
-        bars.append(SPARK_BARS[round(level * top)])
-    return "".join(bars)
+    return bars([float(s) for s in shares], 0.0, float(ceiling))
 
 
 def percent(value: Fraction) -> str:

@@ -96,8 +96,8 @@ def ensure_jobs(scheduler: Scheduler) -> list[str]:
                 KIND, entry.channel, trigger, workspace_id=entry.workspace, channel_id=entry.channel
             )
         wanted.append(job_id)
-    for info in scheduler.jobs():
+    for info in scheduler.jobs(f"{KIND}/"):
         # A one-off import after a tracker's rate limit (`sync`) stays until it runs.
-        if info.kind == KIND and info.id not in wanted and not info.id.endswith("@after-rate-limit"):
+        if info.id not in wanted and not info.id.endswith("@after-rate-limit"):
             scheduler.unschedule(info.id)
     return wanted

@@ -97,10 +97,9 @@ async def plan_checks(rt: Runtime, team: Team, debt: TeamDebt) -> list[str]:
     prefix = f"{CHECK_KIND}/{team.workspace_id}/"
 
     def sync() -> list[str]:
+        # Only this channel's checks (their keys start with the channel id), read by id prefix.
         existing = {
-            info.id[len(prefix) :]: info
-            for info in scheduler.jobs()
-            if info.id.startswith(prefix) and info.kwargs.get("channel_id") == team.channel_id
+            info.id[len(prefix) :]: info for info in scheduler.jobs(prefix + check_key(team.channel_id, ""))
         }
         for key in existing.keys() - wanted.keys():
             scheduler.unschedule(prefix + key)

@@ -108,7 +108,7 @@ def ensure_jobs(scheduler: Scheduler) -> list[str]:
     db = scheduler.rt.db
     stored = db.call(repo.all_schedules)
     active = [row.workspace_id for row in db.call(installations.active_workspaces)]
-    jobs = {info.id: info for info in scheduler.jobs()}
+    jobs = {info.id: info for kind in (KIND, ENSURE_KIND) for info in scheduler.jobs(f"{kind}/")}
     wanted = []
     config = scheduler.rt.config
     for workspace_id in active:

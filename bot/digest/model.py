@@ -152,6 +152,7 @@ class SignalLine:
     status: str  # ok, breached, n/a, unavailable, no threshold
     change: str | None = None  # since the reading compared against (`MetricsFacts.compared_at`): "+12 ms"
     error: str | None = None
+    trend: str | None = None  # the 7-day chart on its stated scale, as `bot.metrics.render.trend_text`
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,10 @@ class MetricsFacts:
     # digest's (else there was no reading that week; None: no earlier reading at all).
     compared_at: datetime | None = None
     compared_last_week: bool = True
+    # mrkdwn lines: values that point at a rule not checked, and the seed rules the signals cannot check
+    # with the config line that enables each
+    hints: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

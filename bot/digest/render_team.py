@@ -132,8 +132,12 @@ def metrics_texts(section: Section[Any]) -> list[str]:
             continue
         change = f" · {s.change} since {since}" if s.change else ""
         icon = STATUS_ICONS.get(s.status, "")
-        lines.append(f"• {bk.escape(s.title)} {s.value} ({s.limit}) {icon}{change}")
+        trend = f" · {s.trend}" if s.trend else ""
+        lines.append(f"• {bk.escape(s.title)} {s.value} ({s.limit}) {icon}{change}{trend}")
     parts = [head + "\n" + "\n".join(lines)]
+    checks = [*facts.hints, *facts.unchecked]
+    if checks:
+        parts.append(bk.truncate("*Not checked*\n" + "\n".join(checks), bk.MAX_SECTION_TEXT))
     extra = []
     for t in facts.triggers:
         extra.append(

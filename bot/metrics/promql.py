@@ -7,7 +7,9 @@ service's scrape targets. Series are selected with `service="<service>"` or the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 
 Builder = Callable[[str, str], str]  # (selector, label) -> PromQL
 
@@ -49,8 +51,58 @@ def _error_rate(sel: str, _label: str) -> str:
     return f"sum(rate({errors}[5m])) / sum(rate({total}[5m]))"
 
 
+# Availability is the seed's "percentage of time the service is operational" (001), over the last 7 days:
+# the share of minutes in which the service was up. `max(up{…})` is 1 in a minute when any of the
+# service's targets answered its scrape, so a replica that is dead all week does not count against the
+# service while another serves, and three targets count as one service (an average over targets would
+# read 66.7% for a service that never stopped answering). The `[7d:1m]` subquery evaluates that once a
+# minute and `avg_over_time` takes the share. A failed scrape records `up` 0, so a minute the service was
+# down counts; a minute without any `up` sample (Prometheus itself was not scraping, or the targets had
+# left service discovery) has no value in the subquery and counts neither way: nothing was measured.
+# Each subquery step looks back 5 minutes like any instant query, so a scrape interval up to that still
+# gives every minute a sample. The daily trend is the same expression over `[1d:1m]`, one point a day.
+AVAILABILITY_WINDOW = timedelta(days=7)
+AVAILABILITY_DAY = timedelta(days=1)
+SUBQUERY_STEP = "1m"
+
+
+def duration(window: timedelta) -> str:
+    """A PromQL duration: 7d, 1d, 5m, 30s."""
+    seconds = int(window.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def over(expr: str, window: timedelta) -> str:
+    """The mean of `expr` evaluated once a minute over `window` (a subquery)."""
+    return f"avg_over_time(({expr})[{duration(window)}:{SUBQUERY_STEP}])"
+
+
+def service_up(sel: str) -> str:
+    """1 in a minute when any of the service's targets is up, 0 when all are down."""
+    return f"max(up{_braces(sel)})"
+
+
 def _availability(sel: str, _label: str) -> str:
-    return f"avg(up{_braces(sel)})"
+    return over(service_up(sel), AVAILABILITY_WINDOW)
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|[smhdwy]))+)\s*(?::[^\]]*)?\]")
+_PART = re.compile(r"(\d+)(ms|[smhdwy])")
+
+
+def window(query: str) -> timedelta | None:
+    """The longest range or subquery range a PromQL query reads (`[5m]`, `[7d:1m]`); None for a query
+    that reads only instants."""
+    longest = None
+    for match in _RANGE.finditer(query):
+        seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(match[1]))
+        found = timedelta(seconds=seconds)
+        longest = found if longest is None or found > longest else longest
+    return longest
 
 
 def _request_rate(sel: str, _label: str) -> str:

@@ -21,7 +21,7 @@ from bot.metrics.signals import Signal
 from bot.metrics.sources import Source, SourceError, SourceRateLimited
 from bot.metrics.sources.base import Point, Result
 from bot.metrics.thresholds import FeatureGrowth, Status, feature_growth, judge
-from bot.metrics.trend import daily, point_at
+from bot.metrics.trend import STAMPED_AT_START, daily, days_over, mean_over, point_at
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -30,6 +30,8 @@ TREND = timedelta(days=7)
 TREND_STEP = timedelta(days=1)
 WEEK = timedelta(days=7)
 FEATURE_STEP = timedelta(hours=1)
+# Datadog and New Relic availability: the window read an hour a bucket (168 points for a week), averaged.
+AVERAGE_STEP = timedelta(hours=1)
 STALE = "(stale)"  # ends the warning on a figure kept from before a source's rate limit
 
 
@@ -40,7 +42,9 @@ class SignalReading:
     status: Status
     note: str | None = None
     error: str | None = None  # "metrics unavailable from <source>: <reason>"
-    trend: tuple[float | None, ...] = ()  # one value a day for the last 7 days, oldest first, now last
+    # One value a day, oldest first: the value at each of the last 8 days' ends (now last), or for a
+    # signal read over a window of days (availability), the value over each of those days.
+    trend: tuple[float | None, ...] = ()
     features: tuple[FeatureGrowth, ...] = ()  # feature_request_rate only, largest relative growth first
     warnings: tuple[str, ...] = ()
     cached: bool = False
@@ -97,8 +101,9 @@ def _plain(
     trend: tuple[float | None, ...],
     warnings: tuple[str, ...],
     cached: bool,
+    ends_with_value: bool = True,
 ) -> SignalReading:
-    if trend:  # the trend ends at the value shown, whichever read it came from
+    if trend and ends_with_value:  # the trend ends at the value shown, whichever read it came from
         trend = (*trend[:-1], _finite(current[1]) if current is not None else None)
         if signal.kind == "saturation":  # a day in percent is no more a utilisation than today is
             trend = tuple(v if v is None or is_utilisation(v) else None for v in trend)
@@ -178,6 +183,54 @@ async def _fetch(
         raise _Unavailable(f"metrics unavailable from {source.name}: {reason}") from None
 
 
+async def _read_daily(
+    rt: Runtime, signal: Signal, source: Source, at: datetime, deadline: float, ttl: float
+) -> SignalReading:
+    """A value over a window of days (Prometheus availability): the value from an instant read of the
+    window's query, the trend from the one-day query read once a day (each point the day before it)."""
+    assert signal.query is not None and signal.trend_query is not None
+    now, week = await asyncio.gather(
+        _fetch(rt, source, flight.Ask(signal.query, at), deadline, ttl),
+        _fetch(rt, source, flight.Ask(signal.trend_query, at, TREND, TREND_STEP), deadline, ttl),
+        return_exceptions=True,
+    )
+    if isinstance(now, BaseException):
+        raise now
+    result, cached = now
+    many = _one_series(signal, result)
+    if many is not None:
+        return many
+    if isinstance(week, BaseException):
+        if not isinstance(week, _Unavailable):
+            raise week
+        reason = week.error.split(": ", 1)[-1]
+        warnings = _merged(result.warnings, (f"no daily trend for {signal.title}: {reason}",))
+        return _plain(signal, _latest(result), (), warnings, cached)
+    history, cached_week = week
+    days = daily(_points(history), at, TREND, TREND_STEP)[1:] if len(history.series) == 1 else ()
+    warnings = _merged(result.warnings, history.warnings)
+    return _plain(signal, _latest(result), days, warnings, cached and cached_week, ends_with_value=False)
+
+
+async def _read_averaged(
+    rt: Runtime, signal: Signal, source: Source, query: str, at: datetime, deadline: float, ttl: float
+) -> SignalReading:
+    """A value over a window of days from a source whose range points are buckets (Datadog, New Relic):
+    one read of the window an hour a bucket; the value is the time-weighted mean over the whole window,
+    the trend the same mean day by day."""
+    window = signal.window or TREND
+    ask = flight.Ask(query, at, window, AVERAGE_STEP)
+    history, cached = await _fetch(rt, source, ask, deadline, ttl)
+    many = _one_series(signal, history)
+    if many is not None:
+        return many
+    points, at_start = _points(history), source.kind in STAMPED_AT_START
+    value = mean_over(points, at - window, at, AVERAGE_STEP, at_start)
+    days = days_over(points, at, round(window / timedelta(days=1)), AVERAGE_STEP, at_start)
+    current = None if value is None else (at.timestamp(), value)
+    return _plain(signal, current, days, history.warnings, cached, ends_with_value=False)
+
+
 async def _read_plain(
     rt: Runtime, signal: Signal, source: Source, query: str, at: datetime, deadline: float, ttl: float
 ) -> SignalReading:
@@ -243,6 +296,10 @@ async def read_signal(
             ask = flight.Ask(signal.query, at, 2 * WEEK, FEATURE_STEP)
             result, cached = await _fetch(rt, source, ask, deadline, ttl)
             return _features(signal, result, at, cached)
+        if signal.averaged and source.has_history:
+            return await _read_averaged(rt, signal, source, signal.query, at, deadline, ttl)
+        if signal.trend_query is not None and source.has_history:
+            return await _read_daily(rt, signal, source, at, deadline, ttl)
         return await _read_plain(rt, signal, source, signal.query, at, deadline, ttl)
     except _Unavailable as exc:
         return SignalReading(signal, None, "unavailable", error=exc.error)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bot import blocks as bk
 from bot import outbound
+from bot import sparkline as spark
+from bot.metrics.coverage import Hint, Unchecked
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
@@ -20,7 +23,6 @@ STATUS_ICONS = {
     "unavailable": ":warning:",
     "no threshold": ":white_circle:",
 }
-SPARKS = "▁▂▃▄▅▆▇█"
 MAX_RANKED = 10  # lines of the projection; the rest are counted
 
 
@@ -54,10 +56,10 @@ def fmt_multiple(k: float) -> str:
     return f"×{float(f'{k:.3g}'):g}"
 
 
-def _limit_text(signal: Signal) -> str:
+def limit_text(signal: Signal) -> str:
     rule, limit = signal.rule, signal.threshold
     if rule is None or limit is None:
-        return "no threshold"
+        return f"no threshold: the articles set none for {signal.title}; `threshold:` sets one"
     if signal.is_feature:
         return f"limit {fmt_multiple(limit)} relative growth"
     shown = fmt_value(signal.kind, limit)
@@ -66,18 +68,65 @@ def _limit_text(signal: Signal) -> str:
     return f"at least {shown}" if rule.op == "<" else f"limit {shown}"
 
 
-def sparkline(values: Sequence[float | None]) -> str | None:
-    known = [v for v in values if v is not None]
-    if len(known) < 2:
+def span_text(window: timedelta) -> str:
+    """7 days, 5 minutes, hour."""
+    seconds = int(window.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return unit if n == 1 else f"{n} {unit}s"
+    return f"{window.total_seconds():g} seconds"
+
+
+def window_text(signal: Signal) -> str:
+    """What the value covers: "over the last 7 days", "now"."""
+    if signal.window is None:
+        return "now"
+    if signal.latest:
+        return f"latest in the last {span_text(signal.window)}"
+    return f"over the last {span_text(signal.window)}"
+
+
+def _nice(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10ⁿ at or above x."""
+    magnitude = 10 ** math.floor(math.log10(x))
+    return next(f * magnitude for f in (1, 2, 5, 10) if x <= f * magnitude * (1 + 1e-9))
+
+
+def chart_scale(signal: Signal, values: Sequence[float]) -> tuple[float, float]:
+    """A scale that cannot turn noise into a cliff: from zero, or for a share that must stay high
+    (availability) from 100% down to ten times the threshold's distance from 100% (99–100% for 99.9%),
+    widened by whole powers of ten to show a lower value."""
+    limit = signal.threshold
+    if signal.kind == "ratio" and signal.rule is not None and signal.rule.op == "<" and limit is not None:
+        gap = max([10 * (1 - limit)] + [10 ** math.ceil(math.log10(1 - v)) for v in values if v < 1])
+        return max(0.0, 1 - gap), 1.0
+    if signal.kind == "saturation":
+        return 0.0, max([1.0, *values])
+    top = max([v for v in values if v > 0] + ([limit] if limit else []), default=0.0)
+    return 0.0, _nice(top) if top > 0 else 1.0
+
+
+def sparkline(values: Sequence[float | None], low: float, high: float) -> str | None:
+    """The bars on the `low`–`high` scale (`bot.sparkline`); None with fewer than two known values."""
+    if sum(v is not None for v in values) < 2:
         return None
-    low, high = min(known), max(known)
-    span = high - low
-    flat = len(SPARKS) // 2 - 1  # a steady value sits mid-height, not at the bottom
+    return spark.bars(values, low, high)
 
-    def bar(v: float) -> str:
-        return SPARKS[flat if span == 0 else min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))]
 
-    return "".join("·" if v is None else bar(v) for v in values)
+def trend_text(r: SignalReading) -> str | None:
+    """ "`▇▇▇▁▇▇▇` by day, scale 90–100%, was 99.9%": the 7-day trend on its stated scale."""
+    known = [v for v in r.trend if v is not None]
+    low, high = chart_scale(r.signal, known)
+    bars = sparkline(r.trend, low, high)
+    if bars is None:
+        return None
+    kind = r.signal.kind
+    each = "by day" if r.signal.trend_query or r.signal.averaged else "7d"
+    top = fmt_value(kind, high)
+    bottom = "0" if low == 0 else fmt_value(kind, low).removesuffix("%")
+    scale = f"{bottom}–{top}"
+    return f"`{bars}` {each}, scale {scale}, was {fmt_value(kind, known[0])}"
 
 
 def signal_line(r: SignalReading) -> str:
@@ -91,16 +140,26 @@ def signal_line(r: SignalReading) -> str:
             "new" if math.isinf(top.relative) else f"grew {fmt_multiple(top.relative)} relative to the rest"
         )
         rates = ", ".join(f"{bk.escape(g.feature)} {fmt_value('rate', g.last_week)}" for g in r.features[:5])
-        return f"{head} {bk.escape(top.feature)} {growth} over 7 days ({_limit_text(s)}) · {rates}"
-    value = fmt_value(s.kind, r.value)
-    if r.value is None and r.note:
-        value = f"n/a ({bk.escape(r.note)})"
-    line = f"{head} {value} ({_limit_text(s)})"
-    spark = sparkline(r.trend)
-    if spark is not None:
-        first = next(v for v in r.trend if v is not None)
-        line += f" `{spark}` 7d, was {fmt_value(s.kind, first)}"
-    return line
+        return f"{head} {bk.escape(top.feature)} {growth} over 7 days ({limit_text(s)}) · {rates}"
+    value = f"{fmt_value(s.kind, r.value)} {window_text(s)}"
+    if r.value is None:
+        value = f"n/a ({bk.escape(r.note)})" if r.note else "n/a"
+    line = f"{head} {value} ({limit_text(s)})"
+    trend = trend_text(r)
+    return f"{line} {trend}" if trend else line
+
+
+def unchecked_line(u: Unchecked) -> str:
+    return f"• *{u.rule}* not checked: {u.why}. “{bk.escape(u.quote)}” To check it, add under the team's `metrics.signals`: {bk.escape(u.add)}"
+
+
+def hint_line(h: Hint) -> str:
+    value = f"{fmt_value('latency', h.value)} {window_text(h.signal)}"
+    return (
+        f":bulb: *Hint:* the request {bk.escape(h.signal.title)} is {value}, over the "
+        f"{fmt_value('latency', h.limit)} the {h.rule} sets for *read queries*. It is not a trigger (requests "
+        "are not read queries): measure read latency to check the rule."
+    )
 
 
 def headroom_line(i: int, h: Headroom, k: float, titles: dict[str, str]) -> str:
@@ -131,15 +190,20 @@ def _basis(t: Trigger) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def trigger_line(t: Trigger) -> str:
+def trigger_line(t: Trigger, window: str = "") -> str:
     seed = _basis(t)
     title = bk.escape(t.title)
     action = f"*{bk.escape(t.action)}*"
     if t.subject is not None:
         growth = fmt_multiple(t.value)
         return f"• *{title}*: {bk.escape(t.subject)} grew {growth} relative to the rest → {action}{seed}"
-    value, limit = fmt_value(t.kind, t.value), fmt_value(t.kind, t.limit)
+    value, limit = " ".join(filter(None, (fmt_value(t.kind, t.value), window))), fmt_value(t.kind, t.limit)
     return f"• *{title}* {value} {OP_WORDS.get(t.op, t.op)} {limit} → {action}{seed}"
+
+
+def _window(reading: TeamReading, t: Trigger) -> str:
+    found = reading.get(t.signal)
+    return window_text(found.signal) if found else ""
 
 
 def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]:
@@ -186,10 +250,16 @@ def reading_blocks(reading: TeamReading) -> list[bk.Block]:
     blocks.append(bk.section(text))
     if reading.triggers:
         blocks.append(
-            bk.section("*Scaling triggers*\n" + "\n".join(trigger_line(t) for t in reading.triggers))
+            bk.section(
+                "*Scaling triggers*\n"
+                + "\n".join(trigger_line(t, _window(reading, t)) for t in reading.triggers)
+            )
         )
     else:
         blocks.append(bk.section("*Scaling triggers*: none breached."))
+    checks = [hint_line(h) for h in reading.hints] + [unchecked_line(u) for u in reading.unchecked]
+    if checks:
+        blocks += [bk.section(chunk) for chunk in _chunks(["*Not checked*", *checks])]
     blocks.append(bk.context(_provenance(reading), p.assumptions))
     warnings = sorted({w for r in reading.signals for w in r.warnings})
     if warnings:
@@ -219,6 +289,8 @@ def reading_text(reading: TeamReading) -> str:
             for h in reading.projection.breaks_first[:3]
         )
         parts.append(f"breaks first at 10x: {first}")
+    if reading.unchecked:
+        parts.append(f"{len(reading.unchecked)} seed rule(s) not checked")
     if reading.errors:
         parts.append("unavailable from " + ", ".join(bk.escape(e) for e in sorted(reading.errors)))
     return "; ".join(parts)

@@ -11,11 +11,13 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.metrics import promql
+from bot.metrics.coverage import Hint, Unchecked, hints, read_latency_note, unchecked
 from bot.metrics.projection import Measured, Projection, project
 from bot.metrics.reading import SignalReading, read_signal
 from bot.metrics.signals import Signal, resolve_signals
@@ -73,6 +75,8 @@ class TeamReading:
     triggers: tuple[Trigger, ...]
     errors: Mapping[str, str] = field(default_factory=dict)  # source -> the first reason it failed
     cache_ttl: float = 0.0
+    unchecked: tuple[Unchecked, ...] = ()  # seed rules the team's signals cannot check
+    hints: tuple[Hint, ...] = ()  # values that point at an unchecked rule (not triggers)
 
     @property
     def breaks_first(self) -> tuple[str, ...]:
@@ -140,6 +144,12 @@ def _triggers(readings: tuple[SignalReading, ...]) -> tuple[Trigger, ...]:
     return tuple(out)
 
 
+def _explained(r: SignalReading, sel: str) -> SignalReading:
+    """A read-latency line with no data says what the default query needs."""
+    note = read_latency_note(r.signal, sel) if r.note == "no data" else None
+    return replace(r, note=note) if note else r
+
+
 def _sources(rt: Runtime, signals: list[Signal]) -> dict[str, Source | str]:
     """Each source the signals read from, or why it cannot be read."""
     out: dict[str, Source | str] = {}
@@ -181,6 +191,8 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
     readings = tuple(
         await asyncio.gather(*(read_signal(rt, s, sources[s.source], when, deadline, ttl) for s in signals))
     )
+    sel = promql.selector(metrics.service, metrics.selector)
+    readings = tuple(_explained(r, sel) for r in readings)
     projection = project(
         [
             Measured(r.name, r.signal.kind, r.value, r.signal.threshold, r.signal.driven_by, r.signal.ceiling)
@@ -205,6 +217,8 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
         triggers=_triggers(readings),
         errors=errors,
         cache_ttl=ttl,
+        unchecked=unchecked(signals, rt.config.sources[metrics.source].kind == "prometheus"),
+        hints=hints(readings),
     )
     for hook in tuple(_reading_hooks):
         try:

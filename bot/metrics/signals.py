@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.metrics import promql
 from bot.metrics.config import MetricsDefaults, SignalConfig, SignalKind, SourceConfig, TeamMetricsConfig
@@ -48,6 +49,14 @@ class Signal:
     ceiling: float | None = None  # saturation signals only
     ceiling_origin: CeilingOrigin | None = None  # whose ceiling it is (saturation signals only)
     label: str | None = None  # feature_request_rate only
+    # What the value covers: a duration ("over the last 5 minutes"), or None for the value at one instant.
+    window: timedelta | None = None
+    # Prometheus availability: the same measure over one day, read once a day for the trend.
+    trend_query: str | None = None
+    # Datadog and New Relic availability: the value is the time-weighted mean of the query's points over
+    # `window` (one read of the history), not the query's value over the last few minutes.
+    averaged: bool = False
+    latest: bool = False  # the value is the latest point within `window` (Datadog), not an aggregate
 
     @property
     def title(self) -> str:
@@ -96,6 +105,10 @@ def resolve_signals(
         query = cfg.query
         if query is None and source is not None and source.kind == "prometheus":
             query = promql.default_query(name, sel, label or DEFAULT_FEATURE_LABEL)
+        window, trend_query, averaged = _coverage(name, query, cfg.query is not None, source, sel)
+        latest = source is not None and source.kind == "datadog" and window is not None and not averaged
+        if trend_query is not None and query is not None and window is not None:
+            query = promql.over(cfg.query or promql.service_up(sel), window)
         ceiling_origin: CeilingOrigin | None = None
         if kind == "saturation":
             ceiling_origin = (
@@ -114,6 +127,35 @@ def resolve_signals(
                 ceiling=(cfg.ceiling or defaults.ceiling) if kind == "saturation" else None,
                 ceiling_origin=ceiling_origin,
                 label=label,
+                window=window,
+                trend_query=trend_query,
+                averaged=averaged,
+                latest=latest,
             )
         )
     return out
+
+
+# What a value read from Datadog or New Relic covers: the bot asks for the last 5 minutes (Datadog: its
+# latest point in them; New Relic: the aggregate over them).
+SOURCE_LOOKBACK = timedelta(minutes=5)
+
+
+def _coverage(
+    name: str, query: str | None, own: bool, source: SourceConfig | None, sel: str
+) -> tuple[timedelta | None, str | None, bool]:
+    """(the window the value covers, the daily trend query, whether the value is a mean over the
+    window's history). Availability always covers the last 7 days: on Prometheus as a subquery (a team's
+    own query too, unless it already reads 7 days or more), elsewhere as the mean of its history."""
+    if query is None or source is None:
+        return None, None, False
+    week = promql.AVAILABILITY_WINDOW
+    if source.kind != "prometheus":
+        if name == "availability":
+            return week, None, True
+        return SOURCE_LOOKBACK, None, False
+    covers = promql.window(query)
+    if name == "availability" and (not own or covers is None or covers < week):
+        base = query if own else promql.service_up(sel)
+        return week, promql.over(base, promql.AVAILABILITY_DAY), False
+    return covers, None, False

@@ -35,11 +35,22 @@ class Rule:
     quote: str = ""
 
 
+# The one latency figure the seeds give for requests in general (001): users leave past 2 s. The 100 ms
+# rule (004) is about read queries, so a request p95 is never judged against it (a hint points there).
+REQUEST_LATENCY_QUOTE = (
+    "Latency (p95, p99): Response time for key user actions or API calls. High latency kills user "
+    "experience. Google found delays over 2 seconds cause massive bounce rates."
+)
+REQUEST_LATENCY_TRIGGER = "over 2 s, where users leave: find the slow path before adding load"
+READ_REPLICA_LIMIT = 0.100
+
 # Quotes are the seeds' own words, so a reader can find the source of each rule.
 DEFAULT_RULES: Mapping[str, Rule] = {
+    "p95_latency": Rule(">", 2.0, REQUEST_LATENCY_TRIGGER, SEED_001, REQUEST_LATENCY_QUOTE),
+    "p99_latency": Rule(">", 2.0, REQUEST_LATENCY_TRIGGER, SEED_001, REQUEST_LATENCY_QUOTE),
     "p95_read_latency": Rule(
         ">",
-        0.100,
+        READ_REPLICA_LIMIT,
         "evaluate a read replica",
         SEED_004,
         "if read query latency exceeds 100ms at p95, evaluate a read replica",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from bot.metrics.sources.base import Point
 
@@ -37,3 +38,45 @@ def daily(
         inside = [v for p, v in points if t - size + EPSILON < p <= t + EPSILON and math.isfinite(v)]
         out.append(sum(inside) / len(inside) if inside else None)
     return tuple(out)
+
+
+# Sources whose range points stand at the start of their bucket (the rest stand at its end).
+STAMPED_AT_START = frozenset({"datadog"})
+
+
+def _spacing(points: Sequence[Point], step: timedelta) -> float:
+    """The bucket size the points stand for: their usual spacing (a source may roll up to another
+    interval than the one asked, e.g. Datadog for a query it cannot roll up), else `step`."""
+    gaps = sorted(b[0] - a[0] for a, b in pairwise(points) if b[0] > a[0])
+    return gaps[len(gaps) // 2] if gaps else step.total_seconds()
+
+
+def mean_over(
+    points: Sequence[Point], start: datetime, end: datetime, step: timedelta, stamped_at_start: bool
+) -> float | None:
+    """The time-weighted mean over `[start, end]` of points that each stand for one bucket (`step`, or
+    the points' usual spacing when it differs):
+    each finite point weighs the part of its bucket inside the window (a bucket without a value, or
+    with NaN, counts neither way). None when no bucket with a value overlaps the window."""
+    low, high, size = start.timestamp(), end.timestamp(), _spacing(points, step)
+    total = weight = 0.0
+    for t, v in points:
+        if not math.isfinite(v):
+            continue
+        first, last = (t, t + size) if stamped_at_start else (t - size, t)
+        inside = min(last, high) - max(first, low)
+        if inside > EPSILON:
+            total += v * inside
+            weight += inside
+    return total / weight if weight > 0 else None
+
+
+def days_over(
+    points: Sequence[Point], at: datetime, days: int, step: timedelta, stamped_at_start: bool
+) -> tuple[float | None, ...]:
+    """The time-weighted mean of each of the `days` days ending at `at`, oldest first."""
+    day = timedelta(days=1)
+    return tuple(
+        mean_over(points, at - (days - i) * day, at - (days - i - 1) * day, step, stamped_at_start)
+        for i in range(days)
+    )

@@ -24,9 +24,16 @@ from bot.digest.model import (
     not_set_up,
     unavailable,
 )
-from bot.metrics.render import fmt_multiple, fmt_value
+from bot.metrics.render import (
+    fmt_multiple,
+    fmt_value,
+    hint_line,
+    limit_text,
+    trend_text,
+    unchecked_line,
+    window_text,
+)
 from bot.metrics.service import MetricsNotConfigured, SignalReading, TeamReading, Trigger, read_team_signals
-from bot.metrics.signals import Signal
 from bot.teams import Team
 from storage import metrics as metrics_repo
 
@@ -37,18 +44,6 @@ log = logging.getLogger(__name__)
 
 P95 = "p95_latency"
 CHART_WEEKS = 8
-
-
-def limit_text(signal: Signal) -> str:
-    rule, limit = signal.rule, signal.threshold
-    if rule is None or limit is None:
-        return "no threshold"
-    if signal.is_feature:
-        return f"limit {fmt_multiple(limit)} relative growth"
-    shown = fmt_value(signal.kind, limit)
-    if signal.kind == "saturation":
-        return f"ceiling {shown}"
-    return f"at least {shown}" if rule.op == "<" else f"limit {shown}"
 
 
 def change_text(kind: str, now: float | None, before: Any) -> str | None:
@@ -72,15 +67,16 @@ def signal_line(reading: SignalReading, last_week: dict[str, dict[str, Any]]) ->
         top = reading.features[0].feature if reading.features else None
         value = f"{fmt_multiple(reading.value)} ({top})" if reading.value is not None and top else "n/a"
     else:
-        value = fmt_value(s.kind, reading.value)
-    if reading.value is None and reading.note and not reading.error:
-        value = f"n/a ({reading.note})"
+        value = f"{fmt_value(s.kind, reading.value)} {window_text(s)}"
+    if reading.value is None:
+        value = f"n/a ({reading.note})" if reading.note and not reading.error else "n/a"
     change = (
         None
         if s.is_feature
         else change_text(s.kind, reading.value, (last_week.get(s.name) or {}).get("value"))
     )
-    return SignalLine(s.name, s.title, value, limit_text(s), reading.status, change, reading.error)
+    trend = None if s.is_feature else trend_text(reading)
+    return SignalLine(s.name, s.title, value, limit_text(s), reading.status, change, reading.error, trend)
 
 
 def trigger_line(trigger: Trigger, reading: TeamReading) -> TriggerLine:
@@ -90,7 +86,11 @@ def trigger_line(trigger: Trigger, reading: TeamReading) -> TriggerLine:
         value, limit = fmt_multiple(trigger.value), f"limit {fmt_multiple(trigger.limit)} relative growth"
         title = f"{trigger.title}: {trigger.subject}"
     else:
-        value = fmt_value(kind, trigger.value)
+        value = (
+            f"{fmt_value(kind, trigger.value)} {window_text(signal.signal)}"
+            if signal
+            else fmt_value(kind, trigger.value)
+        )
         limit = limit_text(signal.signal) if signal else fmt_value(kind, trigger.limit)
         title = trigger.title
     return TriggerLine(title, value, limit, trigger.action, trigger.seed, trigger.origin)
@@ -169,5 +169,7 @@ async def section(rt: Runtime, team: Team, week: Week, as_of: datetime) -> Secti
             assumptions=reading.projection.assumptions,
             compared_at=seen.previous_read_at,
             compared_last_week=seen.last_week,
+            hints=tuple(hint_line(h) for h in reading.hints),
+            unchecked=tuple(unchecked_line(u) for u in reading.unchecked),
         ),
     )
