@@ -10,6 +10,8 @@ With no Slack credentials `create_app` calls `install_local`, which
   teams led by Ana and managed by Maria, and #eng-managers as the digest's channel with Maria getting
   its DM copy, so that the console's manager can run `/scale-check setup` and `digest now` at once;
 - installs the bot into that workspace (an installation row, as an OAuth install would leave);
+- on that first run, has people make Search's calibration record through the console's actor: a
+  pre-mortem started, answered, voted and closed, then `/scale-check incident` (`bot/localseed.py`);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
   session's signing secret by the local Slack's actor, exactly as Slack would send it;
 - when the config declares no metrics sources, serves the demo metrics source (`bot/localdemo.py`) at
@@ -23,6 +25,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +36,7 @@ from fastapi import FastAPI
 from bot.digest.jobs import ensure_workspace
 from bot.localdemo import PREFIX as DEMO_PREFIX
 from bot.localdemo import LocalDemo, keep_past_weeks, wants_demo
+from bot.localseed import seed_calibration
 from bot.logs import redactor
 from bot.manifest import BOT_SCOPES
 from bot.setup.rules import TeamSetup
@@ -79,7 +83,7 @@ DEMO_BANNER = (
     " (the config declares no metrics sources)"
 )
 DEMO_NOTE = "Demo data: generated metrics served by the local demo source"
-LEAD, MANAGER, ADMIN = "U0LEAD", "U0MANAGER", "U0ADMIN"
+LEAD, MANAGER, MEMBER, ADMIN = "U0LEAD", "U0MANAGER", "U0MEMBER", "U0ADMIN"
 # (channel, team name) set up on the first run, and the digest's channel, day, time and zone (Maria's).
 TEAMS = (("C0PAYMENTS", "Payments"), ("C0SEARCH", "Search"))
 DIGEST = ("C0ENGMGRS", "monday", "09:00", "Europe/London")
@@ -149,6 +153,9 @@ class LocalWorkspace:
     demo: LocalDemo | None = None
     _saver: asyncio.Task[None] | None = None
     _past_weeks: asyncio.Task[None] | None = None
+    seed_history: bool = True  # on the first run, Search's calibration record (bot/localseed.py)
+    _history: asyncio.Future[None] | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _saved_revision: int = -1
 
     def __post_init__(self) -> None:
@@ -219,11 +226,24 @@ class LocalWorkspace:
         await self.save()
         self._saver = asyncio.create_task(self._save_often(), name="localslack-save")
         await ensure_workspace(rt, TEAM_ID)  # the digest's job, now that the workspace is installed
+        if saved is None and self.seed_history:  # people acting in #search: a pre-mortem, what broke
+            self._history = asyncio.get_running_loop().run_in_executor(
+                self.pool,
+                seed_calibration,
+                self.store,
+                self.actor,
+                self._stopping,
+                TEAM_ID,
+                ADMIN,
+                MANAGER,
+                MEMBER,
+            )
 
     def _restore(self, saved: str) -> None:
         self.store.restore(json.loads(saved))
 
     async def stop(self, app: FastAPI) -> None:
+        self._stopping.set()
         for task in (self._saver, self._past_weeks):
             if task is not None:
                 task.cancel()

@@ -63,20 +63,19 @@ def home(d: Driver, user: str) -> str:
     return text_of({"blocks": published["blocks"]})
 
 
-def digest(d: Driver) -> str:
-    """`/scale-check digest now` by the manager; the Payments message in the digest's thread."""
-    before = len(d.fake.calls("chat.update")) + len(d.fake.calls("chat.postMessage"))
+def digest(d: Driver, expected: str) -> str:
+    """`/scale-check digest now` by the manager; the Payments message in the digest's thread, once it
+    shows `expected` (posted, or updated in place)."""
     d.actor.slash_command(d.team, d.seeded.manager, d.channel, "digest now")
-    d.fake.wait_for(
-        lambda: (
-            len(d.fake.calls("chat.update")) + len(d.fake.calls("chat.postMessage")) > before
-            and parents(d.fake, DIGEST)
-        ),
-        timeout=20,
-    )
-    parent = parents(d.fake, DIGEST)[-1]
-    wait_until(lambda: team_messages(d.fake, DIGEST, parent["ts"]), timeout=10)
-    return text_of(team_messages(d.fake, DIGEST, parent["ts"])[0])
+
+    def payments() -> str | None:
+        for parent in parents(d.fake, DIGEST):
+            for message in team_messages(d.fake, DIGEST, parent["ts"]):
+                if expected in (shown := text_of(message)):
+                    return shown
+        return None
+
+    return str(d.fake.wait_for(payments, timeout=20, message=f"the digest showing {expected!r}"))
 
 
 def test_a_real_alert_for_payments_database_resolves_the_prediction_and_changes_the_calibration_line(
@@ -126,7 +125,7 @@ def test_a_real_alert_for_payments_database_resolves_the_prediction_and_changes_
     before = "Payments' pre-mortems: no top risk resolved yet, 3 still open"
     assert before in history(d, s.lead)
     assert before in home(d, s.lead)
-    assert before in digest(d)
+    assert before in digest(d, before)
 
     # Real Prometheus + real Alertmanager, posting to the running bot.
     am = alertmanager_factory(f"{bot.url}/alertmanager/webhook", TOKEN)
@@ -153,7 +152,8 @@ def test_a_real_alert_for_payments_database_resolves_the_prediction_and_changes_
     )
     assert after in history(d, s.lead)
     assert after in home(d, s.lead)
-    assert after in digest(d)
+    assert after in digest(d, after)
+    assert len(parents(fake, DIGEST)) == 1  # the same week's digest, updated in place
     outcomes_list = d.actor.slash_command(s.team_id, s.lead, s.channel, "incident list")
     assert outcomes_list.status_code == 200
     listed = d.wait_ephemeral(s.lead, "What broke for Payments")

@@ -249,3 +249,19 @@ def test_a_predicted_signal_over_its_ceiling_in_the_bots_own_reading_is_an_outco
         "metrics: db_connections",
         "db_connections",
     )
+
+
+def test_what_broke_unpredicted_is_suggested_first_in_the_teams_next_pre_mortem(
+    bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    from tests.premortem_driver import Driver
+
+    s = seeded
+    incident(fake, s, s.lead, '"search index" reindex stalled')
+    d = Driver(fake, s, bot, fake.actor())
+    d.start(s.manager, s.lead)
+    view = d.open_answer(s.lead)
+    offered = d.suggest(s.lead, view, 1, "")
+    assert offered[0]["value"] == "search index"
+    assert offered[0]["text"]["text"] == "search index (broke; not predicted)"
+    assert [o["value"] for o in d.suggest(s.lead, view, 1, "auth")] == []
