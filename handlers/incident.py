@@ -29,6 +29,13 @@ async def run(ctx: Ctx, args: str) -> None:
     if isinstance(parsed, command.ListOutcomes):
         outcomes = await service.team_outcomes(ctx.rt, team)
         message = render.outcomes_message(team.name, outcomes, await service.team_record(ctx.rt, team))
+    elif isinstance(parsed, command.ListPredictions):
+        message = render.predictions_message(team.name, await service.team_record(ctx.rt, team))
+    elif isinstance(parsed, command.Watch):
+        watched = await service.watch(
+            ctx.rt, team, parsed.prediction_id, parsed.signal, user, await is_admin(ctx)
+        )
+        message = render.watching_message(team.name, watched)
     elif isinstance(parsed, command.Withdraw):
         outcome = await service.withdraw(ctx.rt, team, parsed.outcome_id, user, await is_admin(ctx))
         message = render.withdrawn_message(team.name, outcome, await service.team_record(ctx.rt, team))

@@ -140,6 +140,21 @@ def open_predictions_with_signal(
     )
 
 
+def set_horizon(session: Session, workspace_id: str, premortem_id: int, until: datetime, source: str) -> int:
+    """Move the horizon of a pre-mortem's predictions (a launch's T+30); how many moved."""
+    rows = session.exec(
+        select(PredictionRow).where(
+            PredictionRow.workspace_id == workspace_id, PredictionRow.premortem_id == premortem_id
+        )
+    )
+    moved = 0
+    for row in rows:
+        row.horizon_at, row.horizon_source = until, source
+        session.add(row)
+        moved += 1
+    return moved
+
+
 def set_signal(
     session: Session, workspace_id: str, prediction_id: int, signal: str, by: str
 ) -> PredictionRow | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-USAGE = "<component> [note] | list | withdraw <#>"
+USAGE = "<component> [note] | list | withdraw <#> | predictions | watch <#> <signal>"
 EXAMPLE = "/scale-check incident database primary ran out of connections at 14:05"
 HOW = (
     "Say what broke: `/scale-check incident database [note]` (quote a name of several words: "
@@ -26,12 +26,24 @@ class Withdraw:
 
 
 @dataclass(frozen=True)
+class ListPredictions:
+    pass
+
+
+@dataclass(frozen=True)
+class Watch:
+    prediction_id: int
+    signal: str
+
+
+@dataclass(frozen=True)
 class Incident:
     component: str
     note: str = ""
 
 
-Parsed = ListOutcomes | Withdraw | Incident
+Parsed = ListOutcomes | Withdraw | ListPredictions | Watch | Incident
+_SIGNAL = re.compile(r"^[a-z][a-z0-9_]{0,119}$")
 
 
 def parse(args: str) -> Parsed | str:
@@ -45,6 +57,16 @@ def parse(args: str) -> Parsed | str:
         if not number.isdigit() or len(number) > 12:
             return "Say which outcome to withdraw by its number: `/scale-check incident withdraw 12`."
         return Withdraw(int(number))
+    if head.lower() == "predictions" and not rest.strip():
+        return ListPredictions()
+    if head.lower() == "watch":
+        number, _, signal = rest.strip().lstrip("#").partition(" ")
+        if not number.isdigit() or len(number) > 12 or not _SIGNAL.match(signal.strip()):
+            return (
+                "Say which prediction and which of the team's signals shows it breaking: "
+                "`/scale-check incident watch 7 db_connections` (`/scale-check incident predictions` lists them)."
+            )
+        return Watch(int(number), signal.strip())
     quoted = _QUOTED.match(text)
     if quoted:
         component, note = quoted.group(1).strip(), quoted.group(2).strip()

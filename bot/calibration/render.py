@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as bk
-from bot.calibration.rules import Outcome, Record, line
+from bot.calibration.rules import Outcome, Prediction, Record, Resolved, line
 
 SOURCE_NAMES = {
     "alertmanager": "Alertmanager alert",
@@ -81,3 +81,39 @@ def withdrawn_message(team: str, outcome: Outcome, record: Record) -> dict[str, 
     if summary:
         blocks.append(bk.context(summary))
     return bk.message(text, blocks)
+
+
+def prediction_text(prediction: Prediction, resolved: Resolved | None) -> str:
+    state = {"happened": "happened", "not_observed": "not observed", "open": "open"}[
+        resolved.resolution if resolved else "open"
+    ]
+    signal = f"`{bk.escape(prediction.signal)}`" if prediction.signal else "no signal"
+    return (
+        f"#{prediction.id} *{bk.escape(prediction.component)}* · #{prediction.place} · watching {signal} · "
+        f"until {bk.date(prediction.horizon_at, '{date_short_pretty}')} · {state}"
+    )
+
+
+def predictions_message(team: str, record: Record) -> dict[str, Any]:
+    shown = list(reversed(record.resolved))[:LIST_LIMIT]
+    if not shown:
+        text = f"{bk.escape(team)} has no predictions yet: they are made when a pre-mortem's vote closes."
+        return bk.message(text, [bk.section(text)])
+    head = f"*{bk.escape(team)}'s predictions* (newest first)"
+    lines = "\n".join(f"• {prediction_text(r.prediction, r)}" for r in shown)
+    blocks: list[bk.Block] = [
+        bk.section(head),
+        bk.section(lines),
+        bk.context(
+            "A lead picks the signal that shows one breaking: `/scale-check incident watch <#> <signal>`"
+        ),
+    ]
+    return bk.message(f"{team}'s predictions ({len(record.resolved)})", blocks)
+
+
+def watching_message(team: str, prediction: Prediction) -> dict[str, Any]:
+    text = (
+        f"Prediction #{prediction.id} ({bk.escape(prediction.component)}) now watches "
+        f"`{bk.escape(prediction.signal or '')}`: crossing its ceiling counts as it breaking."
+    )
+    return bk.message(text, [bk.section(text)])

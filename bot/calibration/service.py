@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.calibration import rules
 from bot.errors import PermissionDenied, UserError
+from bot.metrics.signals import resolve_signals
 from bot.premortem.board import Board
 from bot.premortem.datasays import marks_for, matches
 from bot.premortem.grouping import display
@@ -86,6 +87,12 @@ async def predict(rt: Runtime, pm: Premortem, board: Board, team: Team, until: d
     return added
 
 
+async def set_horizon(rt: Runtime, workspace_id: str, premortem_id: int, until: datetime) -> int:
+    """A pre-mortem linked to a launch: its predictions resolve at `until` (the launch's T+30) instead of
+    the default horizon. For a pre-mortem not voted yet, pass `until` to `predict` when voting closes."""
+    return await rt.db.run(repo.set_horizon, workspace_id, premortem_id, until, "launch")
+
+
 @dataclass(frozen=True)
 class Report:
     component: str
@@ -143,6 +150,43 @@ async def incident(
     stored = await report(rt, team, found)
     assert stored is not None  # no dedup key: always stored
     return outcome_of(stored)
+
+
+async def team_predictions(rt: Runtime, team: Team) -> list[rules.Prediction]:
+    return [prediction_of(p) for p in await rt.db.run(repo.predictions, team.workspace_id, team.channel_id)]
+
+
+async def watch(
+    rt: Runtime, team: Team, prediction_id: int, signal: str, user_id: str, admin: bool
+) -> rules.Prediction:
+    """A lead (or an admin) picks the signal that would show a prediction breaking."""
+    if user_id not in team.leads and not admin:
+        raise PermissionDenied(
+            f"Only {rules.possessive(team.name)} leads or an admin pick the signal a prediction watches."
+        )
+    known = team_signals(rt, team)
+    if signal not in known:
+        shown = ", ".join(f"`{s}`" for s in sorted(known)) or "none: the team has no metrics source yet"
+        raise UserError(f"`{signal}` is not one of {rules.possessive(team.name)} signals ({shown}).")
+    found = [
+        p
+        for p in await rt.db.run(repo.predictions, team.workspace_id, team.channel_id)
+        if p.id == prediction_id
+    ]
+    if not found:
+        raise UserError(
+            f"There is no prediction #{prediction_id} for {team.name}; `/scale-check incident predictions` lists them."
+        )
+    row = await rt.db.run(repo.set_signal, team.workspace_id, prediction_id, signal, user_id)
+    assert row is not None
+    return prediction_of(row)
+
+
+def team_signals(rt: Runtime, team: Team) -> set[str]:
+    if team.metrics is None or team.metrics.source not in rt.config.sources:
+        return set()
+    signals = resolve_signals(team.metrics, rt.config.sources, rt.config.defaults.metrics)
+    return {s.name for s in signals}
 
 
 async def team_outcomes(rt: Runtime, team: Team) -> list[rules.Outcome]:

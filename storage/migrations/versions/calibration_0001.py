@@ -1,8 +1,12 @@
 """Calibration: the predictions a voted pre-mortem makes, the outcomes reported against them, and the
 optional likelihood a lead gives each risk.
 
+It follows the pre-mortem's migrations (its tables refer to `premortems` and it adds a column to
+`premortem_risks`), as a revision of its own rather than a `depends_on`, which `/readyz` would read as
+a head never reached.
+
 Revision ID: calibration_0001
-Revises: 0002_teams
+Revises: premortem_0002
 Create Date: 2026-12-06
 """
 
@@ -12,9 +16,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "calibration_0001"
-down_revision = "0002_teams"
+down_revision = "premortem_0002"
 branch_labels = ("calibration",)
-depends_on = ("premortem_0002",)
+depends_on = None
 
 
 def upgrade() -> None:
