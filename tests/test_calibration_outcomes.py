@@ -265,3 +265,42 @@ def test_what_broke_unpredicted_is_suggested_first_in_the_teams_next_pre_mortem(
     assert offered[0]["value"] == "search index"
     assert offered[0]["text"]["text"] == "search index (broke; not predicted)"
     assert [o["value"] for o in d.suggest(s.lead, view, 1, "auth")] == []
+
+
+def test_a_lead_picks_the_signal_a_prediction_watches(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, prom: FakePrometheus
+) -> None:
+    s = seeded
+    metrics = {
+        "source": "prom",
+        "default_signals": False,
+        "signals": {"queue": {"query": "q_queue", "kind": "saturation"}},
+    }
+    config = AppConfig.model_validate(
+        {
+            "sources": {"prom": {"kind": "prometheus", "url": prom.url}},
+            "teams": [{"name": "Payments", "channel": s.channel, "leads": [s.lead], "metrics": metrics}],
+        }
+    )
+    bot = make_bot(config=config)
+    now = datetime.now(UTC)
+
+    def predictions(session: Any) -> None:
+        add_premortem(session, s.team_id, s.channel, "Payments", now - timedelta(days=3), [])
+        pm_id = session.exec(__import__("sqlmodel").text("SELECT max(id) FROM premortems")).one()[0]
+        made = [
+            repo.NewPrediction("g1", "payments webhook queue", 1, 2, None, None, now + timedelta(days=90))
+        ]
+        repo.add_predictions(session, s.team_id, s.channel, pm_id, made, now - timedelta(days=1))
+
+    bot.db(predictions)
+    (p,) = bot.db(repo.predictions, s.team_id, s.channel)
+    listed = incident(fake, s, s.lead, "predictions")
+    assert f"#{p.id} *payments webhook queue* · #1 · watching no signal" in listed and "open" in listed
+    assert "is not one of Payments' signals (`queue`)" in incident(fake, s, s.lead, f"watch {p.id} cpu")
+    assert "Only Payments' leads or an admin pick the signal" in incident(
+        fake, s, s.member, f"watch {p.id} queue"
+    )
+    assert "now watches `queue`" in incident(fake, s, s.lead, f"watch {p.id} queue")
+    (watched,) = bot.db(repo.predictions, s.team_id, s.channel)
+    assert (watched.signal, watched.signal_by) == ("queue", s.lead)
