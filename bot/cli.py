@@ -16,8 +16,10 @@ from datetime import UTC
 
 from pydantic import ValidationError
 
+from bot.configbase import redact
 from bot.logs import configure_logging
 from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.words import plural
 from bot.yamlfile import ConfigFileError
 
 log = logging.getLogger("scalebot")
@@ -31,9 +33,10 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(redact(str(exc))) from None
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        # Each variable and what is wrong with it, never its value (pydantic's `input_value` is left out).
+        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {redact(e['msg'])}" for e in exc.errors()]
         raise CliError("invalid environment:\n  " + "\n  ".join(lines)) from None
 
 
@@ -204,8 +207,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         else "no config file (SCALEBOT_CONFIG unset)"
     )
     print(
-        f"OK: mode {settings.mode.value}; {where}: {len(config.teams)} team(s), "
-        f"{len(config.sources)} source(s), {len(config.trackers)} tracker(s)"
+        f"OK: mode {settings.mode.value}; {where}: {plural(len(config.teams), 'team')}, "
+        f"{plural(len(config.sources), 'source')}, {plural(len(config.trackers), 'tracker')}"
     )
     return 0
 
@@ -255,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (CliError, ConfigFileError) as exc:
-        print(f"scalebot: {exc}", file=sys.stderr)
+        print(f"scalebot: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -34,6 +34,9 @@ _PATTERNS = [
     ),
     # Passwords in URLs: redis://:secret@host, postgresql://user:secret@host
     re.compile(r"(://[^:/@\s]*:)[^@\s/]+(?=@)"),
+    # response_urls (anyone holding one may post for 30 minutes): Slack's hooks.slack.com/actions/…,
+    # /commands/…, and the local Slack's /hooks/response/…
+    re.compile(r"((?:hooks\.slack\.com/(?:actions|commands)|/hooks/response)/)[^\s\"',}]+"),
 ]
 
 

@@ -20,9 +20,9 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.errors import UserError, new_error_id, unexpected_error_message
 from bot.runtime import Runtime
+from bot.setup.service import remember_channel
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError, user_is_slack_admin
-from bot.teams import Team, resolve_team
-from storage import teams as teams_repo
+from bot.teams import Team
 
 # chat.postEphemeral errors after which the person is told by DM instead (the bot's own absence from
 # a channel is answered with the invite hint by the error handler).
@@ -118,10 +118,7 @@ class Ctx:
         if name is None and not self.rt.config.team_for(self.workspace_id, self.channel_id):
             info = await self.client.conversations_info(channel=self.channel_id)
             name = info["channel"].get("name")
-        row = await self.rt.db.run(
-            teams_repo.remember, self.workspace_id, self.channel_id, name or self.channel_id, self.now
-        )
-        return resolve_team(self.rt.config, self.workspace_id, self.channel_id, name or row.name, row.setup)
+        return await remember_channel(self.rt, self.workspace_id, self.channel_id, name)
 
     async def dm(self, user_id: str, text: str, blocks: list[bk.Block] | None = None) -> dict[str, Any]:
         opened = await self.client.conversations_open(users=user_id)

@@ -10,138 +10,40 @@ person is shown on the Home tab instead (the metrics in a modal).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import uuid
-from dataclasses import dataclass
 from typing import Any
-
-from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.digest import render
 from bot.digest.jobs import ensure_workspace
 from bot.digest.model import Week
-from bot.digest.roster import members, workspace_teams
-from bot.digest.schedule import Schedule
-from bot.digest.sections import collect
 from bot.digest.service import build, schedule_for
-from bot.home import (
+from bot.home.render import (
     ACTION_CHECK,
     ACTION_DEBT,
     ACTION_METRICS,
     ACTION_PREMORTEM,
     ACTION_PREVIEW,
     ACTION_REFRESH,
-    MAX_TEAMS,
     TeamButton,
-    home_view,
 )
-from bot.slack_api import InstrumentedWebClient
+from bot.home.service import open_check_link, service_for, visible
 from bot.teams import Team
-from handlers.base import Ctx, Listeners, is_admin, report
+from bot.words import possessive
+from handlers.base import Ctx, Listeners, report
 from handlers.router import CommandRouter
-from storage import checklist as checklist_repo
 
 log = logging.getLogger(__name__)
 
-SECTION_TIMEOUT = 5.0  # a slow source shows "unavailable" on the Home tab rather than holding it back
-RENDER_SECONDS = 60.0  # how long a render's claim to be the latest lasts
-NOTICE_SECONDS = 60.0  # how long an answer on the Home tab outlives a render for opening it
 PREVIEW_CALLBACK = "digest.preview"
 METRICS_CALLBACK = "home.metrics"
 
 
-async def _channel_members(client: InstrumentedWebClient, teams: list[Team]) -> dict[str, set[str]]:
-    limit = asyncio.Semaphore(8)
-
-    async def one(team: Team) -> tuple[str, set[str]]:
-        async with limit:
-            try:
-                page = await client.conversations_members(channel=team.channel_id, limit=1000)
-            except SlackApiError:
-                return team.channel_id, set()
-            return team.channel_id, set(page.get("members") or [])
-
-    return dict(await asyncio.gather(*(one(t) for t in teams)))
-
-
-async def _user_tz(client: InstrumentedWebClient, user_id: str) -> str | None:
-    try:
-        return (await client.users_info(user=user_id))["user"].get("tz")
-    except SlackApiError:
-        return None
-
-
-@dataclass(frozen=True)
-class Visible:
-    """What one person's Home tab shows: the schedule, every team, and theirs."""
-
-    schedule: Schedule
-    teams: list[Team]
-    mine: list[Team]
-    manager: bool  # the digest's or a team's manager: sees every team
-
-
-async def visible(ctx: Ctx, user: str) -> Visible:
-    schedule = await schedule_for(ctx.rt, ctx.workspace_id)
-    teams = await workspace_teams(ctx.rt, ctx.workspace_id)
-    manager = user in schedule.managers or any(user in t.managers for t in teams)
-    if manager:
-        return Visible(schedule, teams, teams, True)
-    in_channel = await _channel_members(ctx.client, teams)
-    mine = [t for t in teams if user in members(t) or user in in_channel.get(t.channel_id, set())]
-    return Visible(schedule, teams, mine, False)
-
-
-async def may_set_up_a_team(ctx: Ctx, teams: list[Team]) -> bool:
-    """Whether the setup modal could save anything for this person: an admin, or some team's manager."""
-    return any(ctx.user_id in t.managers for t in teams) or await is_admin(ctx)
-
-
 async def publish(ctx: Ctx, notice: str | None = None, *, keep_notice: bool = False) -> None:
-    """Publish the person's Home tab; `notice` answers what they just did there.
-
-    Renders of one person's Home can overlap (they open the tab and click at once) and the slowest
-    would otherwise publish last: a render publishes only if no later one has started meanwhile. A
-    notice is kept for a minute, so a render for opening the tab (`keep_notice`) still shows it.
-    """
-    rt, user = ctx.rt, ctx.user_id
-    if not user:
-        return
-    latest_key = f"home:render:{ctx.workspace_id}:{user}"
-    notice_key = f"home:notice:{ctx.workspace_id}:{user}"
-    token = uuid.uuid4().hex.encode()
-    await rt.cache.set(latest_key, token, RENDER_SECONDS)
-    if notice is not None:
-        await rt.cache.set(notice_key, notice.encode(), NOTICE_SECONDS)
-    elif keep_notice:
-        kept = await rt.cache.get(notice_key)
-        notice = kept.decode() if kept else None
-    else:
-        await rt.cache.delete(notice_key)
-    seen = await visible(ctx, user)
-    schedule, mine, manager = seen.schedule, seen.mine, seen.manager
-    now = ctx.now
-    week = Week.of(now, schedule.timezone)
-    glance = await collect(rt, mine[:MAX_TEAMS], week, now, section_seconds=SECTION_TIMEOUT)
-    view = home_view(
-        user,
-        glance,
-        now,
-        schedule,
-        schedule.next_run(now) if schedule.channel else None,
-        user_tz=await _user_tz(ctx.client, user),
-        manager=manager,
-        total=len(mine),
-        can_set_up=await may_set_up_a_team(ctx, seen.teams),
-        notice=notice,
-    )
-    if await rt.cache.get(latest_key) not in (token, None):
-        log.debug("a later Home render is under way; this one is dropped")
-        return
-    await ctx.client.views_publish(user_id=user, view=view)
+    """Publish the person's Home tab (`bot.home.service`); `notice` answers what they just did there."""
+    if ctx.user_id:
+        await service_for(ctx.rt).publish(ctx.workspace_id, ctx.user_id, notice, keep_notice=keep_notice)
 
 
 async def on_home_opened(ctx: Ctx) -> None:
@@ -190,7 +92,8 @@ async def _clicked_team(ctx: Ctx, action: dict[str, Any]) -> Team | None:
     if ref is None or not ctx.user_id:
         await publish(ctx, ":warning: That button is out of date; here is your Home tab again.")
         return None
-    team = next((t for t in (await visible(ctx, ctx.user_id)).mine if t.channel_id == ref.ch), None)
+    seen = await visible(ctx.rt, ctx.client, ctx.workspace_id, ctx.user_id)
+    team = next((t for t in seen.mine if t.channel_id == ref.ch), None)
     if team is None:
         await publish(ctx, ":warning: That team is no longer one of yours here; here is your Home tab again.")
     return team
@@ -216,20 +119,6 @@ def _told(team: Team, there: Ctx) -> str:
     return f"*{bk.escape(team.name)}* ({bk.channel_link(team.channel_id)}): {said}"
 
 
-async def _check_link(ctx: Ctx, team: Team) -> str | None:
-    rows = await ctx.rt.db.run(checklist_repo.open_checks, ctx.workspace_id, team.channel_id)
-    row = next((r for r in rows if r.root_ts), None)
-    if row is None or row.root_ts is None:
-        return None
-    if row.permalink:
-        return str(row.permalink)
-    try:
-        found = await ctx.client.chat_getPermalink(channel=team.channel_id, message_ts=row.root_ts)
-    except SlackApiError:
-        return None
-    return str(found.get("permalink") or "") or None
-
-
 class TeamButtons:
     """The listeners of a team's buttons; each runs the team's subcommand through the router."""
 
@@ -244,7 +133,7 @@ class TeamButtons:
         if there.collected:  # a check is open there already, or it could not start: as the command says
             await publish(ctx, _told(team, there))
             return
-        link = await _check_link(ctx, team)
+        link = await open_check_link(ctx.rt, ctx.client, ctx.workspace_id, team.channel_id)
         where = bk.channel_link(team.channel_id)
         opened = f" ({bk.link(link, 'open it')})" if link else ""
         await publish(
@@ -259,7 +148,7 @@ class TeamButtons:
         if team is None or not ctx.trigger_id:
             return
         title = bk.truncate(f"Metrics · {team.name}", 24)
-        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(team.name)}'s metrics…")
+        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(possessive(team.name))} metrics…")
         working = bk.modal(title, [reading], callback_id=METRICS_CALLBACK, submit=None, close="Close")
         opened = await ctx.client.views_open(trigger_id=ctx.trigger_id, view=working)
         there = await _run_in_channel(self.router, ctx, team, "metrics")

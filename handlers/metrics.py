@@ -11,12 +11,12 @@ import re
 
 from bot.errors import UserError
 from bot.metrics import render
-from bot.metrics.service import read_team_signals
-from bot.teams import Team, file_teams, resolve_team, slug
+from bot.metrics.service import read_team_signals, save_snapshot
+from bot.setup.service import known_teams
+from bot.teams import Team, slug
+from bot.words import quoted
 from handlers.base import Ctx, Listeners
 from handlers.router import Subcommand
-from storage import metrics as metrics_repo
-from storage import teams as teams_repo
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +31,10 @@ def check_args(args: str) -> str | None:
     return "Name a team (letters, digits, spaces and dashes), or leave the name out for this channel's team."
 
 
-async def known_teams(ctx: Ctx) -> list[Team]:
-    """Teams of this workspace that the file declares or setup stored (setup wins for a channel)."""
-    config = ctx.rt.config
-    teams = {t.channel_id: t for t in file_teams(config, ctx.workspace_id)}
-    rows = await ctx.rt.db.run(teams_repo.list_teams, ctx.workspace_id)
-    for row in rows:
-        if row.setup:
-            teams[row.channel_id] = resolve_team(
-                config, ctx.workspace_id, row.channel_id, row.name, row.setup
-            )
-    return list(teams.values())
-
-
 async def pick_team(ctx: Ctx, name: str) -> Team:
     if not name:
         return await ctx.team()
-    teams = await known_teams(ctx)
+    teams = await known_teams(ctx.rt, ctx.workspace_id)
     wanted = slug(name)
     for team in teams:
         if team.key == wanted or team.name.casefold() == name.casefold():
@@ -55,7 +42,7 @@ async def pick_team(ctx: Ctx, name: str) -> Team:
     with_metrics = sorted(t.key for t in teams if t.metrics is not None)
     listed = ", ".join(f"`{k}`" for k in with_metrics) or "none yet"
     raise UserError(
-        f"I don't know a team called “{name[:80]}”. Teams with metrics here: {listed}. "
+        f"I don't know a team called {quoted(name[:80])}. Teams with metrics here: {listed}. "
         "Leave the name out for this channel's team."
     )
 
@@ -64,19 +51,7 @@ async def run_metrics(ctx: Ctx, args: str) -> None:
     team = await pick_team(ctx, args.strip())
     reading = await read_team_signals(ctx.rt, team)
     await ctx.ephemeral(render.reading_text(reading), render.reading_blocks(reading))
-    if any(r.value is not None for r in reading.signals):
-        try:
-            await ctx.rt.db.run(
-                metrics_repo.save_snapshot,
-                team.workspace_id,
-                team.channel_id,
-                team.name,
-                reading.source,
-                reading.read_at,
-                reading.snapshot(),
-            )
-        except Exception:  # the answer is out; a lost snapshot only thins next week's comparison
-            log.warning("could not store the metrics snapshot", extra={"team": team.key}, exc_info=True)
+    await save_snapshot(ctx.rt, team, reading)
 
 
 def register(listeners: Listeners) -> None:
@@ -85,7 +60,7 @@ def register(listeners: Listeners) -> None:
             name="metrics",
             summary="live metrics against thresholds, 10x headroom and scaling triggers",
             usage="[team]",
-            example="/scale-check metrics payments",
+            example="/scale-check metrics",
             run=run_metrics,
             check=check_args,
             order=30,

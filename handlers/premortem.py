@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import blocks as bk
-from bot.calibration import service as calibration
 from bot.checklist.model import CheckState
 from bot.checklist.outcome import Outcome
 from bot.checklist.render_verdict import VERDICT_ACTIONS, add_verdict_action
@@ -57,13 +56,13 @@ from bot.premortem.render_modals import (
 )
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_SNOOZE, ACTION_STATUS
 from bot.premortem.service import PremortemService, service_for
+from bot.words import verb
 from handlers.base import Ctx, FieldError, Listeners, ViewErrors
 from handlers.router import Subcommand
-from storage import premortem as repo
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 BROKEN = "That button is not one of mine any more; run `/scale-check premortem status` to find your items."
-USAGE = "Mention the tech leads (like `@ana @bo`), or use `status` or `export`."
+USAGE = "Mention the tech leads (type `@` and pick them), or use `status` or `export`."
 
 
 def check_args(args: str) -> str | None:
@@ -112,7 +111,7 @@ class PremortemListeners:
     async def _start(self, ctx: Ctx, leads: list[str], check_id: int | None) -> None:
         team = await ctx.team()
         if not leads:
-            active = await self.svc.rt.db.run(repo.active_in_channel, ctx.workspace_id, team.channel_id)
+            active = await self.svc.active_in_channel(ctx.workspace_id, team.channel_id)
             if active:
                 raise UserError(lifecycle.running_sentence(active[0]))
             if not ctx.trigger_id:
@@ -122,7 +121,10 @@ class PremortemListeners:
             )
             return
         started = await lifecycle.start(self.svc, team, _user(ctx), leads, check_id)
-        text = f"Started the pre-mortem; {mentions(started.pm.lead_ids)} are asked in the thread."
+        asked = started.pm.lead_ids
+        text = (
+            f"Started the pre-mortem; {mentions(asked)} {verb(len(asked), 'is', 'are')} asked in the thread."
+        )
         if started.absent:
             text += (
                 f" {mentions(started.absent)} not in this channel: told by DM, and you can replace "
@@ -188,15 +190,8 @@ class PremortemListeners:
 
     async def suggest_components(self, ctx: Ctx, body: dict[str, Any]) -> list[dict[str, Any]]:
         ref = Ref.load((body.get("view") or {}).get("private_metadata")) or {}
-        row = await self.svc.rt.db.run(repo.get, ctx.workspace_id, int(ref.get("pm") or 0))
-        if row is None:
-            return []
-        team = await self.svc.team(ctx.workspace_id, row.channel_id)
-        earlier = await self.svc.rt.db.run(repo.known_components, ctx.workspace_id, row.channel_id)
-        # What broke last time without being predicted comes first (calibration's surprises).
-        surprised = await calibration.surprises(self.svc.rt, ctx.workspace_id, row.channel_id)
+        names, surprised = await self.svc.component_names(ctx.workspace_id, int(ref.get("pm") or 0))
         typed = normalise(str(body.get("value") or ""))
-        names = list(dict.fromkeys([*surprised, *team.premortem.components, *earlier]))
         return [
             surprise_option(n) if n in surprised else component_option(n)
             for n in names
@@ -347,7 +342,7 @@ def register(listeners: Listeners) -> None:
             name="premortem",
             summary="what breaks first at 10x? Silent answers from the leads, a vote, mitigations with owners",
             usage="[@lead …] | status | export",
-            example="/scale-check premortem @ana @bo",
+            example="/scale-check premortem {you}",
             run=handlers.command,
             check=check_args,
             order=20,

@@ -20,15 +20,16 @@ from bot.digest.roster import workspace_teams
 from bot.digest.schedule import Schedule
 from bot.digest.service import schedule_for
 from bot.errors import PermissionDenied
-from bot.home import ACTION_SETUP
+from bot.home.render import ACTION_SETUP
+from bot.home.service import may_set_up_a_team
 from bot.setup import rules
+from bot.setup import service as setup_service
 from bot.setup.modal import CALLBACK_ID, CHANNEL_PICKED, metadata_of, origin_of, setup_modal
-from bot.teams import Team, resolve_team
+from bot.teams import Team
+from bot.words import quoted
 from handlers.base import Ctx, FieldError, Listeners, ViewErrors, is_admin, is_slack_admin
-from handlers.home import may_set_up_a_team, publish
+from handlers.home import publish
 from handlers.router import Subcommand
-from storage import digest as digest_repo
-from storage import teams as teams_repo
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,7 @@ ZONE_BUDGET = 1.0
 
 async def team_of_channel(ctx: Ctx, channel_id: str) -> Team:
     """The channel's team as it stands (setup, else the file, else the channel's own name)."""
-    row = await ctx.rt.db.run(teams_repo.find, ctx.workspace_id, channel_id)
-    name = row.name if row else None
-    if name is None and ctx.rt.config.team_for(ctx.workspace_id, channel_id) is None:
-        try:
-            name = (await ctx.client.conversations_info(channel=channel_id))["channel"].get("name")
-        except SlackApiError:
-            name = None
-    return resolve_team(ctx.rt.config, ctx.workspace_id, channel_id, name, row.setup if row else None)
+    return await setup_service.team_of_channel(ctx.rt, ctx.client, ctx.workspace_id, channel_id)
 
 
 async def may_set_up(ctx: Ctx, team: Team) -> bool:
@@ -88,7 +82,9 @@ async def open_from_home(ctx: Ctx, action: dict[str, Any]) -> None:
     """The modal with no channel picked yet, for admins and teams' managers; anyone else is told who can
     on their Home tab."""
     teams = await workspace_teams(ctx.rt, ctx.workspace_id)
-    if not await may_set_up_a_team(ctx, teams):
+    if not ctx.user_id or not await may_set_up_a_team(
+        ctx.rt, ctx.client, ctx.workspace_id, ctx.user_id, teams
+    ):
         await publish(ctx, f":no_entry: {rules.who_can_set_up_any()}")
         return
     await ctx.client.views_open(trigger_id=ctx.trigger_id, view=await _modal(ctx, None, None))
@@ -133,26 +129,14 @@ async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
             await _check_digest_channel(ctx, digest_setup.channel)
     assert ctx.user_id is not None
     now = ctx.now
-    await ctx.rt.db.run(
-        teams_repo.save_setup,
+    await setup_service.save(
+        ctx.rt,
         ctx.workspace_id,
-        team_setup.channel,
-        team_setup.stored(ctx.rt.config),
+        team_setup,
+        digest_setup if digest_changed else None,
         ctx.user_id,
         now,
     )
-    if digest_setup is not None and digest_changed:
-        await ctx.rt.db.run(
-            digest_repo.save_schedule,
-            ctx.workspace_id,
-            digest_setup.channel,
-            digest_setup.day,
-            digest_setup.time,
-            digest_setup.timezone,
-            list(digest_setup.managers),
-            ctx.user_id,
-            now,
-        )
     return None
 
 
@@ -188,7 +172,7 @@ def confirmation(
     ]
     if file_name is not None:
         lines.append(
-            f"The config file also declares {where} (as “{bk.escape(file_name)}”): what you saved here wins "
+            f"The config file also declares {where} (as {quoted(bk.escape(file_name))}): what you saved here wins "
             "over the file for this channel."
         )
     if schedule.channel and next_run is not None:

@@ -41,13 +41,14 @@ MODAL_QUESTIONS = {
 }
 
 
-# Tests that are not about pacing draw the thread every 0.2 s instead of every second, to run faster;
-# tests/test_checklist_pacing.py measures the real interval.
-QUICK_INTERVAL = 0.2
+# Tests that are not about pacing coalesce redraws over a shorter gap than production, to run faster
+# (the chat.update budget still holds: `bot.redraw` keeps it); tests/test_checklist_pacing.py uses the
+# real gap.
+QUICK_INTERVAL = 0.05
 
 
 def pace_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("handlers.checklist_service.UPDATE_INTERVAL", QUICK_INTERVAL)
+    monkeypatch.setattr("bot.checklist.service.UPDATE_INTERVAL", QUICK_INTERVAL)
 
 
 def block_ids(message: JSON) -> set[str]:

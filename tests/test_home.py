@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.digest.model import Week
 from bot.digest.service import build
-from bot.home import ACTION_PREVIEW, ACTION_SETUP
+from bot.home.render import ACTION_PREVIEW, ACTION_SETUP
 from localslack import FakeSlack
 from storage import teams as teams_repo
 from tests.digest_support import add_check, add_premortem, add_sprints, text_of

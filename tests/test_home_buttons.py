@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.home import ACTION_CHECK, ACTION_DEBT, ACTION_METRICS, ACTION_PREMORTEM
+from bot.home.render import ACTION_CHECK, ACTION_DEBT, ACTION_METRICS, ACTION_PREMORTEM
 from localslack import FakeSlack
 from tests.digest_support import TinyPrometheus, add_sprints, text_of
 from tests.harness import BotServer, Seeded

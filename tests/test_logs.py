@@ -30,6 +30,8 @@ def captured() -> io.StringIO:
         "redis://:hunter2pw@127.0.0.1:6379/0",
         "client_secret=shhh123&code=abc",
         "Handling an OAuth callback success (request: {'code': ['1795.codecode'], 'state': ['st4t3st4t3']})",
+        "Sending a request - url: https://hooks.slack.com/actions/T0001/1234/hooksecret9, body: {}",
+        "Sending a request - url: http://127.0.0.1:3000/localslack/hooks/response/hookid9secret, body: {}",
     ],
 )
 def test_credentials_by_shape_are_redacted(captured: io.StringIO, line: str) -> None:
@@ -45,6 +47,8 @@ def test_credentials_by_shape_are_redacted(captured: io.StringIO, line: str) -> 
         "xoxb-9-9-zzz",
         "hunter2pw",
         "shhh123",
+        "hooksecret9",
+        "hookid9secret",
     ):
         assert secret not in out
     assert "[redacted]" in out

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, field_validator
 
-from bot.configbase import EnvName, Strict
+from bot.configbase import EnvName, Strict, shown
 
 
 class TrackerHttp(Strict):
@@ -76,7 +76,7 @@ class DebtImportConfig(Strict):
     @classmethod
     def _hh_mm(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError(f"{value!r} is not a time like 06:00 (24-hour HH:MM)")
+            raise ValueError(f"{shown(value)} is not a time like 06:00 (24-hour HH:MM)")
         return value
 
     @field_validator("timezone")
@@ -87,7 +87,7 @@ class DebtImportConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin") from None
+            raise ValueError(f"{shown(value)} is not an IANA time zone like Europe/Berlin") from None
         return value
 
     @field_validator("unestimated")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from bot.configbase import ChannelId, Strict, UserId
+from bot.configbase import ChannelId, Strict, UserId, shown
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -27,7 +27,7 @@ class DigestConfig(Strict):
     @classmethod
     def _hh_mm(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError(f"{value!r} is not a time like 09:00 (24-hour HH:MM)")
+            raise ValueError(f"{shown(value)} is not a time like 09:00 (24-hour HH:MM)")
         return value
 
     @field_validator("timezone")
@@ -36,5 +36,5 @@ class DigestConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin") from None
+            raise ValueError(f"{shown(value)} is not an IANA time zone like Europe/Berlin") from None
         return value

@@ -23,10 +23,13 @@ from bot.metrics.reading import SignalReading, read_signal
 from bot.metrics.signals import Signal, resolve_signals
 from bot.metrics.sources import Source, make_source
 from bot.metrics.thresholds import LimitOrigin, Rule, breached
+from storage import metrics as metrics_repo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.teams import Team
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MetricsNotConfigured",
@@ -36,8 +39,6 @@ __all__ = [
     "on_reading",
     "read_team_signals",
 ]
-
-log = logging.getLogger(__name__)
 
 
 class MetricsNotConfigured(UserError):
@@ -236,3 +237,22 @@ def on_reading(hook: ReadingHook) -> None:
     """Call `hook(rt, team, reading)` after every team reading (calibration watches ceilings this way)."""
     if hook not in _reading_hooks:
         _reading_hooks.append(hook)
+
+
+async def save_snapshot(rt: Runtime, team: Team, reading: TeamReading) -> None:
+    """Keep a reading that has any value, for next week's comparison; a failure is only logged (the
+    answer is out, and a lost snapshot only thins that comparison)."""
+    if not any(r.value is not None for r in reading.signals):
+        return
+    try:
+        await rt.db.run(
+            metrics_repo.save_snapshot,
+            team.workspace_id,
+            team.channel_id,
+            team.name,
+            reading.source,
+            reading.read_at,
+            reading.snapshot(),
+        )
+    except Exception:
+        log.warning("could not store the metrics snapshot", extra={"team": team.key}, exc_info=True)

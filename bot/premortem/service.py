@@ -1,19 +1,16 @@
 """The pre-mortem's work behind the listeners and jobs: loading, permissions, and the thread.
 
-The thread is always drawn from what is stored. Every change asks for a refresh, which reads the
-pre-mortem, renders it, updates the messages whose content changed and posts the ones that are due and
-missing (the reveal, "data says", the top three). Refreshes are paced: one drawing per pre-mortem per
-`UPDATE_INTERVAL` at most (in this process and, through a cache claim, across replicas), and every
-request that arrives meanwhile shares the next drawing, so a burst of votes costs a few `chat.update`
-calls (a Tier 3 method, about 50 a minute per workspace). A drawing Slack answers with a 429 after the
-client's own retries is drawn again after its Retry-After, so no update is lost.
+The thread is always drawn from what is stored. Every change asks the redraw engine (`bot.redraw`) for a
+drawing, which reads the pre-mortem, renders it, updates the messages whose content hash changed and
+posts the ones that are due and missing (the reveal, "data says", the top three). The engine draws at
+once when idle, shares one drawing among the requests that arrive within `UPDATE_INTERVAL` of the last
+(so a burst of votes costs a few `chat.update` calls), keeps the workspace's `chat.update` budget across
+replicas, and draws again after a 429's Retry-After, so no update is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 import weakref
@@ -23,27 +20,28 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
+from bot.calibration import service as calibration
 from bot.errors import PermissionDenied, UserError
 from bot.premortem.board import Board
 from bot.premortem.model import DataSays, Lead, Mitigation, Premortem, Risk, Target
 from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
+from bot.redraw import Redraw, Updater, content_digest
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
 from storage import teams as teams_repo
-from storage.cache import locked
 from storage.premortem import aware, maybe_aware
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = "I can't find that pre-mortem any more. Start one with `/scale-check premortem @lead …`."
-RENDER_LOCK_SECONDS = 30
-RENDER_WAIT_SECONDS = 10
-# At most one drawing of a pre-mortem's thread per interval (seconds), whatever the number of clicks.
-UPDATE_INTERVAL = 1.0
+# Requests within this many seconds of a thread's last drawing share the next one (the first is drawn
+# at once), whatever the number of clicks.
+UPDATE_INTERVAL = 0.3
+SHOWN_SECONDS = 7 * 24 * 3600.0  # how long the hash of what a message shows is remembered
 # A channel's member list answers "is this voter in the channel?" for this long; a "no" is asked again.
 MEMBERS_TTL = 30.0
 USER_TZ_TTL = 3600.0
@@ -149,31 +147,18 @@ def closed_sentence(pm: Premortem, *, plain: bool = False) -> str:
     return "This pre-mortem is still collecting answers; voting starts when they are revealed."
 
 
-def _digest(message: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    """The seconds a 429 asks to wait (1 when it does not say), at most a minute."""
-    headers = getattr(exc.response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return min(max(float(raw), 1.0), 60.0)
-            except (TypeError, ValueError):
-                break
-    return 1.0
-
-
 class PremortemService:
     def __init__(self, rt: Runtime, interval: float | None = None) -> None:
         self.rt = rt
         self.interval = UPDATE_INTERVAL if interval is None else interval
-        self._pending: dict[tuple[str, int], int] = {}
-        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
-        self._drawn: dict[tuple[str, int], float] = {}  # when each thread was last drawn (monotonic)
-        self._shown: dict[tuple[str, int, str], str] = {}
+        self.redraw: Redraw[tuple[str, int]] = Redraw(
+            "premortem",
+            rt.cache,
+            self._render,
+            client_for=rt.client_for,
+            workspace_of=lambda key: key[0],
+            gap=self.interval,
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._members: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._member_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -208,6 +193,22 @@ class PremortemService:
     async def board(self, pm: Premortem, team: Team | None = None) -> Board:
         team = team or await self.team(pm.workspace_id, pm.channel_id)
         return Board.of(pm, team.premortem.signal_components)
+
+    async def active_in_channel(self, workspace_id: str, channel_id: str) -> list[repo.PremortemRow]:
+        """The channel's pre-mortems still running (asking, voting or planning)."""
+        return list(await self.rt.db.run(repo.active_in_channel, workspace_id, channel_id))
+
+    async def component_names(self, workspace_id: str, premortem_id: int) -> tuple[list[str], set[str]]:
+        """Components to suggest in a pre-mortem's answer form: what broke though nobody predicted it
+        (calibration's surprises, returned apart too, to be marked), the team's, then those of its earlier
+        pre-mortems (none when the pre-mortem is unknown)."""
+        row = await self.rt.db.run(repo.get, workspace_id, premortem_id)
+        if row is None:
+            return [], set()
+        team = await self.team(workspace_id, row.channel_id)
+        earlier = await self.rt.db.run(repo.known_components, workspace_id, row.channel_id)
+        surprised = await calibration.surprises(self.rt, workspace_id, row.channel_id)
+        return list(dict.fromkeys([*surprised, *team.premortem.components, *earlier])), set(surprised)
 
     # --- people -----------------------------------------------------------------------------------
 
@@ -281,58 +282,15 @@ class PremortemService:
 
     # --- the thread -------------------------------------------------------------------------------
 
-    async def refresh(self, workspace_id: str, premortem_id: int) -> None:
-        """Redraw the thread from what is stored, at most once per interval; callers arriving while a
-        drawing waits its turn or runs share the next one."""
-        key = (workspace_id, premortem_id)
-        self._pending[key] = self._pending.get(key, 0) + 1
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            if not self._pending.get(key):
-                return  # a render that started after this request already drew it
-            wait = self._drawn.get(key, float("-inf")) + self.interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)  # requests arriving meanwhile are drawn by this render
-            self._pending[key] = 0
-            try:
-                await self._render_across_replicas(workspace_id, premortem_id)
-            except SlackApiError as exc:
-                if exc.response.get("error") != "ratelimited":
-                    raise
-                retry_after = _retry_after(exc)
-                log.warning(
-                    "Slack rate-limited a pre-mortem update; drawing again later",
-                    extra={"premortem": premortem_id, "retry_after": retry_after},
-                )
-                self.background(self._redraw_after(workspace_id, premortem_id, retry_after))
-            finally:
-                self._drawn[key] = time.monotonic()
+    async def refresh(
+        self, workspace_id: str, premortem_id: int, *, ts: str | None = None, response_url: str | None = None
+    ) -> None:
+        """Redraw the thread from what is stored; returns once a drawing that started after this call
+        has landed. `ts`/`response_url`: the message a click came from and the click's response_url."""
+        await self.redraw.request((workspace_id, premortem_id), ts=ts, response_url=response_url)
 
-    async def _redraw_after(self, workspace_id: str, premortem_id: int, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        await self.refresh(workspace_id, premortem_id)
-
-    async def _render_across_replicas(self, workspace_id: str, premortem_id: int) -> None:
-        deadline = time.monotonic() + RENDER_WAIT_SECONDS
-        # Across replicas: one drawing per interval (the claim) and one at a time (the lock).
-        paced = f"premortem:paced:{workspace_id}:{premortem_id}"
-        while self.interval > 0 and not await self.rt.cache.claim(paced, self.interval * 0.9):
-            if time.monotonic() > deadline:
-                break  # draw anyway: a late update beats a lost one
-            await asyncio.sleep(self.interval / 4)
-        while True:
-            async with locked(
-                self.rt.cache, f"premortem:render:{workspace_id}:{premortem_id}", RENDER_LOCK_SECONDS
-            ) as held:
-                if held:
-                    await self._render(workspace_id, premortem_id)
-                    return
-            if time.monotonic() > deadline:
-                log.warning("pre-mortem render lock busy; skipped", extra={"premortem": premortem_id})
-                return
-            await asyncio.sleep(0.05)
-
-    async def _render(self, workspace_id: str, premortem_id: int) -> None:
+    async def _render(self, key: tuple[str, int], updater: Updater) -> None:
+        workspace_id, premortem_id = key
         found = await self.rt.db.run(_load, workspace_id, premortem_id)
         if found is None:
             return
@@ -344,7 +302,7 @@ class PremortemService:
         client = await self.client(workspace_id)
         saved: dict[str, Any] = {}
         try:
-            await self._draw(client, pm, board, row, saved)
+            await self._draw(client, updater, pm, board, row, saved)
         finally:
             # Kept even when a later call failed (a 429), so a message posted is never posted again.
             if saved:
@@ -353,6 +311,7 @@ class PremortemService:
     async def _draw(
         self,
         client: InstrumentedWebClient,
+        updater: Updater,
         pm: Premortem,
         board: Board,
         row: repo.PremortemRow,
@@ -361,8 +320,10 @@ class PremortemService:
         """Update or post each part of the thread; `saved` collects the ts of every message posted."""
         channel, root = pm.channel_id, row.root_ts
         assert root is not None
-        await self._put(client, pm, "root", channel, root, root_message(board))
-        prompt_ts = await self._put(client, pm, "prompt", channel, row.prompt_ts, prompt_message(pm), root)
+        await self._put(client, updater, pm, "root", channel, root, root_message(board))
+        prompt_ts = await self._put(
+            client, updater, pm, "prompt", channel, row.prompt_ts, prompt_message(pm), root
+        )
         if prompt_ts != row.prompt_ts:
             saved["prompt_ts"] = prompt_ts
         if pm.revealed_at is not None:
@@ -370,26 +331,31 @@ class PremortemService:
             messages = reveal_messages(board)
             for i, message in enumerate(messages):
                 ts = shown[i] if i < len(shown) else None
-                posted = await self._put(client, pm, f"reveal{i}", channel, ts, message, root)
+                posted = await self._put(client, updater, pm, f"reveal{i}", channel, ts, message, root)
                 if ts is None and posted:
                     shown.append(posted)
                     saved["reveal_ts"] = list(shown)
             for i in range(len(messages), len(shown)):  # the reveal got shorter (never in practice)
                 filler = bk.message("(continued above)", [bk.context("(continued above)")])
-                await self._put(client, pm, f"reveal{i}", channel, shown[i], filler, root)
+                await self._put(client, updater, pm, f"reveal{i}", channel, shown[i], filler, root)
             if pm.data is not None:
-                data_ts = await self._put(client, pm, "data", channel, row.data_ts, data_message(board), root)
+                data_ts = await self._put(
+                    client, updater, pm, "data", channel, row.data_ts, data_message(board), root
+                )
                 if data_ts != row.data_ts:
                     saved["data_ts"] = data_ts
         if pm.status == "planning":
             now = self.rt.clock.now()
-            top_ts = await self._put(client, pm, "top", channel, row.top_ts, top_message(board, now), root)
+            top_ts = await self._put(
+                client, updater, pm, "top", channel, row.top_ts, top_message(board, now), root
+            )
             if top_ts != row.top_ts:
                 saved["top_ts"] = top_ts
 
     async def _put(
         self,
         client: InstrumentedWebClient,
+        updater: Updater,
         pm: Premortem,
         part: str,
         channel: str,
@@ -398,21 +364,22 @@ class PremortemService:
         thread_ts: str | None = None,
     ) -> str | None:
         """Update the message `ts` in place (when its content changed), or post it in the thread."""
-        key = (pm.workspace_id, pm.id, part)
-        digest = _digest(message)
+        # What each message shows is remembered in the cache, so every replica skips an unchanged one.
+        key = f"premortem:shown:{pm.workspace_id}:{pm.id}:{part}"
+        digest = content_digest(message)
         if ts is None:
             posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
-            self._shown[key] = digest
+            await self.rt.cache.set(key, digest.encode(), SHOWN_SECONDS)
             return str(posted["ts"])
-        if self._shown.get(key) == digest:
+        if await self.rt.cache.get(key) == digest.encode():
             return ts
         try:
-            await client.chat_update(channel=channel, ts=ts, **message)
+            await updater.update(channel, ts, message)
         except SlackApiError as exc:
             if exc.response.get("error") != "message_not_found":
                 raise
             log.warning("a pre-mortem message was deleted", extra={"premortem": pm.id, "part": part})
-        self._shown[key] = digest
+        await self.rt.cache.set(key, digest.encode(), SHOWN_SECONDS)
         return ts
 
 

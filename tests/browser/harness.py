@@ -17,9 +17,7 @@ from fastapi import FastAPI
 
 from bot.local import LocalWorkspace, serve_at
 from bot.settings import Settings
-from handlers import checklist_service
 from localslack import Store
-from localslack.faults import UPDATE_LIMIT, RateLimit
 from tests.conftest import RECORDED_METHODS, remember_secret
 from tests.harness import BotServer, wait_until
 
@@ -89,13 +87,6 @@ class LocalBot(BotServer):
         with self.store.lock:
             tokens = [t.token for t in self.store.tokens.values()]
         remember_secret(self.state.signing_secret, *tokens)
-        # Tests that pace the checklist's redraws faster than production (`pace_quickly`) draw as many
-        # rounds in a second as a person answering makes in several: the local Slack's chat.update
-        # budget is scaled by the same factor, so it limits what production would meet, not the speed-up.
-        speedup = 1.0 / checklist_service.UPDATE_INTERVAL
-        if speedup > 1:
-            scaled = RateLimit(UPDATE_LIMIT.per_minute * speedup, round(UPDATE_LIMIT.burst * speedup))
-            self.local.faults.set_update_limit(scaled)
 
     def stop(self) -> None:
         if self.app is not None and self._server is not None:

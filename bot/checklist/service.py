@@ -1,29 +1,30 @@
-"""The signal checklist's work behind the listeners: start, answer, refresh the thread, finish, cancel.
+"""The signal checklist's work behind the listeners: start, answer, refresh the thread, finish, cancel,
+share, and the history.
 
-The thread is always drawn from what is stored: every change asks the pacer for a refresh, which reads
-the check, renders it, and updates only the messages whose content changed (one `chat.update` round per
-check per `UPDATE_INTERVAL` at most, however many clicks arrive).
+The thread is always drawn from what is stored: every change asks the redraw engine (`bot.redraw`) for a
+drawing, which reads the check, renders it, and updates only the messages whose content changed. The
+first drawing runs at once and the message clicked is redrawn through the click's `response_url`; a
+burst is coalesced into a few drawings within the workspace's `chat.update` budget.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
+import weakref
 from datetime import UTC, datetime
-from typing import Any, cast
-
-from slack_sdk.errors import SlackApiError
+from typing import cast
 
 from bot import blocks as bk
-from bot.checklist import loader, render, render_verdict
+from bot.checklist import loader, render_verdict, thread
 from bot.checklist.answers import Answer, AnswerError, parse, still_valid
 from bot.checklist.model import CheckState, Ref, Status, may_cancel
 from bot.checklist.outcome import Outcome, decide, is_complete
-from bot.checklist.pacing import Pacer
 from bot.checklist.playbook import Playbook, Question
+from bot.checklist.render_history import HistoryEntry
+from bot.checklist.thread import payload_digest
 from bot.errors import PermissionDenied, UserError
+from bot.redraw import Redraw, Updater
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
 from bot.teams import Team, resolve_team
@@ -34,11 +35,10 @@ from storage.cache import locked
 
 log = logging.getLogger(__name__)
 
-# Slack's chat.update is a Tier 3 method (about 50 calls a minute per workspace, bursts tolerated): one
-# round of updates per check per second at most, whatever the number of clicks. A round Slack still
-# refuses with a 429 after the client's retries is drawn again an interval later.
-UPDATE_INTERVAL = 1.0
-RENDER_LOCK_SECONDS = 30
+# Requests for a check's thread within this many seconds of its last drawing share the next one (a
+# burst of clicks is coalesced; the chat.update budget itself is kept by `bot.redraw`).
+UPDATE_INTERVAL = 0.1
+START_LOCK_SECONDS = 30
 
 UNKNOWN_CHECK = "I can't find that scale check; it may have been removed. Run /scale-check to start one."
 STALE_BUTTON = (
@@ -50,10 +50,6 @@ STALE_BUTTON = (
 def aware(when: datetime) -> datetime:
     """SQLite hands datetimes back without their zone; every one stored is UTC."""
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def closed_sentence(check: repo.CheckRow, *, plain: bool = False) -> str:
@@ -75,7 +71,14 @@ class ChecklistService:
     def __init__(self, rt: Runtime, interval: float | None = None) -> None:
         self.rt = rt
         self.interval = UPDATE_INTERVAL if interval is None else interval
-        self.pacer: Pacer[tuple[str, int]] = Pacer(self._paced_refresh, self.interval)
+        self.redraw: Redraw[tuple[str, int]] = Redraw(
+            "checklist",
+            rt.cache,
+            self._draw,
+            client_for=rt.client_for,
+            workspace_of=lambda key: key[0],
+            gap=self.interval,
+        )
         self._snapshots: dict[str, Playbook] = {}
 
     # --- playbooks and teams ----------------------------------------------------------------------
@@ -211,8 +214,10 @@ class ChecklistService:
             raise UserError(closed_sentence((await self.load(workspace_id, ref.c)).check, plain=modal))
         return result == "recorded"
 
-    async def after_answer(self, workspace_id: str, check_id: int) -> None:
-        self.request_refresh(workspace_id, check_id)
+    async def after_answer(
+        self, workspace_id: str, check_id: int, *, ts: str | None = None, response_url: str | None = None
+    ) -> None:
+        self.request_refresh(workspace_id, check_id, ts=ts, response_url=response_url)
         await self.finish_if_complete(workspace_id, check_id)
 
     async def finish_if_complete(self, workspace_id: str, check_id: int) -> bool:
@@ -261,93 +266,135 @@ class ChecklistService:
         self.request_refresh(workspace_id, check_id)
         return self.state_of(loaded)
 
-    # --- drawing the thread -----------------------------------------------------------------------
+    # --- starting, sharing, listing -----------------------------------------------------------------
 
-    def request_refresh(self, workspace_id: str, check_id: int) -> asyncio.Task[None]:
-        return self.pacer.request((workspace_id, check_id))
+    async def open_check(self, workspace_id: str, channel_id: str) -> tuple[CheckState | None, int]:
+        """The channel's open check that has a thread (the latest), and how many are open."""
+        open_checks = [
+            c for c in await self.rt.db.run(repo.open_checks, workspace_id, channel_id) if c.root_ts
+        ]
+        if not open_checks:
+            return None, 0
+        assert open_checks[0].id is not None
+        return self.state_of(await self.load(workspace_id, open_checks[0].id)), len(open_checks)
 
-    async def _paced_refresh(self, key: tuple[str, int]) -> bool:
-        workspace_id, check_id = key
-        # Across replicas: one refresh per interval (the claim) and one at a time (the lock), so an
-        # older rendering never lands after a newer one.
-        if not await self.rt.cache.claim(f"checklist:paced:{workspace_id}:{check_id}", self.interval * 0.9):
-            return False
+    async def start(
+        self, client: InstrumentedWebClient, workspace_id: str, team: Team, user_id: str, *, force_new: bool
+    ) -> tuple[CheckState, bool]:
+        """Post a new check's root (its thread follows), or unless `force_new` find the channel's open
+        check: (the check, whether it is new). A check whose root cannot be posted is discarded."""
+        channel = team.channel_id
+        playbook = await self.team_playbook(team)
+        if not force_new and (found := (await self.open_check(workspace_id, channel))[0]):
+            return found, False
         async with locked(
-            self.rt.cache, f"checklist:render:{workspace_id}:{check_id}", RENDER_LOCK_SECONDS
+            self.rt.cache, f"checklist:start:{workspace_id}:{channel}", START_LOCK_SECONDS
         ) as held:
             if not held:
-                return False
-            try:
-                await self.refresh(workspace_id, check_id)
-            except SlackApiError as exc:
-                if exc.response.get("error") != "ratelimited":
-                    raise
-                # Still refused after the client's own retries: the pacer draws again after the
-                # interval, and the messages not yet updated keep their old digest, so none is lost.
-                log.warning("Slack rate-limited a checklist update; drawing again", extra={"check": check_id})
-                return False
-        return True
-
-    async def refresh(self, workspace_id: str, check_id: int) -> None:
-        """Bring the thread, the verdict and the root message in line with what is stored."""
-        loaded = await self.rt.db.run(repo.load, workspace_id, check_id)
-        if loaded is None or loaded.check.root_ts is None:
-            return
-        check, state = loaded.check, self.state_of(loaded)
-        client = await self.rt.client_for(workspace_id)
-        channel, root_ts = check.channel_id, check.root_ts
-        payloads = render.thread_messages(state)
-        existing = {m.seq: m for m in loaded.messages}
-        for seq, payload in enumerate(payloads):
-            digest, row = payload_digest(payload), existing.get(seq)
-            if row is not None and row.digest == digest:
-                continue
-            ts = await self._put(client, channel, root_ts, row.ts if row else None, payload)
-            if ts is not None:
-                await self.rt.db.run(repo.save_message, workspace_id, check_id, seq, ts, digest)
-        for seq in sorted(set(existing) - set(range(len(payloads)))):
-            await self._delete(client, channel, existing[seq].ts)
-            await self.rt.db.run(repo.drop_message, workspace_id, check_id, seq)
-        outcome = self.outcome_of(state)
-        if outcome is not None and check.verdict_ts is None:
-            posted = await client.chat_postMessage(
-                channel=channel, thread_ts=root_ts, **render_verdict.verdict_message(state, outcome)
+                raise UserError(
+                    "A scale check is being started in this channel right now; it appears in a moment."
+                )
+            if not force_new and (found := (await self.open_check(workspace_id, channel))[0]):
+                return found, False
+            now = self.rt.clock.now()
+            row = await self.rt.db.run(
+                repo.create_check,
+                workspace_id,
+                channel,
+                team.name,
+                team.playbook,
+                playbook.model_dump_json(),
+                playbook.digest,
+                user_id,
+                now,
             )
-            await self.rt.db.run(repo.set_verdict_ts, workspace_id, check_id, posted["ts"])
-        root = render_verdict.root_message(state, outcome)
-        digest = payload_digest(root)
-        if digest != check.root_digest and await self._put(client, channel, None, root_ts, root):
-            await self.rt.db.run(repo.set_root_digest, workspace_id, check_id, digest)
-
-    async def _put(
-        self,
-        client: InstrumentedWebClient,
-        channel: str,
-        thread_ts: str | None,
-        ts: str | None,
-        payload: dict[str, Any],
-    ) -> str | None:
-        """Update message `ts` (or post it in the thread when there is none, or it was deleted)."""
-        if ts is not None:
+            assert row.id is not None
+            state = CheckState(row.id, team.name, channel, playbook, playbook.digest, "open", user_id, now)
+            root = render_verdict.root_message(state)
             try:
-                await client.chat_update(channel=channel, ts=ts, **payload)
-                return ts
-            except SlackApiError as exc:
-                if exc.response.get("error") == "ratelimited":
-                    raise
-                if exc.response.get("error") != "message_not_found" or thread_ts is None:
-                    log.warning(
-                        "could not update a checklist message", extra={"error": exc.response.get("error")}
-                    )
-                    return None
-        if thread_ts is None:
-            return None
-        posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **payload)
-        return str(posted["ts"])
+                posted = await client.chat_postMessage(channel=channel, **root)
+            except BaseException:
+                await self.rt.db.run(repo.discard_check, workspace_id, row.id)
+                raise
+            permalink = await thread.permalink(client, channel, posted["ts"])
+            await self.rt.db.run(
+                repo.set_root, workspace_id, row.id, posted["ts"], payload_digest(root), permalink
+            )
+        log.info("scale check started", extra={"workspace": workspace_id, "check": row.id})
+        await self.request_refresh(workspace_id, row.id)  # posts the thread
+        return state, True
 
-    @staticmethod
-    async def _delete(client: InstrumentedWebClient, channel: str, ts: str) -> None:
+    async def share(
+        self, client: InstrumentedWebClient, workspace_id: str, check_id: int, user_id: str
+    ) -> None:
+        """Broadcast the verdict's summary from the thread, once; the mark is rolled back if Slack refuses."""
+        loaded = await self.load(workspace_id, check_id)
+        state = self.state_of(loaded)
+        outcome = self.outcome_of(state)
+        if outcome is None or loaded.check.root_ts is None:
+            raise UserError("This check has no verdict yet; share it once every required answer is in.")
+        if not await self.rt.db.run(repo.mark_shared, workspace_id, check_id, user_id, self.rt.clock.now()):
+            again = self.state_of(await self.load(workspace_id, check_id))
+            when = bk.date(again.shared_at) if again.shared_at else ""
+            who = bk.mention(again.shared_by) if again.shared_by else "someone"
+            raise UserError(f"{who} already shared this summary to the channel {when}.")
         try:
-            await client.chat_delete(channel=channel, ts=ts)
-        except SlackApiError as exc:
-            log.info("could not delete a checklist message", extra={"error": exc.response.get("error")})
+            await client.chat_postMessage(
+                channel=state.channel_id,
+                thread_ts=loaded.check.root_ts,
+                reply_broadcast=True,
+                **render_verdict.share_message(state, outcome, user_id),
+            )
+        except BaseException:
+            await self.rt.db.run(repo.unmark_shared, workspace_id, check_id)
+            raise
+        self.request_refresh(workspace_id, check_id)
+
+    async def history(self, workspace_id: str, channel_id: str, limit: int) -> tuple[list[HistoryEntry], int]:
+        """The channel's latest `limit` checks, and how many there are in all."""
+        rows = await self.rt.db.run(repo.history, workspace_id, channel_id, limit)
+        total = await self.rt.db.run(repo.count_checks, workspace_id, channel_id)
+        entries = []
+        for check, answered in rows:
+            assert check.id is not None
+            playbook = self.snapshot(check)
+            asked = {q.id for q in playbook.questions()}
+            entries.append(
+                HistoryEntry(
+                    id=check.id,
+                    started_by=check.started_by,
+                    started_at=aware(check.started_at),
+                    status=check.status,
+                    permalink=check.permalink,
+                    answered=len(answered & asked),  # answers to questions the playbook dropped don't count
+                    questions=len(asked),
+                    verdict=check.verdict,
+                    score=check.score,
+                    band=check.band,
+                    cancelled_by=check.cancelled_by,
+                )
+            )
+        return entries, total
+
+    # --- drawing the thread -----------------------------------------------------------------------
+
+    def request_refresh(
+        self, workspace_id: str, check_id: int, *, ts: str | None = None, response_url: str | None = None
+    ) -> asyncio.Task[None]:
+        """Ask for a drawing of the thread; `ts`/`response_url`: the message clicked and the click's
+        response_url, which redraws that message at once outside the chat.update budget."""
+        return self.redraw.request((workspace_id, check_id), ts=ts, response_url=response_url)
+
+    async def _draw(self, key: tuple[str, int], updater: Updater) -> None:
+        await thread.draw(self, key[0], key[1], updater)
+
+
+_services: weakref.WeakKeyDictionary[Runtime, ChecklistService] = weakref.WeakKeyDictionary()
+
+
+def service_for(rt: Runtime) -> ChecklistService:
+    """One service (and so one redraw engine) per running app."""
+    service = _services.get(rt)
+    if service is None:
+        service = _services[rt] = ChecklistService(rt)
+    return service

@@ -1,0 +1,1 @@
+"""The App Home: what a person's tab shows (`render`) and publishing it (`service`)."""
