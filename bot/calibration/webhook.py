@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.calibration import service
 from bot.digest.roster import workspace_teams
 from bot.errors import UserError
+from bot.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     from bot.calibration.config import AlertLabels
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PATH = "/alertmanager/webhook"
-MAX_BODY_BYTES = 1 << 20
 MAX_ALERTS = 1000
 LABEL_MAX = 1024
 
