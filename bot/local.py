@@ -231,8 +231,10 @@ class LocalWorkspace:
                 self.pool,
                 seed_calibration,
                 self.store,
-                self.actor,
+                # its own actor, patient with a busy machine (the console's gives up after 3 s)
+                Actor(self.store, f"{self.url}/slack/events", secret, timeout=30.0),
                 self._stopping,
+                f"{self.url}/healthz",
                 TEAM_ID,
                 ADMIN,
                 MANAGER,

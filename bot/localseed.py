@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import httpx
+
 from bot.premortem.render import ACTION_ANSWER, ACTION_CLOSE, ACTION_VOTE
 from localslack import Actor, Store
 from localslack.methods.views import open_modal_of
@@ -92,16 +94,35 @@ def _vote_blocks(message: Message) -> list[str]:
     ]
 
 
-def seed_calibration(
-    store: Store, actor: Actor, stop: threading.Event, team_id: str, lead: str, manager: str, member: str
-) -> None:
-    """`lead` leads the pre-mortem and reports what broke (the team's lead or an admin may)."""
+def _answers(url: str) -> bool | None:
     try:
-        _seed(store, actor, Waiter(stop), team_id, lead, manager, member)
+        return httpx.get(url, timeout=2.0).status_code == 200 or None
+    except httpx.HTTPError:
+        return None
+
+
+def seed_calibration(
+    store: Store,
+    actor: Actor,
+    stop: threading.Event,
+    health_url: str,
+    team_id: str,
+    lead: str,
+    manager: str,
+    member: str,
+) -> None:
+    """`lead` leads the pre-mortem and reports what broke (the team's lead or an admin may). Starts once
+    the server answers `health_url` (start-up hooks run before it listens)."""
+    wait = Waiter(stop)
+    try:
+        wait("the server", lambda: _answers(health_url))
+        _seed(store, actor, wait, team_id, lead, manager, member)
     except SeedStopped as stopped:
         log.warning("the local calibration history was not seeded", extra={"step": str(stopped)})
     except Exception:
         log.warning("the local calibration history was not seeded", exc_info=True)
+    finally:
+        actor.close()
 
 
 def _seed(

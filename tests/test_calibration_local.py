@@ -63,7 +63,7 @@ def test_the_first_run_seeds_a_calibration_record_through_the_command_and_the_mo
             view = home_of(local.store, TEAM_ID, LEAD)
             return json.dumps(view.spec if view else None, ensure_ascii=False)
 
-    wait_for(lambda: line in home(), timeout=20, message="the App Home showing the line")
+    wait_for(lambda: line in home(), timeout=60, message="the App Home showing the line")
     assert "Search&#x27;s pre-mortems: 1 of 1 top risks" in str(local.page_state(LEAD, surface="home"))
 
     local.restart()  # a restored workspace is not seeded again
