@@ -21,6 +21,7 @@ from localslack.methods.views import home_of, open_modal_of
 from localslack.state import (
     JSON,
     AppConfig,
+    Canvas,
     Channel,
     RecordedCall,
     ResponseUrlPost,
@@ -199,6 +200,19 @@ class FakeSlack:
         """Every call with the workspace's tokens answers `account_inactive`."""
         self.store.set_workspace_active(team_id, False)
 
+    def set_status(self, user_id: str, text: str = "", emoji: str = "", expiration: float = 0) -> None:
+        """The person's Slack status (as users.profile.get shows it); expiration 0: none. Empty clears."""
+        with self.store.lock:
+            user = self.store.users[user_id]
+            user.status_text, user.status_emoji, user.status_expiration = text, emoji, int(expiration)
+
+    def set_dnd(self, user_id: str, start: float = 0, end: float = 0, snooze_until: float = 0) -> None:
+        """Do Not Disturb from `start` to `end` (epoch seconds; 0/0 turns it off), and a snooze that only
+        the person themselves can see."""
+        with self.store.lock:
+            user = self.store.users[user_id]
+            user.dnd_start, user.dnd_end, user.snooze_end = int(start), int(end), int(snooze_until)
+
     def deactivate_user(self, user_id: str) -> None:
         """The user is `deleted`, leaves every member list and their tokens stop working."""
         self.store.deactivate_user(user_id)
@@ -226,9 +240,9 @@ class FakeSlack:
         """The next `times` calls answer HTTP 429 with `Retry-After` and error `ratelimited`."""
         self.faults.rate_limit_next(method, retry_after, times)
 
-    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """The next `times` calls wait `seconds` before answering (for client timeouts)."""
-        self.faults.stall_next(method, seconds, times)
+    def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls (after letting `after` through) wait `seconds` before being handled."""
+        self.faults.stall_next(method, seconds, times, after)
 
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
@@ -239,6 +253,10 @@ class FakeSlack:
         then 50 a minute, as Slack's Tier 3); beyond it 429 `ratelimited` with Retry-After. None turns
         it off; `reset()` and `clear_faults()` restore the default."""
         self.faults.set_update_limit(limit)
+
+    def set_tier_limit(self, method: str, limit: RateLimit | None) -> None:
+        """Limit a tiered method (users.profile.get, dnd.info, dnd.teamInfo) per workspace; None: none."""
+        self.faults.set_tier_limit(method, limit)
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -340,6 +358,37 @@ class FakeSlack:
     def files(self) -> list[StoredFile]:
         """Uploaded files; `.content` holds the bytes."""
         return self._read(lambda: list(self.store.files.values()))
+
+    def canvases(self) -> list[Canvas]:
+        """Every canvas, `.markdown` holding its body and `.edits` how often it was edited."""
+        return self._read(lambda: list(self.store.canvases.values()))
+
+    def set_canvas_plan(self, team_id: str, plan: str) -> None:
+        """ "paid" (every canvas), "free" (no channel canvases) or "disabled" (canvases turned off)."""
+        with self.store.lock:
+            self.store.workspaces[team_id].canvas_plan = plan
+            self.store.touch()
+
+    def add_person_canvas(self, channel_id: str, user_id: str, markdown: str) -> str:
+        """A channel canvas a person made (the bot must never overwrite it); returns its id."""
+        with self.store.lock:
+            channel = self.store.channels[channel_id]
+            now = int(self.store.now())
+            canvas = Canvas(
+                self.store.new_id("F"),
+                channel.team_id,
+                user_id,
+                "Channel canvas",
+                markdown,
+                now,
+                now,
+                channel_id=channel_id,
+                is_channel_canvas=True,
+            )
+            self.store.canvases[canvas.id] = canvas
+            channel.canvas_id = canvas.id
+            self.store.touch()
+            return canvas.id
 
     def snapshot(self) -> JSON:
         return self.store.snapshot()

@@ -17,6 +17,7 @@ from bot.digest.model import (
     ChecklistFacts,
     DebtFacts,
     HeadroomLine,
+    LaunchesFacts,
     MetricsFacts,
     NoChecklist,
     PremortemFacts,
@@ -174,6 +175,14 @@ def debt_text(section: Section[Any]) -> str:
     )
 
 
+def launches_text(section: Section[Any]) -> str | None:
+    """The team's launches in the next 30 days; nothing when there are none."""
+    facts = section.facts
+    if not isinstance(facts, LaunchesFacts) or not facts.lines:
+        return None
+    return f"{_title('launches')}:\n" + "\n".join(f"• {line}" for line in facts.lines)
+
+
 def calibration_text(td: TeamDigest) -> str | None:
     """The team's calibration line; None while it has nothing to say (and when it could not be read:
     a missing line is not worth a warning of its own)."""
@@ -229,6 +238,9 @@ def team_message(td: TeamDigest, as_of: datetime) -> dict[str, Any]:
         *(bk.section(text) for text in metrics_texts(td.section("metrics"))),
         bk.section(debt_text(td.section("debt"))),
     ]
+    launches = launches_text(td.section("launches"))
+    if launches:
+        blocks.append(bk.section(launches))
     calibration = calibration_text(td)
     if calibration is not None:
         blocks.append(bk.context(calibration))
