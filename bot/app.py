@@ -21,6 +21,7 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from bot import single_workspace
+from bot.calibration.install import install as calibration_install
 from bot.config import AppConfig
 from bot.limits import RequestLimits
 from bot.manifest import BOT_SCOPES
@@ -191,6 +192,7 @@ def create_app(
         from bot.local import install_local
 
         install_local(app, state)  # the embedded workspace, its Web API and the console
+    calibration_install(app, rt)  # POST /alertmanager/webhook, and ceilings crossed in the readings
     app.include_router(health_router(state))
     app.include_router(events_router(state))
     if mode is Mode.OAUTH:

@@ -12,7 +12,9 @@ With no Slack credentials `create_app` calls `install_local`, which
 - installs the bot into that workspace (an installation row, as an OAuth install would leave);
 - on that first run, once the server answers, has Ana plan a launch three weeks out in #search the way
   anyone would (`/scale-check launch`, then its modal, through the actor), so the console shows a
-  launch's message with its timeline (`seed_launch`);
+  launch's message with its timeline (`seed_launch` in `bot/localseed.py`);
+- on that first run, has people make Search's calibration record through the console's actor: a
+  pre-mortem started, answered, voted and closed, then `/scale-check incident` (`bot/localseed.py`);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
   session's signing secret by the local Slack's actor, exactly as Slack would send it;
 - when the config declares no metrics sources, serves the demo metrics source (`bot/localdemo.py`) at
@@ -26,18 +28,18 @@ import contextlib
 import ipaddress
 import json
 import logging
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from fastapi import FastAPI
 
 from bot.digest.jobs import ensure_workspace
 from bot.localdemo import PREFIX as DEMO_PREFIX
 from bot.localdemo import LocalDemo, keep_past_weeks, wants_demo
+from bot.localseed import seed_calibration, seed_launch
 from bot.manifest import BOT_SCOPES
 from bot.setup.rules import TeamSetup
 from common.redact import redactor
@@ -84,7 +86,7 @@ DEMO_BANNER = (
     " (the config declares no metrics sources)"
 )
 DEMO_NOTE = "Demo data: generated metrics served by the local demo source"
-LEAD, MANAGER, ADMIN = "U0LEAD", "U0MANAGER", "U0ADMIN"
+LEAD, MANAGER, MEMBER, ADMIN = "U0LEAD", "U0MANAGER", "U0MEMBER", "U0ADMIN"
 # (channel, team name) set up on the first run, and the digest's channel, day, time and zone (Maria's).
 TEAMS = (("C0PAYMENTS", "Payments"), ("C0SEARCH", "Search"))
 DIGEST = ("C0ENGMGRS", "monday", "09:00", "Europe/London")
@@ -128,55 +130,6 @@ def seed_setup(session: Session, config: AppConfig, now: datetime) -> None:
     digest_repo.save_schedule(session, TEAM_ID, channel, day, time, zone, [MANAGER], ADMIN, now)
 
 
-# What, days ahead, expected multiple; in #search (a team Ana leads), leaving #payments, where the console
-# opens, as it was.
-LAUNCH = ("Search autocomplete", 21, "10")
-SEED_WAIT = 30.0  # seconds the first run waits for its own server to answer
-
-
-def seed_launch(actor: Actor, store: Store, today: date) -> None:
-    """Ana plans a launch in #search through the command and its modal, as a person would."""
-    channel = CHANNELS[1][0]
-    with store.lock:
-        before = set(store.views)
-    deadline = time.monotonic() + SEED_WAIT
-    while True:
-        try:
-            actor.slash_command(TEAM_ID, LEAD, channel, "launch")
-            break
-        except httpx.TransportError:  # the server is still starting
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    while True:
-        with store.lock:
-            opened = [
-                v.id
-                for v in store.views.values()
-                if v.id not in before and v.user_id == LEAD and v.status == "open"
-            ]
-        if opened:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError("the launch modal did not open")
-        time.sleep(0.1)
-    what, days, multiple = LAUNCH
-    values = {
-        "what": {"value": what},
-        "date": {"date": (today + timedelta(days=days)).isoformat()},
-        "multiple": {"multiple": multiple},
-    }
-    actor.submit_view(TEAM_ID, LEAD, opened[-1], values)
-    while True:  # the bot plans it after the modal closes: done once its thread says so
-        with store.lock:
-            planned = any(
-                "planned this launch" in m.text for m in store.messages.get(channel, []) if m.thread_ts
-            )
-        if planned or time.monotonic() > deadline:
-            return
-        time.sleep(0.1)
-
-
 def self_url(host: str, port: int) -> str:
     """Where this server reaches itself: loopback when it listens on every interface."""
     try:
@@ -203,6 +156,9 @@ class LocalWorkspace:
     demo: LocalDemo | None = None
     _saver: asyncio.Task[None] | None = None
     _past_weeks: asyncio.Task[None] | None = None
+    seed_history: bool = True  # on the first run, Search's calibration record (bot/localseed.py)
+    _history: asyncio.Future[None] | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _seeder: asyncio.Task[None] | None = None
     _first_run: bool = False
     _saved_revision: int = -1
@@ -276,6 +232,20 @@ class LocalWorkspace:
         await self.save()
         self._saver = asyncio.create_task(self._save_often(), name="localslack-save")
         await ensure_workspace(rt, TEAM_ID)  # the digest's job, now that the workspace is installed
+        if saved is None and self.seed_history:  # people acting in #search: a pre-mortem, what broke
+            self._history = asyncio.get_running_loop().run_in_executor(
+                self.pool,
+                seed_calibration,
+                self.store,
+                # its own actor, patient with a busy machine (the console's gives up after 3 s)
+                Actor(self.store, f"{self.url}/slack/events", secret, timeout=30.0),
+                self._stopping,
+                f"{self.url}/healthz",
+                TEAM_ID,
+                ADMIN,
+                MANAGER,
+                MEMBER,
+            )
         if self._first_run:
             self._seeder = asyncio.create_task(self._seed_launch(), name="localslack-seed-launch")
 
@@ -285,7 +255,12 @@ class LocalWorkspace:
         actor = Actor(self.store, self.actor.request_url, self.state.signing_secret or "", timeout=10.0)
         try:
             today = self.state.rt.clock.now().date()
-            await asyncio.get_running_loop().run_in_executor(self.pool, seed_launch, actor, self.store, today)
+            await asyncio.get_running_loop().run_in_executor(
+                self.pool,
+                lambda: seed_launch(
+                    actor, self.store, today, team_id=TEAM_ID, lead=LEAD, channel=CHANNELS[1][0]
+                ),
+            )
         except Exception:
             log.warning("could not plan the local workspace's sample launch", exc_info=True)
         finally:
@@ -300,6 +275,7 @@ class LocalWorkspace:
         self.store.restore(json.loads(saved))
 
     async def stop(self, app: FastAPI) -> None:
+        self._stopping.set()
         for task in (self._seeder, self._saver, self._past_weeks):
             if task is not None:
                 task.cancel()
