@@ -148,7 +148,7 @@ async def save_answer(
     """Store the answer (an edit replaces it); a UserError with a plain sentence when it can't be."""
     rows = [(r.rank, r.component, r.why, r.evidence_kind, r.evidence) for r in risks]
     row = await svc.rt.db.run(repo.get, workspace_id, premortem_id)
-    if row is not None and row.status == "collecting" and svc.rt.clock.now() >= repo.aware(row.deadline):
+    if row is not None and row.status == "collecting" and svc.rt.clock.now() >= row.deadline:
         svc.background(maybe_reveal(svc, workspace_id, premortem_id))
         raise UserError(
             "The deadline has passed, so answers are closed and are being revealed in the thread. Your "
