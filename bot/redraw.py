@@ -38,7 +38,7 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack_api import InstrumentedWebClient
+from bot.slack_api import InstrumentedWebClient, rate_limited_for
 from storage.cache import Cache, locked
 
 log = logging.getLogger(__name__)
@@ -147,15 +147,7 @@ async def _respond(url: str, payload: dict[str, Any]) -> bool:
 
 def retry_after(exc: SlackApiError) -> float:
     """The Retry-After of a 429, clamped to 1–60 s (1 when missing or odd)."""
-    headers = getattr(exc.response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return min(max(float(raw), 1.0), 60.0)
-            except (TypeError, ValueError):
-                break
-    return 1.0
+    return min(max(rate_limited_for(exc) or 1.0, 1.0), 60.0)
 
 
 @dataclass

@@ -101,6 +101,20 @@ def test_someone_in_no_team_is_told_how_to_start(
     assert "You are in no team yet" in shown and "*Payments*" not in shown
 
 
+def test_someone_who_joined_a_big_channel_last_sees_their_team(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    """The channel's members are read page by page: one who is on no first page still sees the team."""
+    for i in range(1050):  # more than the largest page Slack gives (1,000)
+        fake.add_user(seeded.team_id, f"U0CROWD{i:04d}", f"crowd{i}")
+        fake.join(seeded.channel, f"U0CROWD{i:04d}")
+    fake.join(seeded.channel, seeded.outsider)
+    shown = text_of({"blocks": home_of(fake, seeded, seeded.outsider)["blocks"]})
+    assert "*Payments* · <#C0PAYMENTS>" in shown and "You are in no team yet" not in shown
+    pages = [c for c in fake.calls("conversations.members") if c.args.get("channel") == seeded.channel]
+    assert len(pages) >= 2
+
+
 def test_a_manager_sees_every_team_and_the_tab_stays_within_100_blocks(
     home_bot: BotServer, fake: FakeSlack, seeded: Seeded
 ) -> None:

@@ -25,7 +25,7 @@ from bot.digest.service import schedule_for
 from bot.home.render import MAX_TEAMS, home_view
 from bot.redraw import Redraw, Updater
 from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
+from bot.slack_api import InstrumentedWebClient, every, user_is_slack_admin
 from bot.teams import Team
 from storage import checklist as checklist_repo
 
@@ -41,10 +41,12 @@ async def _channel_members(client: InstrumentedWebClient, teams: list[Team]) -> 
     async def one(team: Team) -> tuple[str, set[str]]:
         async with limit:
             try:
-                page = await client.conversations_members(channel=team.channel_id, limit=1000)
+                found = await every(
+                    client.conversations_members, "members", channel=team.channel_id, limit=200
+                )
             except SlackApiError:
                 return team.channel_id, set()
-            return team.channel_id, set(page.get("members") or [])
+            return team.channel_id, set(found)
 
     return dict(await asyncio.gather(*(one(t) for t in teams)))
 

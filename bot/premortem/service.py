@@ -27,7 +27,7 @@ from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
 from bot.redraw import Redraw, Updater, content_digest
 from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient, is_slack_admin
+from bot.slack_api import InstrumentedWebClient, every, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
@@ -248,15 +248,9 @@ class PremortemService:
     async def members(self, workspace_id: str, channel_id: str) -> set[str]:
         """The channel's members, asked of Slack now (and remembered for `is_member`)."""
         client = await self.client(workspace_id)
-        found: set[str] = set()
-        cursor = None
-        while True:
-            page = await client.conversations_members(channel=channel_id, cursor=cursor, limit=200)
-            found.update(page.get("members") or [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                self._members[(workspace_id, channel_id)] = (time.monotonic(), frozenset(found))
-                return found
+        found = set(await every(client.conversations_members, "members", channel=channel_id, limit=200))
+        self._members[(workspace_id, channel_id)] = (time.monotonic(), frozenset(found))
+        return found
 
     async def is_member(self, workspace_id: str, channel_id: str, user_id: str) -> bool:
         """Whether `user_id` is in the channel: a member list read in the last `MEMBERS_TTL` seconds says
