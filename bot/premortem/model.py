@@ -241,21 +241,3 @@ class Premortem:
 
     def mitigation_for(self, group_id: str) -> Mitigation | None:
         return next((m for m in self.mitigations if m.group_id == group_id), None)
-
-
-class Ref:
-    """What a button or modal carries: a small JSON object ({"pm": 3, "g": "ab12…"}), never parsed text."""
-
-    @staticmethod
-    def dump(**values: Any) -> str:
-        return json.dumps(values, separators=(",", ":"), sort_keys=True)
-
-    @staticmethod
-    def load(raw: str | None) -> dict[str, Any] | None:
-        if not raw:
-            return None
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None

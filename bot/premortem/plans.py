@@ -24,7 +24,8 @@ from bot.premortem.mitigation import (
     may_change_status,
     may_override,
 )
-from bot.premortem.model import MITIGATION_STATUSES, Mitigation, Premortem, Ref
+from bot.premortem.model import MITIGATION_STATUSES, Mitigation, Premortem
+from bot.premortem.refs import MitigationRef
 from bot.premortem.render_modals import mitigation_modal, note_view, override_modal
 from bot.premortem.render_plan import ACTION_OVERRIDE, owner_dm
 from bot.premortem.service import PremortemService, closed_sentence, mitigation_of
@@ -251,7 +252,7 @@ async def set_status(
                 f"target ({target}). A manager can mark *{bk.escape(m.title)}* done anyway, with a reason."
             )
             button = bk.button(
-                "Mark done anyway (managers)", ACTION_OVERRIDE, Ref.dump(m=m.id), style="danger"
+                "Mark done anyway (managers)", ACTION_OVERRIDE, MitigationRef(m=m.id).dump(), style="danger"
             )
             return bk.message(text, [bk.section(text), bk.actions(button, block_id=f"override:{m.id}")])
         if not check.allowed:

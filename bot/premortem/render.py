@@ -19,9 +19,9 @@ from bot.premortem.model import (
     SEED,
     SYNC_ANSWER,
     Premortem,
-    Ref,
     Risk,
 )
+from bot.premortem.refs import ExtendRef, FromCheck, GroupRef, PremortemRef
 from bot.premortem.timing import EXTEND_BY
 
 ACTION_ANSWER = "premortem:answer"
@@ -48,7 +48,7 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 def start_button(check_id: int) -> dict[str, Any]:
     """The "Start a pre-mortem" button on a finished signal check's summary."""
-    return bk.button("Start a pre-mortem", ACTION_START_FROM_CHECK, Ref.dump(check=check_id))
+    return bk.button("Start a pre-mortem", ACTION_START_FROM_CHECK, FromCheck(check=check_id).dump())
 
 
 def status_line(pm: Premortem, board: Board | None = None) -> str:
@@ -153,8 +153,10 @@ def prompt_message(pm: Premortem) -> Message:
         later = pm.deadline + EXTEND_BY
         blocks.append(
             bk.actions(
-                bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
-                bk.button("Extend by 24 hours", ACTION_EXTEND, Ref.dump(pm=pm.id, to=int(later.timestamp()))),
+                bk.button("Add my answer", ACTION_ANSWER, PremortemRef(pm=pm.id).dump(), style="primary"),
+                bk.button(
+                    "Extend by 24 hours", ACTION_EXTEND, ExtendRef(pm=pm.id, to=int(later.timestamp())).dump()
+                ),
                 _cancel_button(pm, "Answers given so far are kept but never revealed."),
                 block_id=f"prompt:{pm.id}",
             )
@@ -170,7 +172,7 @@ def _cancel_button(pm: Premortem, consequence: str) -> dict[str, Any]:
     return bk.button(
         "Cancel",
         ACTION_CANCEL,
-        Ref.dump(pm=pm.id),
+        PremortemRef(pm=pm.id).dump(),
         style="danger",
         confirm=bk.confirm_dialog("Cancel the pre-mortem?", consequence),
     )
@@ -237,7 +239,7 @@ def reveal_messages(board: Board) -> list[Message]:
         blocks.append(bk.section(group_text(board, group), block_id=f"group:{group.id}"))
         if not voting:
             continue
-        value = Ref.dump(pm=pm.id, g=group.id)
+        value = GroupRef(pm=pm.id, g=group.id).dump()
         buttons = [bk.button("Vote", ACTION_VOTE, value), bk.button("Remove vote", ACTION_UNVOTE, value)]
         if group.merged:
             buttons.append(bk.button("Not the same", ACTION_SPLIT, value))
@@ -249,7 +251,7 @@ def reveal_messages(board: Board) -> list[Message]:
                 bk.button(
                     "Close voting and plan the top three",
                     ACTION_CLOSE,
-                    Ref.dump(pm=pm.id),
+                    PremortemRef(pm=pm.id).dump(),
                     style="primary",
                     confirm=bk.confirm_dialog(
                         "Close voting?",

@@ -18,9 +18,9 @@ from bot.premortem.model import (
     Mitigation,
     OpenMitigation,
     Premortem,
-    Ref,
 )
 from bot.premortem.ranking import Ranked
+from bot.premortem.refs import GroupRef, PremortemRef, SnoozeRef, StatusRef
 from bot.premortem.render import ACTION_ANSWER, plural
 
 ACTION_MITIGATE = "premortem:mitigate"
@@ -109,7 +109,9 @@ def status_buttons(mitigation: Mitigation) -> list[dict[str, Any]]:
     for status, label in MITIGATION_STATUSES.items():
         style = "primary" if status == mitigation.status else None
         buttons.append(
-            bk.button(label, f"{ACTION_STATUS}:{status}", Ref.dump(m=mitigation.id, s=status), style=style)
+            bk.button(
+                label, f"{ACTION_STATUS}:{status}", StatusRef(m=mitigation.id, s=status).dump(), style=style
+            )
         )
     return buttons
 
@@ -122,7 +124,7 @@ def _top_blocks(
         f"*{ranked.place}. {bk.escape(group.title)}* · {plural(ranked.votes, 'vote')} · best rank "
         f"#{group.best_rank} · raised by {plural(len(group.leads), 'lead')}"
     )
-    value = Ref.dump(pm=pm.id, g=group.id)
+    value = GroupRef(pm=pm.id, g=group.id).dump()
     if mitigation is None:
         body = "_No mitigation yet: add a plan, an owner, a due date and how it is verified._"
         buttons = [bk.button("Add mitigation", ACTION_MITIGATE, value, style="primary")]
@@ -176,8 +178,8 @@ def reminder_dm(pm: Premortem, step: str) -> Message:
             f"({where}).\n*{QUESTION}*"
         ),
         bk.actions(
-            bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
-            bk.button("Snooze a day", ACTION_SNOOZE, Ref.dump(pm=pm.id, step=step)),
+            bk.button("Add my answer", ACTION_ANSWER, PremortemRef(pm=pm.id).dump(), style="primary"),
+            bk.button("Snooze a day", ACTION_SNOOZE, SnoozeRef(pm=pm.id, step=step).dump()),
             block_id=f"remind:{pm.id}",
         ),
     ]
