@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from typing import cast
 
 from bot import blocks as bk
@@ -24,7 +23,7 @@ from bot.checklist.render_history import HistoryEntry
 from bot.checklist.thread import payload_digest
 from bot.errors import PermissionDenied, UserError
 from bot.redraw import Redraw, Updater
-from bot.runtime import Runtime
+from bot.runtime import Runtime, one_per_runtime
 from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
 from bot.teams import Team, resolve_team
 from bot.yamlfile import ConfigFileError
@@ -383,12 +382,4 @@ class ChecklistService:
         await thread.draw(self, key[0], key[1], updater)
 
 
-_services: weakref.WeakKeyDictionary[Runtime, ChecklistService] = weakref.WeakKeyDictionary()
-
-
-def service_for(rt: Runtime) -> ChecklistService:
-    """One service (and so one redraw engine) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = ChecklistService(rt)
-    return service
+service_for = one_per_runtime(ChecklistService)

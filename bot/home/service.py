@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -24,7 +23,7 @@ from bot.digest.sections import collect
 from bot.digest.service import schedule_for
 from bot.home.render import MAX_TEAMS, home_view
 from bot.redraw import Redraw, Updater
-from bot.runtime import Runtime
+from bot.runtime import Runtime, one_per_runtime
 from bot.slack_api import InstrumentedWebClient, every, user_is_slack_admin
 from bot.teams import Team
 from storage import checklist as checklist_repo
@@ -148,12 +147,4 @@ class HomeService:
         await client.views_publish(user_id=user, view=view)
 
 
-_services: weakref.WeakKeyDictionary[Runtime, HomeService] = weakref.WeakKeyDictionary()
-
-
-def service_for(rt: Runtime) -> HomeService:
-    """One service (and so one redraw engine) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = HomeService(rt)
-    return service
+service_for = one_per_runtime(HomeService)

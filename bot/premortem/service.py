@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Collection, Coroutine, Iterable
 from typing import Any
 
@@ -26,7 +25,7 @@ from bot.premortem.model import DataSays, Lead, Mitigation, Premortem, Risk, Tar
 from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
 from bot.redraw import Redraw, Updater, content_digest
-from bot.runtime import Runtime
+from bot.runtime import Runtime, one_per_runtime
 from bot.slack_api import InstrumentedWebClient, every, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
@@ -373,12 +372,4 @@ class PremortemService:
         return ts
 
 
-_services: weakref.WeakKeyDictionary[Runtime, PremortemService] = weakref.WeakKeyDictionary()
-
-
-def service_for(rt: Runtime) -> PremortemService:
-    """One service (and so one render queue) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = PremortemService(rt)
-    return service
+service_for = one_per_runtime(PremortemService)
