@@ -32,6 +32,16 @@ class JobRunRow(SQLModel, table=True):
     error: str | None = None
 
 
+def _inserted(session: Session, row: JobRunRow) -> bool:
+    """Insert `row`; False when its (job, run time) is already there (another scheduler's, or done)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
 def claim(
     session: Session,
     job_id: str,
@@ -47,23 +57,18 @@ def claim(
 
     A claim whose lease ran out without finishing (its process died) can be taken over.
     """
-    try:
-        with session.begin_nested():
-            session.add(
-                JobRunRow(
-                    job_id=job_id,
-                    run_time=run_time,
-                    workspace_id=workspace_id,
-                    kind=kind,
-                    payload=payload,
-                    owner=owner,
-                    lease_until=now + lease,
-                    started_at=now,
-                )
-            )
+    claimed = JobRunRow(
+        job_id=job_id,
+        run_time=run_time,
+        workspace_id=workspace_id,
+        kind=kind,
+        payload=payload,
+        owner=owner,
+        lease_until=now + lease,
+        started_at=now,
+    )
+    if _inserted(session, claimed):
         return True
-    except IntegrityError:
-        pass
     # Compare-and-set: only one of several schedulers can take over an expired lease.
     result = session.execute(
         update(JobRunRow)
@@ -130,22 +135,16 @@ def finish(
 
 def record_missed(session: Session, job_id: str, run_time: datetime, owner: str, now: datetime) -> bool:
     """Record a run that came back after its grace time, so `scalebot jobs` can show it was skipped."""
-    try:
-        with session.begin_nested():
-            session.add(
-                JobRunRow(
-                    job_id=job_id,
-                    run_time=run_time,
-                    owner=owner,
-                    status="missed",
-                    lease_until=now,
-                    started_at=now,
-                    finished_at=now,
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
+    missed = JobRunRow(
+        job_id=job_id,
+        run_time=run_time,
+        owner=owner,
+        status="missed",
+        lease_until=now,
+        started_at=now,
+        finished_at=now,
+    )
+    return _inserted(session, missed)
 
 
 def orphaned(session: Session, now: datetime, not_before: datetime, max_attempts: int) -> list[JobRunRow]:

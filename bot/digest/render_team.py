@@ -25,13 +25,7 @@ from bot.digest.model import (
 )
 
 MAX_MITIGATIONS = 10
-STATUS_ICONS = {
-    "ok": ":white_check_mark:",
-    "breached": ":red_circle:",
-    "n/a": ":grey_question:",
-    "unavailable": ":warning:",
-    "no threshold": ":white_circle:",
-}
+STATUS_ICONS = bk.SIGNAL_ICONS
 DEBT_ICONS = {"under": ":arrow_down_small:", "in band": ":white_check_mark:", "over": ":arrow_up_small:"}
 
 

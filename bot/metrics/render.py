@@ -16,13 +16,7 @@ from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
 
 SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
-STATUS_ICONS = {
-    "ok": ":white_check_mark:",
-    "breached": ":red_circle:",
-    "n/a": ":grey_question:",
-    "unavailable": ":warning:",
-    "no threshold": ":white_circle:",
-}
+STATUS_ICONS = bk.SIGNAL_ICONS
 MAX_RANKED = 10  # lines of the projection; the rest are counted
 
 
