@@ -25,12 +25,23 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
+from bot import single_workspace
 from bot.clock import Clock
 from bot.config import AppConfig
+from bot.limits import MAX_BODY_BYTES, RequestLimits
 from bot.manifest import BOT_SCOPES
-from bot.runtime import Runtime, build_runtime
+from bot.payloads import (
+    ENTERPRISE_NOT_SUPPORTED,
+    encode_like,
+    is_enterprise_install,
+    missing_field,
+    parsing_problem,
+    workspace_id,
+)
+from bot.runtime import RECOVERY_TOKEN, Runtime, build_runtime
 from bot.scheduler import Scheduler
 from bot.settings import Mode, Settings
+from bot.storable import clean_payload
 from handlers import register_listeners
 from handlers.router import CommandRouter
 from storage import installations, migrate
@@ -38,13 +49,20 @@ from storage.installations import DatabaseInstallationStore, DatabaseStateStore
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1 << 20  # 1 MiB; Slack's own payloads are far smaller
 SIGNATURE_MAX_AGE = 60 * 5
 
 # Bolt's default runner polls every 10 ms for the ack, which puts a 10 ms floor under every answer;
 # process_before_response with lazy listeners returns as soon as the ack listener returns.
 # bench/ack.py measures both (docs/performance.md).
 PROCESS_BEFORE_RESPONSE = True
+
+
+class ScalebotApp(FastAPI):
+    """FastAPI with `RequestLimits` outermost, around every endpoint and FastAPI's own error handling
+    (a body cut off mid-way is one INFO line, never "Exception in ASGI application")."""
+
+    def build_middleware_stack(self) -> Any:
+        return RequestLimits(super().build_middleware_stack())
 
 
 @dataclass
@@ -57,6 +75,8 @@ class AppState:
     scheduler_options: dict[str, Any] = field(default_factory=dict)
     socket_handler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    guard: Any = None  # single-workspace modes: answers requests once the workspace is inactive
 
 
 def build_bolt(rt: Runtime, signing_secret: str | None, *, process_before_response: bool = True) -> AsyncApp:
@@ -187,8 +207,12 @@ def shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
     return None
 
 
-async def dispatch(bolt: AsyncApp, request: AsyncBoltRequest, kind: str) -> tuple[BoltResponse, str]:
+async def dispatch(
+    bolt: AsyncApp, request: AsyncBoltRequest, kind: str, guard: Any = None
+) -> tuple[BoltResponse, str]:
     """Bolt's answer to a request that arrived over HTTP or Socket Mode, and its outcome label."""
+    if guard is not None and (early := await guard(request.body)) is not None:
+        return early, "inactive"
     response = await bolt.async_dispatch(request)
     if kind == "event" and response.status == 404:
         # An event nothing listens to is still acked: Slack retries anything but a 2xx and
@@ -211,25 +235,6 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
-
-
-async def _record_token_workspace(rt: Runtime, bolt: AsyncApp) -> None:
-    """Token modes: remember the workspace so scheduled jobs know where to post."""
-    try:
-        auth = await bolt.client.auth_test()
-    except Exception as exc:  # Slack unreachable at start-up: requests still work, jobs wait
-        log.warning("auth.test failed at start-up", extra={"error": type(exc).__name__})
-        return
-    row = installations.InstallationRow(
-        workspace_id=auth["team_id"],
-        workspace_name=auth.get("team"),
-        bot_token=bolt.client.token or "",
-        bot_id=auth.get("bot_id"),
-        bot_user_id=auth.get("user_id"),
-        source="token",
-        installed_at=rt.clock.now(),
-    )
-    await rt.db.run(installations.save_installation, row)
 
 
 def create_app(
@@ -257,6 +262,8 @@ def create_app(
     bolt = build_bolt(rt, signing_secret, process_before_response=process_before_response)
     router = register_listeners(bolt, rt)
     state = AppState(rt, bolt, router, signing_secret, run_scheduler, dict(scheduler_options or {}))
+    if mode in (Mode.HTTP, Mode.SOCKET):
+        state.guard = single_workspace.make_guard(rt)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -269,15 +276,19 @@ def create_app(
         if state.run_scheduler:
             await loop.run_in_executor(None, rt.scheduler.start)
         if mode in (Mode.HTTP, Mode.SOCKET):
-            await _record_token_workspace(rt, bolt)
+            await single_workspace.record_token_workspace(rt, bolt)
+        connecting: asyncio.Task[None] | None = None
         if mode is Mode.SOCKET:
             from bot.socket_mode import MeasuredSocketModeHandler
 
             assert settings.slack_app_token is not None
             state.socket_handler = MeasuredSocketModeHandler(
-                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry
+                bolt, settings.slack_app_token.get_secret_value(), rt.telemetry, guard=state.guard
             )
-            await state.socket_handler.connect_async()
+            # In the background: an unreachable websocket never holds up start-up or SIGTERM.
+            connecting = asyncio.create_task(
+                single_workspace.connect_with_backoff(state.socket_handler, state.socket_connected)
+            )
         for hook in app.state.startup_hooks:
             await hook(app)
         try:
@@ -285,13 +296,18 @@ def create_app(
         finally:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
-            if state.socket_handler is not None:
-                await state.socket_handler.close_async()
+            if connecting is not None and not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
+            if state.socket_handler is not None and state.socket_connected.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(state.socket_handler.close_async(), 3)
             if rt.scheduler is not None:
                 await loop.run_in_executor(None, rt.scheduler.shutdown)
             await rt.close()
 
-    app = FastAPI(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = ScalebotApp(title="scalebot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.scalebot = state
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
@@ -326,9 +342,22 @@ def create_app(
                 await asyncio.wait_for(ping, timeout=1.0)
             except Exception as exc:
                 reasons.append(f"redis unreachable: {type(exc).__name__}")
+        if mode is Mode.SOCKET and not state.socket_connected.is_set():
+            reasons.append("Socket Mode not connected yet (retrying with backoff)")
+        extra: dict[str, Any] = {}
+        if not reasons and rt.single_workspace and (stopped := await rt.stopped()) is not None:
+            reasons.append(f"the workspace is inactive ({stopped}): {RECOVERY_TOKEN}")
+        elif not reasons and mode is Mode.OAUTH:
+            # One customer uninstalling must not take a replica out of the load balancer.
+            try:
+                inactive = await rt.db.run(installations.inactive_workspaces)
+            except Exception:
+                inactive = []
+            if inactive:
+                extra["inactive_workspaces"] = inactive
         if reasons:
             return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready", "mode": mode.value})
+        return JSONResponse({"status": "ready", "mode": mode.value, **extra})
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -358,6 +387,9 @@ def create_app(
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _refuse(413, "request body too large", "too_large")
+        if body.startswith(b"ssl_check=1") or b"&ssl_check=1" in body:
+            # Slack's certificate check: it only wants a 200, and nothing is processed.
+            return PlainTextResponse("", headers={"x-scalebot-outcome": "ssl_check"})
         if secret_bytes is None:
             return _refuse(404, "this deployment receives Slack events over Socket Mode", "rejected")
         timestamp = request.headers.get("x-slack-request-timestamp", "")
@@ -370,12 +402,19 @@ def create_app(
         if not signature_is_valid(secret_bytes, timestamp, body, signature):
             return _refuse(401, "invalid signature", "bad_signature")
         try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refuse(400, "malformed payload", "malformed")
+        if (problem := parsing_problem(text)) is not None:
+            log.info("payload refused", extra={"reason": problem})
+            return _refuse(400, f"malformed payload: {problem}", "malformed")
+        try:
             bolt_request = AsyncBoltRequest(
-                body=body.decode("utf-8"),
+                body=text,
                 query=dict(request.query_params),
                 headers=dict(request.headers),
             )
-        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return _refuse(400, "malformed payload", "malformed")
         parsed = bolt_request.body
         if (
@@ -385,9 +424,20 @@ def create_app(
             or shape_problem(parsed) is not None
         ):
             return _refuse(400, "malformed payload", "malformed")
+        if (missing := missing_field(parsed)) is not None:
+            return _refuse(400, f"malformed payload: no {missing}", "malformed")
         kind = classify(parsed)
+        if clean_payload(parsed):  # Bolt's lazy listeners parse the raw body again: re-encoded
+            bolt_request = AsyncBoltRequest(
+                body=encode_like(text, parsed),
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+            )
+            parsed = bolt_request.body
+        if early := _unsupported_or_anonymous(parsed, kind):
+            return early
         try:
-            bolt_response, outcome = await dispatch(bolt, bolt_request, kind)
+            bolt_response, outcome = await dispatch(bolt, bolt_request, kind, state.guard)
         except (TypeError, KeyError, AttributeError) as exc:
             # A signed payload whose shape Bolt cannot route (fields of the wrong type).
             log.info("unroutable payload", extra={"kind": kind, "error": type(exc).__name__})
@@ -396,6 +446,24 @@ def create_app(
         response.headers["x-scalebot-kind"] = kind
         response.headers["x-scalebot-outcome"] = outcome
         return response
+
+    def _unsupported_or_anonymous(parsed: dict[str, Any], kind: str) -> Response | None:
+        """An org-wide install's payload is answered in words; one naming no workspace is refused."""
+        if parsed.get("type") == "url_verification":
+            return None
+        if is_enterprise_install(parsed):
+            log.info("Enterprise Grid org-wide installs are not supported yet", extra={"kind": kind})
+            headers = {"x-scalebot-kind": kind, "x-scalebot-outcome": "enterprise"}
+            if kind == "command":
+                answer = {"response_type": "ephemeral", "text": ENTERPRISE_NOT_SUPPORTED}
+                return JSONResponse(answer, headers=headers)
+            if kind == "options":
+                return JSONResponse({"options": []}, headers=headers)
+            return PlainTextResponse("", headers=headers)
+        if workspace_id(parsed) is None:
+            log.info("payload without a workspace refused", extra={"kind": kind})
+            return _refuse(400, "malformed payload: no workspace id", "malformed")
+        return None
 
     if mode is Mode.OAUTH:
 

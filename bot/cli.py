@@ -16,8 +16,10 @@ from datetime import UTC
 
 from pydantic import ValidationError
 
+from bot.configbase import redact
 from bot.logs import configure_logging
 from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.words import plural
 from bot.yamlfile import ConfigFileError
 
 log = logging.getLogger("scalebot")
@@ -31,9 +33,10 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(redact(str(exc))) from None
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        # Each variable and what is wrong with it, never its value (pydantic's `input_value` is left out).
+        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {redact(e['msg'])}" for e in exc.errors()]
         raise CliError("invalid environment:\n  " + "\n  ".join(lines)) from None
 
 
@@ -100,7 +103,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"Local mode (no Slack credentials). Health: {url}/healthz"
         )
         print(banner.format(url=url), flush=True)
-    config = uvicorn.Config(app, host=args.host, port=port, log_config=None, access_log=True, lifespan="on")
+    from bot.limits import GuardedHttpProtocol, accept_backlog
+
+    log.info("connection limits", extra={"max_connections": GuardedHttpProtocol.cap})
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=port,
+        log_config=None,
+        access_log=True,
+        lifespan="on",
+        http=GuardedHttpProtocol,  # header deadline and connection cap (bot/limits.py)
+        backlog=accept_backlog(),
+    )
     uvicorn.Server(config).run(sockets=[listener])
     return 0
 
@@ -182,6 +197,33 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Everything stored about one workspace, as JSON, without its tokens."""
+    from storage import migrate
+    from storage.db import Database
+    from storage.workspace_data import export_workspace
+
+    settings = _settings()
+    configure_logging("WARNING", settings.log_format)
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db)
+        tables = db.call(export_workspace, args.workspace)
+    finally:
+        db.close()
+    if not any(tables.values()):
+        raise CliError(f"nothing is stored for workspace {args.workspace}")
+    document = {"workspace_id": args.workspace, "tables": tables}
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        print(f"wrote {sum(len(rows) for rows in tables.values())} rows to {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
 def cmd_manifest(args: argparse.Namespace) -> int:
     from bot.manifest import render
 
@@ -204,8 +246,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         else "no config file (SCALEBOT_CONFIG unset)"
     )
     print(
-        f"OK: mode {settings.mode.value}; {where}: {len(config.teams)} team(s), "
-        f"{len(config.sources)} source(s), {len(config.trackers)} tracker(s)"
+        f"OK: mode {settings.mode.value}; {where}: {plural(len(config.teams), 'team')}, "
+        f"{plural(len(config.sources), 'source')}, {plural(len(config.trackers), 'tracker')}"
     )
     return 0
 
@@ -235,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_migrate
     )
 
+    export = sub.add_parser("export", help="write a workspace's stored data as JSON (never its tokens)")
+    export.add_argument("--workspace", required=True, metavar="T…", help="the Slack workspace id")
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    export.set_defaults(func=cmd_export)
+
     manifest = sub.add_parser("manifest", help="print the Slack app manifest for a deployment URL")
     manifest.add_argument(
         "--url", required=True, help="the public base URL, e.g. https://scalebot.example.org"
@@ -255,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (CliError, ConfigFileError) as exc:
-        print(f"scalebot: {exc}", file=sys.stderr)
+        print(f"scalebot: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 

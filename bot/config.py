@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
-from bot.configbase import ChannelId, Strict, UserId, WorkspaceId
+from bot.configbase import ChannelId, Strict, UserId, WorkspaceId, env_name_for_message, shown
 from bot.debt.config import TeamDebtConfig, TrackerConfig
 from bot.digest.config import DigestConfig
 from bot.logs import redactor
@@ -67,21 +67,21 @@ class AppConfig(Strict):
         for i, team in enumerate(self.teams):
             key = (team.workspace, team.channel)
             if key in seen:
-                problems.append(f"teams[{i}]: channel {team.channel} is already team {seen[key]!r}")
+                problems.append(f"teams[{i}]: channel {team.channel} is already team {shown(seen[key])}")
             seen[key] = team.name
             # References between a team's signals (driven_by) are checked in bot/metrics/checks.py, with
             # file, line and fix, together with the other metrics problems.
             if team.metrics is not None and team.metrics.source not in self.sources:
                 declared = ", ".join(sorted(self.sources)) or "none"
                 problems.append(
-                    f"teams[{i}].metrics.source: unknown source {team.metrics.source!r} "
+                    f"teams[{i}].metrics.source: unknown source {shown(team.metrics.source)} "
                     f"(declared under sources: {declared})"
                 )
             imp = team.debt.import_
             if imp is not None and imp.tracker not in self.trackers:
                 declared = ", ".join(sorted(self.trackers)) or "none"
                 problems.append(
-                    f"teams[{i}].debt.import.tracker: unknown tracker {imp.tracker!r} "
+                    f"teams[{i}].debt.import.tracker: unknown tracker {shown(imp.tracker)} "
                     f"(declared under trackers: {declared})"
                 )
         if problems:
@@ -155,7 +155,7 @@ def load_config(path: Path | None) -> AppConfig:
     for key, env_name in _env_names(config):
         value = os.environ.get(env_name)
         if not value:
-            missing.append(f"{path}: {key}: environment variable {env_name} is not set")
+            missing.append(f"{path}: {key}: environment variable {env_name_for_message(env_name)} is not set")
             continue
         redactor.add(value)
         config._secrets[env_name] = SecretStr(value)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 REDACTED = "[redacted]"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Credentials this process never configured itself (installation tokens, OAuth codes), by shape.
 # Each pattern keeps its first group (the key) and replaces the rest with REDACTED.
@@ -66,6 +67,26 @@ class Redactor:
 redactor = Redactor()
 
 
+# Characters that would let text from outside start a new line, move the cursor or colour the
+# terminal: C0 and C1 controls, DEL, Unicode's line and paragraph separators, and lone surrogates
+# (which no UTF-8 stream can write).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: control characters as visible escapes (`\\n`, `\\x1b`, `\\udc80`)."""
+    return _CONTROL.sub(_escape_char, text)
+
+
 class RedactingFilter(logging.Filter):
     """Formats the record's message once, scrubs it, and freezes it so no handler sees the raw args."""
 
@@ -101,22 +122,35 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
         if record.exc_text:
             payload["traceback"] = record.exc_text
-        return redactor.scrub(json.dumps(payload, ensure_ascii=False))
+        # A lone surrogate is valid in a Python string but not in UTF-8: written as its JSON escape.
+        text = json.dumps(payload, ensure_ascii=False)
+        return redactor.scrub(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 class TextFormatter(logging.Formatter):
+    """One line per record: control characters in the message and in `extra=` fields (interpolated
+    text from outside: an API's error, a sprint's name) are escaped, so no value can forge a line; a
+    traceback follows on lines indented under its record."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        record.message = escape_controls(record.getMessage())
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
         extras = {
             k: v
             for k, v in vars(record).items()
             if k not in JsonFormatter._standard and not k.startswith("_") and k != "color_message"
         }
         if extras:
-            line += " " + " ".join(f"{k}={v}" for k, v in sorted(extras.items()))
+            line += " " + " ".join(f"{k}={escape_controls(str(v))}" for k, v in sorted(extras.items()))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for extra_text in (record.exc_text, record.stack_info):
+            if extra_text:
+                line += "".join("\n    " + escape_controls(part) for part in extra_text.splitlines())
         return redactor.scrub(line)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 import weakref
 from collections.abc import Callable
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STOPPED_RECHECK = 5.0  # seconds between re-reads of the one workspace's state (other replicas' events)
+RECOVERY_TOKEN = "set SLACK_BOT_TOKEN to a new bot token (reinstall the app to get one) and restart"  # noqa: S105
+RECOVERY_OAUTH = "the workspace's admin reinstalls the app from /slack/install"
+
 
 @dataclass(eq=False)
 class Runtime:
@@ -40,6 +45,10 @@ class Runtime:
     slack: SlackClients = field(init=False)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     scheduler: Scheduler | None = None
+    # Single-workspace modes: the workspace the configured token belongs to, and why it stopped.
+    token_workspace: str | None = None
+    stopped_reason: str | None = None
+    _stopped_checked: float = 0.0
 
     def __post_init__(self) -> None:
         self.slack = SlackClients(
@@ -55,7 +64,9 @@ class Runtime:
 
     async def client_for(self, workspace_id: str) -> InstrumentedWebClient:
         """A Web API client acting as the bot in this workspace; refuses inactive workspaces."""
-        if self.mode in (Mode.HTTP, Mode.SOCKET) and self.settings.slack_bot_token is not None:
+        if self.single_workspace and self.settings.slack_bot_token is not None:
+            if (reason := await self.stopped()) is not None:
+                raise WorkspaceInactiveError(workspace_id, reason)
             return self.slack.client(self.settings.slack_bot_token.get_secret_value(), workspace_id)
         row = await self.db.run(installations.find_installation, workspace_id)
         if row is None:
@@ -63,20 +74,53 @@ class Runtime:
         redactor.add(row.bot_token)
         return self.slack.client(row.bot_token, workspace_id)
 
+    @property
+    def single_workspace(self) -> bool:
+        return self.mode in (Mode.HTTP, Mode.SOCKET)
+
     async def on_dead_token(self, workspace_id: str | None, error: str) -> None:
         """Slack says the token no longer works: stop acting for that workspace until it reinstalls."""
+        workspace_id = workspace_id or (self.token_workspace if self.single_workspace else None)
         if workspace_id is None:
-            log.error("Slack refused the bot token", extra={"error": error})
+            log.error("Slack refused the bot token", extra={"error": error, "recovery": RECOVERY_TOKEN})
+            self.stopped_reason = error
             return
         await self.deactivate_workspace(workspace_id, error)
 
     async def deactivate_workspace(self, workspace_id: str, reason: str) -> bool:
+        if self.single_workspace:
+            self.stopped_reason = reason  # the one token: nothing more is sent with it, at once
         changed = await self.db.run(installations.deactivate, workspace_id, reason, self.clock.now())
+        await self.db.run(installations.forget_token, workspace_id)  # tokens at once
         if self.scheduler is not None:
             await self.scheduler.remove_workspace_jobs(workspace_id)
+        if changed and reason == "app_uninstalled":
+            from bot.uninstall.jobs import schedule_deletion
+
+            await schedule_deletion(self, workspace_id)
         if changed:
-            log.warning("workspace deactivated", extra={"workspace": workspace_id, "reason": reason})
+            log.warning(
+                "workspace deactivated: nothing more is sent there",
+                extra={
+                    "workspace": workspace_id,
+                    "reason": reason,
+                    "recovery": RECOVERY_TOKEN if self.single_workspace else RECOVERY_OAUTH,
+                },
+            )
         return changed
+
+    async def stopped(self) -> str | None:
+        """Single-workspace modes: why the one workspace is inactive (its row, re-read every few
+        seconds so that every replica stops), or None while it is active."""
+        if not self.single_workspace:
+            return None
+        now = time.monotonic()
+        if self.token_workspace is not None and now - self._stopped_checked >= STOPPED_RECHECK:
+            self._stopped_checked = now
+            row = await self.db.run(installations.find_installation, self.token_workspace, active_only=False)
+            if row is not None and not row.active:
+                self.stopped_reason = row.deactivated_reason or "inactive"
+        return self.stopped_reason
 
     async def close(self) -> None:
         await self.slack.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +22,20 @@ class Mode(enum.StrEnum):
     SOCKET = "socket"  # one workspace, events over a Socket Mode websocket
     OAUTH = "oauth"  # installable into many workspaces, events over HTTP
     LOCAL = "local"  # no credentials: the embedded workspace and the console
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str) -> timedelta:
+    """`7d`, `12h`, `30m`, `45s`, `2w` or `0` as a timedelta; ValueError names the accepted forms."""
+    match = _DURATION.match(value or "")
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a duration: use a number with s, m, h, d or w (e.g. 7d, 12h) or 0"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
 class SettingsError(ValueError):
@@ -40,6 +56,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=lambda: f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}")
     redis_url: SecretStr | None = None
     scalebot_config: Path | None = None
+    # How long an uninstalled workspace's data is kept before it is deleted (`7d`, `12h`, `0`).
+    scalebot_uninstall_grace: str = "7d"
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -64,6 +82,16 @@ class Settings(BaseSettings):
     @classmethod
     def _api_url_ends_with_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("scalebot_uninstall_grace")
+    @classmethod
+    def _grace_is_a_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def uninstall_grace(self) -> timedelta:
+        return parse_duration(self.scalebot_uninstall_grace)
 
     @field_validator("log_level")
     @classmethod

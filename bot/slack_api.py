@@ -49,7 +49,10 @@ def rate_limited_for(exc: SlackApiError) -> float | None:
     """Seconds a call Slack refused with a 429 asks us to wait (its `Retry-After`, read by the one
     parser, `bot.outbound.retry_after`; 1 when missing or unreadable); None when it is no rate limit."""
     response = exc.response
-    if response is None or (response.status_code != 429 and response.get("error") != "ratelimited"):
+    if response is None:
+        return None
+    data = response.data  # not always Slack's JSON (a proxy's plain-text error page)
+    if response.status_code != 429 and not (isinstance(data, dict) and data.get("error") == "ratelimited"):
         return None
     wait = retry_after(header(response.headers, "retry-after"))
     return 1.0 if wait is None else wait
@@ -139,6 +142,17 @@ async def user_is_slack_admin(client: AsyncWebClient, user_id: str) -> bool:
     return is_slack_admin(user)
 
 
+# Errors about the ids a request carried, not about the bot: said to the person in words.
+TRIGGER_ERRORS = frozenset({"invalid_trigger_id", "expired_trigger_id", "trigger_expired"})
+TRIGGER_EXPIRED = (
+    "Slack's form expired before it could open (this happens when things are slow). "
+    "Run the command or click the button again."
+)
+UNKNOWN_ID_ERRORS = frozenset({"user_not_found", "channel_not_found", "users_not_found", "invalid_arguments"})
+LOOKUPS = frozenset({"users.info", "conversations.info", "conversations.members", "chat.postEphemeral"})
+UNKNOWN_ID = "Slack does not know that user or channel (any more). Try again from the channel itself."
+
+
 class WorkspaceInactiveError(Exception):
     """The workspace's token was revoked or the app uninstalled; nothing more is sent there."""
 
@@ -181,7 +195,11 @@ class InstrumentedWebClient(AsyncWebClient):
         try:
             response = await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+            data = exc.response.data if exc.response is not None else None
+            if isinstance(data, dict):
+                error = str(data.get("error", "unknown"))
+            else:  # not Slack's JSON (a proxy's or a server's plain-text error page)
+                error = f"http_{exc.response.status_code}" if exc.response is not None else "unknown"
             self._count(api_method, error)
             if error in DEAD_TOKEN_ERRORS:
                 if self.on_dead_token is not None:
@@ -189,6 +207,11 @@ class InstrumentedWebClient(AsyncWebClient):
                 raise WorkspaceInactiveError(self.workspace_id, error) from exc
             if error in NOT_IN_CHANNEL_ERRORS and api_method.startswith("chat."):
                 raise UserError(not_in_channel_message()) from exc
+            if error in TRIGGER_ERRORS and api_method in ("views.open", "views.push"):
+                raise UserError(TRIGGER_EXPIRED) from exc
+            refused = exc.response is not None and exc.response.status_code == 400
+            if (error in UNKNOWN_ID_ERRORS or refused) and api_method in LOOKUPS:
+                raise UserError(UNKNOWN_ID) from exc
             raise
         except (TimeoutError, aiohttp.ClientError) as exc:
             self._count(api_method, type(exc).__name__)

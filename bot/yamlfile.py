@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.configbase import HIDDEN, redact, shown, token_shaped
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -17,7 +19,7 @@ class ConfigFileError(ValueError):
 
     def __init__(self, path: Path, problems: Sequence[str]) -> None:
         self.path = path
-        self.problems = list(problems)
+        self.problems = [redact(p) for p in problems]
         super().__init__("\n".join(self.problems))
 
 
@@ -48,6 +50,8 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> in
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and token_shaped(part):
+            part = "(a key that looks like a credential)"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -57,7 +61,8 @@ def load_yaml_model(path: Path, model: type[M], *, context: dict[str, Any] | Non
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigFileError(path, [f"{path}: cannot read the file: {exc.strerror}"]) from exc
+        where = HIDDEN if token_shaped(str(path)) else str(path)
+        raise ConfigFileError(path, [f"{where}: cannot read the file: {exc.strerror}"]) from exc
     return parse_yaml_model(text, path, model, context=context)
 
 
@@ -77,18 +82,26 @@ def parse_yaml_model(text: str, path: Path, model: type[M], *, context: dict[str
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
+            message = _without_credential(err["msg"].removeprefix("Value error, "), err.get("input"))
             if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
                 ctx = err.get("ctx") or {}
                 key = str(ctx.get("discriminator", "kind")).strip("'")
                 loc = (*loc, key)
                 if err["type"] == "union_tag_invalid":
                     message = (
-                        f"unknown {key} {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"
+                        f"unknown {key} {shown(ctx.get('tag'))} (expected one of: {ctx.get('expected_tags')})"
                     )
             loc = _file_loc(data, loc)
             problems.append(f"{path}:{_nearest_line(lines, loc)}: {_dotted(loc)}: {message}")
         raise ConfigFileError(path, problems) from exc
+
+
+def _without_credential(message: str, value: Any) -> str:
+    """The message with the offending value taken out when it looks like a credential (pydantic's own
+    messages never carry `input_value`, but a validator's may quote what it was given)."""
+    if isinstance(value, str) and value and token_shaped(value):
+        return message.replace(repr(value), HIDDEN).replace(value, HIDDEN)
+    return message
 
 
 def _file_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:

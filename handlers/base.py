@@ -7,8 +7,10 @@ a sentence the person can act on for a `UserError`, an error id for anything els
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,10 +20,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
+from bot import modal_wait
 from bot.errors import UserError, new_error_id, unexpected_error_message
 from bot.runtime import Runtime
 from bot.setup.service import remember_channel
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError, user_is_slack_admin
+from bot.storable import field_problems
 from bot.teams import Team
 
 # chat.postEphemeral errors after which the person is told by DM instead (the bot's own absence from
@@ -180,8 +184,8 @@ async def report(ctx: Ctx, exc: BaseException) -> None:
         text = unexpected_error_message(error_id)
     try:
         await ctx.ephemeral(text)
-    except Exception:
-        log.warning("could not tell the user about an error", exc_info=True)
+    except Exception as told:
+        log.warning("could not tell the user about an error", extra={"error": type(told).__name__})
 
 
 def _kind(body: dict[str, Any]) -> str:
@@ -194,6 +198,89 @@ Work = Callable[[Ctx], Awaitable[None]]
 ActionWork = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
 ViewSubmit = Callable[[Ctx, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 Suggest = Callable[[Ctx, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+
+
+# A person's submissions of one modal are checked and saved in the order they arrived, so a slow
+# save finishing late never replaces the answer they submitted after it.
+_submission_locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+    weakref.WeakValueDictionary()
+)
+_background: set[asyncio.Future[Any]] = set()
+
+
+def _keep(task: asyncio.Future[Any]) -> None:
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _first_input(view: dict[str, Any]) -> str | None:
+    return next((b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), None)
+
+
+async def _in_order(ctx: Ctx, view: dict[str, Any], submit: ViewSubmit) -> dict[str, Any] | None:
+    key = (ctx.workspace_id, ctx.user_id or "", str(view.get("callback_id") or ""))
+    lock = _submission_locks.get(key)
+    if lock is None:
+        lock = _submission_locks[key] = asyncio.Lock()
+    async with lock:
+        return await submit(ctx, view)
+
+
+async def _finish_later(
+    ctx: Ctx, view: dict[str, Any], saving: asyncio.Future[dict[str, Any] | None], after: Work | None
+) -> None:
+    """A submission acked with "Saving…": its outcome replaces that view (or comes by DM)."""
+    try:
+        result = await saving
+    except ViewErrors as exc:
+        await _show(ctx, view, modal_wait.retry_view(view, " ".join(exc.errors.values())))
+        return
+    except UserError as exc:
+        await _show(ctx, view, modal_wait.retry_view(view, exc.message))
+        return
+    except Exception as exc:
+        error_id = new_error_id()
+        log.error(
+            "listener failed",
+            extra={"error_id": error_id, "workspace": ctx.workspace_id, "kind": _kind(ctx.body)},
+            exc_info=exc,
+        )
+        reason = f"Your answer could not be saved (error id {error_id})."
+        await _show(ctx, view, modal_wait.failed_view(view, reason), dm_if_closed=True)
+        return
+    if (result or {}).get("response_action") == "errors":
+        errors = (result or {}).get("errors") or {}
+        await _show(ctx, view, modal_wait.retry_view(view, " ".join(map(str, errors.values()))))
+        return
+    shown = (
+        (result or {}).get("view") if (result or {}).get("response_action") in ("update", "push") else None
+    )
+    await _show(ctx, view, shown or modal_wait.saved_view(view))
+    if after is not None:
+        ctx.extras["view_result"] = result
+        try:
+            await after(ctx)
+        except Exception as exc:
+            await report(ctx, exc)
+
+
+async def _show(ctx: Ctx, view: dict[str, Any], shown: dict[str, Any], *, dm_if_closed: bool = False) -> None:
+    try:
+        await ctx.client.views_update(view_id=view["id"], view=shown)
+        return
+    except Exception as exc:  # the person closed the window
+        log.info("could not update a modal after saving", extra={"error": type(exc).__name__})
+    if dm_if_closed and ctx.user_id:
+        typed = "\n".join(f"> {bk.escape(t)}" for t in modal_wait.typed_values(view))
+        text = (
+            "Your answer could not be saved. What you typed:\n" + typed
+            if typed
+            else "Your answer could not be saved."
+        )
+        try:
+            await ctx.dm(ctx.user_id, text)
+        except Exception:
+            log.warning("could not tell the user their answer was not saved", exc_info=True)
 
 
 class Listeners:
@@ -225,14 +312,30 @@ class Listeners:
 
     def view(self, callback_id: str | re.Pattern[str], submit: ViewSubmit, after: Work | None = None) -> None:
         """A modal submission: `submit` validates and stores before the ack (its result is the ack's
-        response_action); `after` does the slow part once Slack has its answer."""
+        response_action); `after` does the slow part once Slack has its answer.
+
+        Unstorable text is refused under its field before `submit` runs. `submit` gets
+        `modal_wait.SAVE_BUDGET` seconds: past that the ack shows "Saving…" and the outcome (the
+        result, the field errors as a note above the filled-in modal, or a failure showing the
+        person's own text) follows with views.update; `after` then runs as usual."""
 
         async def ack_view(
             ack: AsyncAck, body: dict, context: AsyncBoltContext, client: Any, view: dict
         ) -> None:
             ctx = self._ctx(body, context, client, None)
+            if unstorable := field_problems(view):
+                # Refused where the person can fix it: their text stays in the modal.
+                await ack(response_action="errors", errors=unstorable)
+                return
+            saving = asyncio.ensure_future(_in_order(ctx, view, submit))
+            await asyncio.wait({saving}, timeout=modal_wait.SAVE_BUDGET)
+            if not saving.done():
+                # Slack closes the modal after 3 s: say it is saving, finish with views.update.
+                await ack(response_action="update", view=modal_wait.saving_view(view))
+                _keep(asyncio.ensure_future(_finish_later(ctx, view, saving, after)))
+                return
             try:
-                result = await submit(ctx, view)
+                result = saving.result()
             except ViewErrors as exc:
                 await ack(response_action="errors", errors=exc.errors)
                 return
@@ -240,9 +343,7 @@ class Listeners:
                 await ack(response_action="errors", errors={exc.block_id: exc.message})
                 return
             except UserError as exc:
-                first_input = next(
-                    (b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), None
-                )
+                first_input = _first_input(view)
                 if first_input:
                     await ack(response_action="errors", errors={first_input: exc.message})
                 else:

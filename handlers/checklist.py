@@ -15,6 +15,7 @@ from bot.checklist.render_modal import INPUT_ACTION, INPUT_BLOCK, VIEW_ANSWER, a
 from bot.checklist.render_verdict import ACTION_CANCEL, ACTION_RESUME, ACTION_SHARE
 from bot.checklist.service import ChecklistService, closed_sentence, service_for
 from bot.errors import UserError
+from bot.words import plural, verb
 from handlers.base import Ctx, FieldError, Listeners
 from handlers.router import Subcommand
 
@@ -69,7 +70,8 @@ class ChecklistListeners:
         if found is None:
             raise UserError("There is no open scale check in this channel to cancel.")
         state = await self.service.cancel(ctx.client, ctx.workspace_id, found.id, _user(ctx))
-        others = f" {open_count - 1} more open check(s) remain here." if open_count > 1 else ""
+        more = open_count - 1
+        others = f" {plural(more, 'more open check')} {verb(more, 'remains', 'remain')} here." if more else ""
         await ctx.ephemeral(
             f"Cancelled the scale check {bk.mention(state.started_by)} started {bk.date(state.started_at)}.{others}"
         )
@@ -113,7 +115,7 @@ class ChecklistListeners:
         missing = [q for q in state.playbook.questions() if q.required and q.id not in state.answers]
         where = bk.link(state.permalink, "the thread") if state.permalink else "the thread"
         await ctx.ephemeral(
-            f"{len(missing)} required question(s) left in {where}; next: *{bk.escape(missing[0].text)}*"
+            f"{plural(len(missing), 'required question')} left in {where}; next: *{bk.escape(missing[0].text)}*"
             if missing
             else f"All required questions are answered in {where}."
         )

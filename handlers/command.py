@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from bot import blocks as bk
 from bot.runtime import Runtime
 from handlers.base import build_ctx, report
-from handlers.router import COMMAND, CommandRouter
+from handlers.router import COMMAND, CommandRouter, example_text
 
 
 def register_command(app: AsyncApp, rt: Runtime, router: CommandRouter) -> None:
@@ -17,12 +17,13 @@ def register_command(app: AsyncApp, rt: Runtime, router: CommandRouter) -> None:
         sub, args, suggestion = router.resolve(command.get("text") or "")
         if sub is None:
             unknown = args if suggestion is not None else None
-            await ack(response_type="ephemeral", **router.help_message(unknown, suggestion))
+            help_message = router.help_message(unknown, suggestion, command.get("user_id"))
+            await ack(response_type="ephemeral", **help_message)
             return
         problem = sub.check(args) if sub.check else None
         if problem:
             usage = f"{COMMAND} {sub.name} {sub.usage}".strip()
-            text = f"{problem}\nUsage: `{usage}` — for example `{sub.example}`."
+            text = f"{problem}\nUsage: `{usage}` — for example {example_text(sub.example, command.get('user_id'))}."
             await ack(response_type="ephemeral", **bk.message(text, [bk.section(text)]))
             return
         await ack()

@@ -30,6 +30,7 @@ from bot.home.render import (
 )
 from bot.home.service import open_check_link, service_for, visible
 from bot.teams import Team
+from bot.words import possessive
 from handlers.base import Ctx, Listeners, report
 from handlers.router import CommandRouter
 
@@ -147,7 +148,7 @@ class TeamButtons:
         if team is None or not ctx.trigger_id:
             return
         title = bk.truncate(f"Metrics · {team.name}", 24)
-        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(team.name)}'s metrics…")
+        reading = bk.section(f":hourglass_flowing_sand: Reading {bk.escape(possessive(team.name))} metrics…")
         working = bk.modal(title, [reading], callback_id=METRICS_CALLBACK, submit=None, close="Close")
         opened = await ctx.client.views_open(trigger_id=ctx.trigger_id, view=working)
         there = await _run_in_channel(self.router, ctx, team, "metrics")

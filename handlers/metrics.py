@@ -14,6 +14,7 @@ from bot.metrics import render
 from bot.metrics.service import read_team_signals, save_snapshot
 from bot.setup.service import known_teams
 from bot.teams import Team, slug
+from bot.words import quoted
 from handlers.base import Ctx, Listeners
 from handlers.router import Subcommand
 
@@ -41,7 +42,7 @@ async def pick_team(ctx: Ctx, name: str) -> Team:
     with_metrics = sorted(t.key for t in teams if t.metrics is not None)
     listed = ", ".join(f"`{k}`" for k in with_metrics) or "none yet"
     raise UserError(
-        f"I don't know a team called “{name[:80]}”. Teams with metrics here: {listed}. "
+        f"I don't know a team called {quoted(name[:80])}. Teams with metrics here: {listed}. "
         "Leave the name out for this channel's team."
     )
 
@@ -59,7 +60,7 @@ def register(listeners: Listeners) -> None:
             name="metrics",
             summary="live metrics against thresholds, 10x headroom and scaling triggers",
             usage="[team]",
-            example="/scale-check metrics payments",
+            example="/scale-check metrics",
             run=run_metrics,
             check=check_args,
             order=30,

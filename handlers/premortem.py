@@ -64,12 +64,13 @@ from bot.premortem.render_modals import (
 )
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_SNOOZE, ACTION_STATUS
 from bot.premortem.service import PremortemService, service_for
+from bot.words import verb
 from handlers.base import Ctx, FieldError, Listeners, ViewErrors
 from handlers.router import Subcommand
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 BROKEN = "That button is not one of mine any more; run `/scale-check premortem status` to find your items."
-USAGE = "Mention the tech leads (like `@ana @bo`), or use `status` or `export`."
+USAGE = "Mention the tech leads (type `@` and pick them), or use `status` or `export`."
 
 
 def check_args(args: str) -> str | None:
@@ -121,7 +122,10 @@ class PremortemListeners:
             )
             return
         started = await lifecycle.start(self.svc, team, _user(ctx), leads, check_id)
-        text = f"Started the pre-mortem; {mentions(started.pm.lead_ids)} are asked in the thread."
+        asked = started.pm.lead_ids
+        text = (
+            f"Started the pre-mortem; {mentions(asked)} {verb(len(asked), 'is', 'are')} asked in the thread."
+        )
         if started.absent:
             text += (
                 f" {mentions(started.absent)} not in this channel: told by DM, and you can replace "
@@ -334,7 +338,7 @@ def register(listeners: Listeners) -> None:
             name="premortem",
             summary="what breaks first at 10x? Silent answers from the leads, a vote, mitigations with owners",
             usage="[@lead …] | status | export",
-            example="/scale-check premortem @ana @bo",
+            example="/scale-check premortem {you}",
             run=handlers.command,
             check=check_args,
             order=20,

@@ -22,12 +22,25 @@ class Subcommand:
     name: str
     summary: str
     usage: str  # the arguments, e.g. "[team]"
-    example: str  # a complete example, e.g. "/scale-check metrics payments"
+    example: str  # a complete example, e.g. "/scale-check metrics"; `{you}` stands for the reader
     run: RunSub
     # Instant validation in the ack path: returns a sentence saying how to fix the arguments, or None.
     check: CheckSub | None = None
     aliases: tuple[str, ...] = ()
     order: int = 50  # position in the help
+
+
+YOU = "{you}"
+
+
+def example_text(example: str, user_id: str | None = None) -> str:
+    """An example as mrkdwn: the command in code and `{you}` as a mention of the reader, so the example
+    names someone who exists in the workspace it is shown in."""
+    if YOU not in example:
+        return f"`{example}`"
+    command, _, rest = example.partition(YOU)
+    who = f"<@{user_id}>" if user_id else "@someone"
+    return f"`{command.strip()}` {who}{rest}"
 
 
 class CommandRouter:
@@ -63,8 +76,10 @@ class CommandRouter:
         close = difflib.get_close_matches(word, [*self._names, "help"], n=1, cutoff=0.5)
         return None, text, close[0] if close else ""
 
-    def help_message(self, unknown: str | None = None, suggestion: str | None = None) -> dict:
-        """The help, optionally led by "unknown subcommand … did you mean …"."""
+    def help_message(
+        self, unknown: str | None = None, suggestion: str | None = None, user_id: str | None = None
+    ) -> dict:
+        """The help, optionally led by "unknown subcommand … did you mean …"; `user_id` is the reader."""
         lines = []
         if unknown is not None:
             word = bk.escape(unknown.split()[0]) if unknown.split() else ""
@@ -73,13 +88,16 @@ class CommandRouter:
         lines.append(bk.header("scalebot: are we ready for 10x?"))
         entries = [f"*`{COMMAND} help`* — this list.\n_e.g._ `{COMMAND} help`"]
         if self.default is not None:
-            entries.insert(0, f"*`{COMMAND}`* — {self.default.summary} (same as `{self.default.name}`).")
+            entries.insert(
+                0,
+                f"*`{COMMAND}`* — {self.default.summary} (same as `{self.default.name}`).\n_e.g._ `{COMMAND}`",
+            )
         for sub in self.subcommands:
             usage = f" {sub.usage}" if sub.usage else ""
-            entries.append(f"*`{COMMAND} {sub.name}{usage}`* — {sub.summary}\n_e.g._ `{sub.example}`")
-        # Several entries per section keeps the help well under 50 blocks however many subcommands exist.
-        for start in range(0, len(entries), 5):
-            lines.append(bk.section("\n\n".join(entries[start : start + 5])))
+            example = example_text(sub.example, user_id)
+            entries.append(f"*`{COMMAND} {sub.name}{usage}`* — {sub.summary}\n_e.g._ {example}")
+        # One section per entry: the same space between every two (a handful of blocks, well under 50).
+        lines += [bk.section(entry) for entry in entries]
         lines.append(bk.context("Answers from me are only visible to you unless they start a thread."))
         text = "scalebot commands: " + ", ".join(["help", *(s.name for s in self.subcommands)])
         if unknown is not None and suggestion:

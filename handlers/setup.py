@@ -26,6 +26,7 @@ from bot.setup import rules
 from bot.setup import service as setup_service
 from bot.setup.modal import CALLBACK_ID, CHANNEL_PICKED, metadata_of, origin_of, setup_modal
 from bot.teams import Team
+from bot.words import quoted
 from handlers.base import Ctx, FieldError, Listeners, ViewErrors, is_admin, is_slack_admin
 from handlers.home import publish
 from handlers.router import Subcommand
@@ -171,7 +172,7 @@ def confirmation(
     ]
     if file_name is not None:
         lines.append(
-            f"The config file also declares {where} (as “{bk.escape(file_name)}”): what you saved here wins "
+            f"The config file also declares {where} (as {quoted(bk.escape(file_name))}): what you saved here wins "
             "over the file for this channel."
         )
     if schedule.channel and next_run is not None:

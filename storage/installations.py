@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -90,6 +91,27 @@ def find_installation(
 
 def active_workspaces(session: Session) -> list[InstallationRow]:
     return list(session.exec(select(InstallationRow).where(InstallationRow.active == True)))  # noqa: E712
+
+
+def inactive_workspaces(session: Session) -> list[str]:
+    query = select(InstallationRow.workspace_id).where(InstallationRow.active == False)  # noqa: E712
+    return sorted(session.exec(query))
+
+
+def forget_token(session: Session, workspace_id: str) -> None:
+    """Keep no usable token for an uninstalled or revoked workspace: only its fingerprint, by which a
+    restart with the same revoked token in single-workspace modes still knows it is revoked."""
+    row = find_installation(session, workspace_id, active_only=False)
+    if row is not None and not row.bot_token.startswith(FINGERPRINT):
+        row.bot_token = token_fingerprint(row.bot_token)
+        session.add(row)
+
+
+FINGERPRINT = "sha256:"
+
+
+def token_fingerprint(token: str) -> str:
+    return FINGERPRINT + hashlib.sha256(token.encode()).hexdigest()
 
 
 def deactivate(session: Session, workspace_id: str, reason: str, when: datetime) -> bool:

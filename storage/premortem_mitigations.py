@@ -252,3 +252,29 @@ def premortem_counts(session: Session, workspace_id: str) -> dict[str, tuple[int
         .group_by(col(PremortemRow.channel_id))
     )
     return {channel: (count, latest) for channel, count, latest in rows}
+
+
+def unmitigated_top(session: Session, workspace_id: str, channel_id: str | None = None) -> dict[str, int]:
+    """Per channel: how many top risks of its latest pre-mortem that chose them have no mitigation at all
+    (not even a closed one): "0 open mitigations" is not all-clear while these are unplanned."""
+    query = select(PremortemRow).where(
+        PremortemRow.workspace_id == workspace_id, PremortemRow.status == "planning"
+    )
+    if channel_id is not None:
+        query = query.where(PremortemRow.channel_id == channel_id)
+    latest: dict[str, PremortemRow] = {}
+    for pm in session.exec(query.order_by(col(PremortemRow.started_at), col(PremortemRow.id))):
+        latest[pm.channel_id] = pm
+    ids = [pm.id for pm in latest.values() if pm.id is not None]
+    if not ids:
+        return {}
+    planned = set(
+        session.exec(
+            select(MitigationRow.premortem_id, MitigationRow.group_id).where(
+                col(MitigationRow.premortem_id).in_(ids)
+            )
+        )
+    )
+    return {
+        channel: sum(1 for group in pm.top if (pm.id, group) not in planned) for channel, pm in latest.items()
+    }

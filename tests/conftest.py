@@ -17,6 +17,7 @@ import pytest
 from bot.logs import make_handler
 from localslack import Actor, FakeSlack
 from tests.harness import SIGNING_SECRET, BotServer, Seeded, bot_settings, seed_workspace
+from tests.helpers.citations import cited_files, sent_text
 
 pytest_plugins = ["tests.fixtures_servers"]
 
@@ -68,6 +69,9 @@ def fake(fake_session: FakeSlack) -> Iterator[FakeSlack]:
     RECORDED_METHODS.update(call.method for call in fake_session.calls())
     state = fake_session.snapshot()
     remember_secret(*(t["token"] for t in state["tokens"]), *(c["code"] for c in state["oauth_codes"]))
+    # Whatever a test drove, nothing the bot sent cites a seed by its file name (users read the title).
+    cited = cited_files(sent_text(fake_session.store))
+    assert not cited, "a seed file name reached Slack:\n" + "\n".join(cited)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ people see) or from the bot's database (what was stored).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,17 @@ class Driver:
             return next((m for m in self.thread() if needle in all_text(m)), None)
 
         return self.fake.wait_for(look, message=f"a thread message showing {needle!r}")
+
+    def find_top(self) -> JSON:
+        """The message of the top risks and their mitigations, however many there are (waits for it)."""
+        heading = re.compile(
+            r"Top (two|three|\w+) risks and their mitigations|The top risk and its mitigation"
+        )
+
+        def look() -> JSON | None:
+            return next((m for m in self.thread() if heading.search(all_text(m))), None)
+
+        return self.fake.wait_for(look, message="the top risks' message")
 
     def everything_visible(self) -> str:
         """Every message in the channel and the thread, as text."""

@@ -76,7 +76,7 @@ def test_a_check_runs_from_the_command_to_the_verdict_and_into_history(
     )
     assert "load test at 600–1,200 req/s" in text
     assert "*One step ahead: for 10K*" in text and "Database indexing and query optimization" in text
-    assert "_(003_3c33792896697e9b.txt)_" in text
+    assert "_(“Scaling from 100 to 100,000 Users: What Changes”)_" in text
     assert "Sharding before evidence" in text
     assert "Acquire more customers" in text and "20% more customers next quarter" in text
     assert "Run a load test at 5–10x of peak" in text and "metrics (latency, error rate)" in text

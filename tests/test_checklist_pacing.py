@@ -84,7 +84,7 @@ def test_a_check_survives_a_restart_and_can_be_finished(
     driver.mark_ephemerals_seen(seeded.lead)
     driver.click_root(seeded.lead, "checklist:resume")
     resumed = driver.new_ephemeral(seeded.lead)["text"]
-    assert resumed.startswith("10 required question(s) left in <") and "next: *Could a giant" in resumed
+    assert resumed.startswith("10 required questions left in <") and "next: *Could a giant" in resumed
     driver.click(seeded.lead, "giant", "no")
     driver.wait_shown("giant", "*No*")
     assert f"*Yes* · <@{seeded.member}>" in driver.question_text("b2c")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import seeds
 from bot.checklist import loader
 from bot.checklist.playbook import Playbook
 from bot.cli import main
@@ -32,7 +33,7 @@ def test_the_default_playbook_has_the_four_parts_and_every_question_cites_its_se
     ]
     assert len(playbook.with_role("surge_signal")) == 6 and len(playbook.with_role("giant")) == 1
     for question in playbook.questions():
-        assert question.seed and question.quote, question.id
+        assert question.seed_title and question.quote, question.id
     for advice in playbook.stages.values():
         assert advice.step_ahead and advice.not_yet
     assert set(playbook.stages) == {"1K", "10K", "100K", "1M"}
@@ -42,10 +43,15 @@ def test_the_default_playbook_has_the_four_parts_and_every_question_cites_its_se
 def test_every_quote_in_the_default_playbook_is_word_for_word_in_the_seed_it_cites() -> None:
     playbook = default_playbook()
     for question in playbook.questions():
-        for seed in question.seeds:
-            assert (SEEDS / seed).is_file(), seed
-        assert question.quote in (SEEDS / str(question.seed)).read_text(encoding="utf-8"), question.id
-    cited = {c.seed for advice in playbook.stages.values() for c in advice.step_ahead + advice.not_yet}
+        for title in question.seeds:
+            assert (SEEDS / seeds.by_title(title).file).is_file(), title
+        source = SEEDS / seeds.by_title(str(question.seed_title)).file
+        assert question.quote in source.read_text(encoding="utf-8"), question.id
+    cited = {
+        seeds.by_title(c.title).file
+        for advice in playbook.stages.values()
+        for c in advice.step_ahead + advice.not_yet
+    }
     assert cited == {"002_09b84662299bf056.txt", "003_3c33792896697e9b.txt", "004_26b48070c33732f0.txt"}
 
 
@@ -138,3 +144,68 @@ def test_config_check_names_the_playbook_file_line_and_problem(
         err
     )
     assert "must be required" in err
+
+
+def test_an_older_playbook_citing_a_seed_file_reads_as_the_article_title(tmp_path: Path) -> None:
+    data = yaml.safe_load(playbook_text())
+    data["parts"][0]["questions"][0].pop("seed_title")
+    data["parts"][0]["questions"][0]["seed"] = "004_26b48070c33732f0.txt"
+    data["parts"][0]["questions"][0]["see_also"] = ["003_3c33792896697e9b.txt"]
+    data["parts"][0]["intro"] = "Stay one step ahead. (004_26b48070c33732f0.txt)"
+    data["stages"]["1K"]["step_ahead"][0] = {
+        "text": "Add structured logging",
+        "seed": "003_3c33792896697e9b.txt",
+    }
+    path = tmp_path / "team.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    playbook = loader.load(str(path), tmp_path)
+    question = playbook.parts[0].questions[0]
+    assert question.source == "Your System Does Not Need to Scale to a Million Users on Day One"
+    assert question.seeds == [
+        "Your System Does Not Need to Scale to a Million Users on Day One",
+        "Scaling from 100 to 100,000 Users: What Changes",
+    ]
+    assert playbook.parts[0].intro == (
+        "Stay one step ahead. (“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
+    )
+    assert playbook.stages["1K"].step_ahead[0].title == "Scaling from 100 to 100,000 Users: What Changes"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"seed_title": None, "seed": "005_0123456789abcdef.txt"}, "is not one of the seed files"),
+        (
+            {"seed_title": "Scaling for dummies"},
+            "is not the title of one of the seed articles; seed_title is one of",
+        ),
+        (
+            {"seed": "000_aa66b6538f11a31c.txt"},
+            "give seed_title (the article's title) or seed (its file name)",
+        ),
+    ],
+)
+def test_a_citation_of_an_unknown_article_is_a_config_error(
+    tmp_path: Path, overrides: dict[str, object], problem: str
+) -> None:
+    data = yaml.safe_load(playbook_text())
+    question = data["parts"][0]["questions"][0]
+    question.update(overrides)
+    if question.get("seed_title") is None:
+        question.pop("seed_title")
+    path = tmp_path / "team.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigFileError) as refused:
+        loader.load(str(path), tmp_path)
+    assert problem in str(refused.value)
+    assert re.search(rf"{re.escape(str(path))}:\d+: parts\[0\]\.questions\[0\]", str(refused.value))
+
+
+def test_a_seed_title_is_matched_forgiving_case_and_quotes(tmp_path: Path) -> None:
+    data = yaml.safe_load(playbook_text(seed_title="“so, are we READY for 1,000,000 users?”"))
+    path = tmp_path / "team.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert (
+        loader.load(str(path), tmp_path).parts[0].questions[0].source
+        == "So, are we ready for 1,000,000 users?"
+    )

@@ -59,7 +59,7 @@ def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
     config.write_text("teams:\n  - name: Payments\n    channel: C0PAYMENTS\n")
     result = scalebot("config", "check", env={"SCALEBOT_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
-    assert "OK: mode local" in result.stdout and "1 team(s)" in result.stdout
+    assert "OK: mode local" in result.stdout and "1 team, " in result.stdout
 
 
 def test_config_check_names_file_line_and_problem(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_serve_answers_healthz_from_a_clean_directory(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a cold start on a busy machine
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:

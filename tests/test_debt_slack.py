@@ -110,7 +110,7 @@ def test_each_command_form_and_the_form_record_sprints_and_the_answer_shows_the_
     assert "*12 of 40 points = 30%* · in band" in said
     assert "Rolling figure: 24.4%* — *in band* (22 of 90 points over the last 2 sprints)" in said
     assert "“High-performing teams allocate a fixed engineering bandwidth—often 20–30%" in said
-    assert "`002_09b84662299bf056.txt`, FAQ 4" in said
+    assert "(“How to Scale a Web Application from 1K to 1M Users”, FAQ 4" in said
     assert "Trend, last 2 sprints* (rising): `▄▅`" in said
     assert f"Latest write: typed in Slack by <@{s.lead2}>" in said
     assert "Corrected 1 time" in said
@@ -219,7 +219,7 @@ def test_two_sprints_under_the_band_nudge_once_and_a_new_run_nudges_again(
         in said
     )
     assert "“Technical debt slows development, increases bugs, and blocks scaling”" in said
-    assert "`001_9a79e61d27315dc6.txt`" in said
+    assert "“Scalability is a strategic necessity, not a technical detail”" in said
     buttons = [e["text"]["text"] for b in first[0]["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["Plan a Fix-It sprint", "Acknowledge"]
 

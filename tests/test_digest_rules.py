@@ -107,7 +107,7 @@ def test_what_setup_stored_wins_over_the_file_and_both_are_known() -> None:
 
 def test_the_agenda_lists_what_needs_a_decision_by_kind_then_team() -> None:
     trigger = TriggerLine(
-        "p95 read latency", "180 ms", "limit 100 ms", "evaluate a read replica", "004_26b4.txt"
+        "p95 read latency", "180 ms", "limit 100 ms", "evaluate a read replica", "004_26b48070c33732f0.txt"
     )
     metrics = available("metrics", MetricsFacts("prom", AS_OF, (), triggers=(trigger,)))
     overdue = Mitigation(
@@ -138,7 +138,7 @@ def test_the_agenda_lists_what_needs_a_decision_by_kind_then_team() -> None:
     ]
     assert (
         items[0].text
-        == "*Payments*: p95 read latency 180 ms (limit 100 ms) → evaluate a read replica (`004_…`)"
+        == "*Payments*: p95 read latency 180 ms (limit 100 ms) → evaluate a read replica (“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
     )
     assert "“DB write throughput” — shard orders (<@U0LEAD1>, due 2026-11-01, in progress)" in items[1].text
     assert (
@@ -221,7 +221,7 @@ def _texts(blocks: list[dict[str, Any]]) -> list[str]:
 
 
 def test_a_thousand_teams_fit_the_parent_message_and_the_preview() -> None:
-    trigger = TriggerLine("error rate", "2%", "limit 1%", "find what fails", "001_9a79.txt")
+    trigger = TriggerLine("error rate", "2%", "limit 1%", "find what fails", "001_9a79e61d27315dc6.txt")
     metrics = available("metrics", MetricsFacts("prom", AS_OF, (), triggers=(trigger,)))
     teams = [
         digest_of(team(f"Team {i:04d}", f"C{i:05d}"), metrics=metrics, debt_facts=debt(0.4, "over"))
@@ -332,7 +332,11 @@ def test_a_trigger_says_whose_limit_it_crossed() -> None:
         (item,) = agenda([digest_of(team("Payments", "C1"), metrics=metrics)], AS_OF)
         return item.text
 
-    assert line("004_26b4.txt", "seed").endswith("(`004_…`)")
+    assert line("004_26b48070c33732f0.txt", "seed").endswith(
+        "(“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
+    )
     assert line(None, "brief").endswith("(the default 80% ceiling of the product brief's 10x rule)")
     assert line(None, "defaults").endswith("(the default ceiling in the config file)")
-    assert line("004_26b4.txt", "team").endswith("(`004_…`; the team's own limit)")
+    assert line("004_26b48070c33732f0.txt", "team").endswith(
+        "(“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson; the team's own limit)"
+    )

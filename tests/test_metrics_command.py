@@ -109,7 +109,7 @@ def test_a_url_is_not_a_team_and_is_refused_in_the_ack(
     fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "metrics http://10.0.0.1:9090/")
     message = answer(fake, seeded.member, seeded.channel)
     assert "Name a team (letters, digits, spaces and dashes)" in message["text"]
-    assert "/scale-check metrics payments" in message["text"]
+    assert "for example `/scale-check metrics`" in message["text"]
     assert prom.api.sent() == []
 
 
@@ -136,7 +136,10 @@ def test_a_team_set_up_in_slack_reads_from_the_source_it_picked(
     assert (
         "*availability* 99.85% over the last 7 days (at least 99.9%)" in text
     )  # the default query set, for service growth
-    assert "availability under 99.9%" in text and "`001_9a79e61d27315dc6.txt`" in text
+    assert (
+        "availability under 99.9%" in text
+        and "(“Scalability is a strategic necessity, not a technical detail”)" in text
+    )
 
 
 def test_help_lists_the_metrics_subcommand(make_bot: Any, fake: Any, seeded: Any) -> None:

@@ -222,7 +222,10 @@ def test_metrics_answers_over_signed_http_with_values_ranking_and_triggers(
     )
     assert "*error rate* 0.5% over the last 5 minutes (limit 1%)" in text
     assert "*availability* 100% over the last 7 days (at least 99.9%)" in text
-    assert "→ *evaluate a read replica* (`004_26b48070c33732f0.txt`)" in text
+    assert (
+        "→ *evaluate a read replica* (“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson)"
+        in text
+    )
     assert "search grew ×11.1 relative to the rest → *evaluate extracting search*" in text
     ranked = text.split("*Breaks first at 10x*")[1]
     positions = [ranked.index(f"*{name}*") for name in ("db connections", "p95 latency", "cpu", "queue")]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot import seeds
 from bot.metrics.config import (
     DatadogSource,
     MetricsDefaults,
@@ -221,6 +222,6 @@ async def test_a_saturation_trigger_says_whose_ceiling_it_crossed(
     assert lines["cpu"].endswith("→ *add capacity or shed load before it saturates* (the team's ceiling)")
     assert lines["queue"].endswith(f"→ *add capacity or shed load before it saturates* {default_basis}")
     assert lines["primary_write_utilisation"].endswith(
-        f"→ *evaluate write sharding or another data model* (`{SEED_004}`; {default_basis[1:]}"
+        f"→ *evaluate write sharding or another data model* ({seeds.cite(SEED_004)}; {default_basis[1:]}"
     )
     assert lines["p95_latency"].endswith("(the team's threshold)")

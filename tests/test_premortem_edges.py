@@ -72,7 +72,7 @@ def to_planning(d: Driver) -> None:
     d.click(s.member, d.find("The answers:"), ACTION_VOTE, block_id=f"vote:{gid('Database writes')}")
     d.fake.wait_for(lambda: "1 vote" in all_text(d.find("The answers:")))
     d.click(s.manager, d.find("Close voting"), ACTION_CLOSE)
-    d.find("Top three risks")
+    d.find_top()
 
 
 def test_without_leads_the_starter_picks_them_and_a_second_start_points_to_the_running_one(
@@ -107,7 +107,7 @@ def test_words_that_are_not_mentions_get_the_usage_in_the_ack(driver: Driver, fa
     s = driver.seeded
     driver.actor.slash_command(s.team_id, s.lead, s.channel, "premortem ana bo")
     (said,) = fake.ephemerals(s.lead)
-    assert "Mention the tech leads (like `@ana @bo`), or use `status` or `export`." in said["text"]
+    assert "Mention the tech leads (type `@` and pick them), or use `status` or `export`." in said["text"]
     assert not driver.roots()
 
 
@@ -197,7 +197,7 @@ def test_answers_after_the_deadline_and_votes_after_voting_closed_get_a_clear_se
     stale_vote = d.actor.last_payload
     fake.wait_for(lambda: "1 vote" in all_text(d.find("The answers:")))
     d.click(s.lead, d.find("Close voting"), ACTION_CLOSE)
-    d.find("Top three risks")
+    d.find_top()
     d.actor._post_interaction(stale_vote)  # a click on the vote button as it was before voting closed
     said = d.wait_ephemeral(s.member, "Voting has closed")
     assert said.startswith("Voting has closed and the top three risks are being mitigated")
@@ -303,9 +303,7 @@ def test_the_mitigation_modal_refuses_a_past_due_date_and_a_deactivated_owner(
     to_planning(d)
     view = d.open_modal(
         s.lead,
-        lambda: d.click(
-            s.lead, d.find("Top three risks"), ACTION_MITIGATE, block_id=f"plan:{gid('Database writes')}"
-        ),
+        lambda: d.click(s.lead, d.find_top(), ACTION_MITIGATE, block_id=f"plan:{gid('Database writes')}"),
     )
     actor = fake.actor()
     past = actor.submit_view(
@@ -394,7 +392,7 @@ def override_form(d: Driver, user: str) -> str:
     """`user` clicks Done on the metric-verified mitigation, is offered "Mark done anyway", opens it."""
     s = d.seeded
     before = len(d.fake.ephemerals(user))
-    d.click(user, d.find("Top three risks"), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}")
+    d.click(user, d.find_top(), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}")
     offer = d.fake.wait_for(
         lambda: next((e for e in d.fake.ephemerals(user)[before:] if "I can't read" in str(e["text"])), None),
         message="the offer to mark it done anyway",
@@ -413,9 +411,7 @@ def metric_verified(make_bot: Any, fake: FakeSlack, seeded: Seeded, url: str) ->
     d.click(s.manager, d.find("Close voting"), ACTION_CLOSE)
     view = d.open_modal(
         s.manager,
-        lambda: d.click(
-            s.manager, d.find("Top three risks"), ACTION_MITIGATE, block_id=f"plan:{gid('Queue depth')}"
-        ),
+        lambda: d.click(s.manager, d.find_top(), ACTION_MITIGATE, block_id=f"plan:{gid('Queue depth')}"),
     )
     fake.actor().submit_view(
         s.team_id,
@@ -483,7 +479,7 @@ def test_in_an_evening_in_utc_minus_8_today_is_a_due_date_and_overdue_follows_th
     d.start(west, s.lead)
     d.answer(s.lead, one_risk("Database writes"))
     d.click(west, d.find("Close voting"), ACTION_CLOSE)
-    top = d.find("Top three risks")
+    top = d.find_top()
     view = d.open_modal(
         west, lambda: d.click(west, top, ACTION_MITIGATE, block_id=f"plan:{gid('Database writes')}")
     )

@@ -204,6 +204,11 @@ def test_a_full_pre_mortem_from_the_command_to_the_export(driver: Driver, fake: 
     assert order == ["1. Caching layer", "2. database writes", "3. payment service"]
     assert "Vote" not in all_text(d.find("The answers:"))
 
+    # Before any mitigation the status is no all-clear: it counts the top risks that have none.
+    d.actor.slash_command(d.team, s.manager, d.channel, "premortem status")
+    said = d.wait_ephemeral(s.manager, "have no mitigation yet")
+    assert said == "No open mitigations for Payments; 3 top risks have no mitigation yet", said
+
     # Mitigations with owners, DMed to each.
     owners = {"Caching layer": s.lead3, "database writes": s.lead2, "payment service": s.lead}
     for name, owner in owners.items():

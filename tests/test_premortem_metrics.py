@@ -68,7 +68,7 @@ def plan(d: Driver, name: str, owner: str, metric: str, target: str) -> None:
     s = d.seeded
     view = d.open_modal(
         s.manager,
-        lambda: d.click(s.manager, d.find("Top three risks"), ACTION_MITIGATE, block_id=f"plan:{gid(name)}"),
+        lambda: d.click(s.manager, d.find_top(), ACTION_MITIGATE, block_id=f"plan:{gid(name)}"),
     )
     d.fake.actor().submit_view(
         s.team_id,
@@ -136,7 +136,7 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
             d.click(user, d.find("The answers:"), ACTION_VOTE, block_id=f"vote:{gid(name)}")
         fake.wait_for(lambda n=name, v=voters: f"*{n}* · {v} vote" in all_text(d.find("The answers:")))
     d.click(s.manager, d.find("Close voting"), ACTION_CLOSE)
-    d.find("Top three risks")
+    d.find_top()
     plan(d, "Database connection pool", s.lead, "db_connections", "< 0.3")
     plan(d, "CPU on the API nodes", s.lead2, "cpu", "<= 25%")
     plan(d, "Queue depth", s.lead2, "queue_depth", "< 0.1")
@@ -144,7 +144,7 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
     # The metric misses its target: not done, and the owner is told the current value.
     d.click(
         s.lead,
-        d.find("Top three risks"),
+        d.find_top(),
         f"{ACTION_STATUS}:done",
         block_id=f"plan:{gid('Database connection pool')}",
     )
@@ -153,7 +153,7 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
     # It meets it: done, with the value on record.
     d.click(
         s.lead2,
-        d.find("Top three risks"),
+        d.find_top(),
         f"{ACTION_STATUS}:done",
         block_id=f"plan:{gid('CPU on the API nodes')}",
     )
@@ -166,17 +166,13 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
     # The source is down: only a manager can close it, with a reason that is recorded.
     prometheus.stop()
     clock.set(T + timedelta(minutes=2))
-    d.click(
-        s.lead2, d.find("Top three risks"), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}"
-    )
+    d.click(s.lead2, d.find_top(), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}")
     said = d.wait_ephemeral(s.lead2, "I can't read")
     assert "I can't read `queue_depth` right now (metrics unavailable from prom:" in said
     offer = next(e for e in fake.ephemerals(s.lead2) if "I can't read" in str(e["text"]))
     d.actor.click(s.team_id, s.lead2, s.channel, offer["ts"], ACTION_OVERRIDE)
     assert "Only the team's managers or an admin" in d.wait_ephemeral(s.lead2, "Only the team's managers")
-    d.click(
-        s.manager, d.find("Top three risks"), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}"
-    )
+    d.click(s.manager, d.find_top(), f"{ACTION_STATUS}:done", block_id=f"plan:{gid('Queue depth')}")
     offer = fake.wait_for(
         lambda: next((e for e in fake.ephemerals(s.manager) if "I can't read" in str(e["text"])), None)
     )

@@ -181,7 +181,11 @@ def test_health_readiness_and_metrics(served: BotServer, fake: FakeSlack, seeded
         "block_id": "b",
         "value": "x",
     }
-    closed = {"type": "view_closed", **who, "view": {"id": "V1", "callback_id": "nobody:listens"}}
+    closed = {
+        "type": "view_closed",
+        **who,
+        "view": {"id": "V1", "type": "modal", "callback_id": "nobody:listens"},
+    }
     for payload in (click, suggest, closed):
         body = urlencode({"payload": json.dumps(payload)}).encode()
         httpx.post(served.events_url, content=body, headers=sign(body))

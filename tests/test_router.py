@@ -21,7 +21,7 @@ def router() -> CommandRouter:
     )
     r.add(
         Subcommand(
-            "premortem", "what breaks first at 10x?", "[@lead …]", "/scale-check premortem @ana", nothing
+            "premortem", "what breaks first at 10x?", "[@lead …]", "/scale-check premortem {you}", nothing
         )
     )
     r.add(Subcommand("signals", "the signal checklist", "", "/scale-check signals", nothing), default=True)
@@ -56,8 +56,23 @@ def test_help_lists_every_subcommand_with_an_example(router: CommandRouter) -> N
     text = "\n".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
     for sub in router.subcommands:
         assert f"/scale-check {sub.name}" in text
-        assert sub.example in text
+    assert "`/scale-check metrics payments`" in text
     assert "/scale-check help" in text
+
+
+def test_an_example_naming_a_person_names_the_reader_who_exists_in_the_workspace(
+    router: CommandRouter,
+) -> None:
+    message = router.help_message(user_id="U0READER")
+    text = "\n".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+    assert "_e.g._ `/scale-check premortem` <@U0READER>" in text
+    assert "{you}" not in text and "@ana" not in text
+
+
+def test_every_help_entry_is_its_own_section_with_an_example(router: CommandRouter) -> None:
+    sections = [b["text"]["text"] for b in router.help_message()["blocks"] if b["type"] == "section"]
+    assert len(sections) == len(router.subcommands) + 2  # the bare command and help
+    assert all("\n_e.g._ " in s and "\n\n" not in s for s in sections)
 
 
 def test_a_subcommand_cannot_be_registered_twice(router: CommandRouter) -> None:

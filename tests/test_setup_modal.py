@@ -71,7 +71,7 @@ def test_someone_neither_admin_nor_the_teams_manager_is_told_who_can_and_no_moda
     fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "setup")
     answer = fake.wait_for(lambda: next(iter(fake.ephemerals(seeded.member)), None), timeout=10)
     assert answer["text"] == (
-        f"Only workspace admins and Payments's managers (<@{seeded.manager}>) can set up this team."
+        f"Only workspace admins and Payments' managers (<@{seeded.manager}>) can set up this team."
     )
     assert fake.views_for(seeded.member) == [] and not fake.calls("views.open")
 

@@ -46,6 +46,16 @@ def test_a_429_says_how_long_to_wait_in_seconds_or_as_an_http_date() -> None:
 
 def test_an_error_that_is_no_rate_limit_has_no_wait() -> None:
     assert rate_limited_for(_refused(200, "channel_not_found", {"Retry-After": "5"})) is None
+    page = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="http://127.0.0.1/api/x",
+        req_args={},
+        data="<html>bad gateway",
+        headers={},
+        status_code=502,
+    )
+    assert rate_limited_for(SlackApiError("bad gateway", page)) is None  # a proxy's page, not Slack's JSON
 
 
 def test_each_caller_bounds_the_wait_its_own_way() -> None:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from bot.checklist.playbook import Question
 from bot.checklist.verdict import YES_NO_VALUES
+from bot.words import quoted
 
 # About 8.2 billion people (UN World Population Prospects, 2024); no product has more users.
 EARTH_POPULATION = 8_200_000_000
@@ -58,7 +59,7 @@ def parse_number(raw: str, question: Question) -> Decimal:
         number = Decimal("NaN")
     if not number.is_finite() or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", cleaned):
         raise AnswerError(
-            f"“{_shown(raw)}” is not a number. Type digits only, for example 12000 "
+            f"{quoted(_shown(raw))} is not a number. Type digits only, for example 12000 "
             "(commas, spaces and a k or m suffix are fine)."
         )
     if question.role == "active_users" and number > EARTH_POPULATION:

@@ -6,6 +6,7 @@ import yaml
 
 from bot.checklist import loader
 from bot.config import AppConfig
+from bot.configbase import shown
 from bot.yamlfile import ConfigFileError
 
 
@@ -49,5 +50,5 @@ def check(config: AppConfig) -> list[str]:
         try:
             loader.load(ref, config.base_dir)
         except ConfigFileError as exc:
-            problems.extend(f"{problem} (playbook {ref!r}, {named_by})" for problem in exc.problems)
+            problems.extend(f"{problem} (playbook {shown(ref)}, {named_by})" for problem in exc.problems)
     return problems

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from bot.checklist.playbook import Playbook
+from bot.configbase import shown
 from bot.yamlfile import ConfigFileError, load_yaml_model
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "playbooks"
@@ -34,7 +35,7 @@ def resolve(ref: str, base_dir: Path) -> Path:
         raise ConfigFileError(
             Path(ref),
             [
-                f"no built-in playbook named {ref!r} (built-in: {', '.join(builtin_names())}); "
+                f"no built-in playbook named {shown(ref)} (built-in: {', '.join(builtin_names())}); "
                 "to use your own, name a .yaml file relative to the config file"
             ],
         )

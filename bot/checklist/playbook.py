@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from bot import seeds
 from bot.configbase import Strict
 
 QuestionKind = Literal["yes_no", "number", "choice", "text"]
@@ -28,7 +29,6 @@ MAX_QUESTION_TEXT = 300
 MAX_TEXT_ANSWER = 2000
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_SEED = re.compile(r"^[\w.-]{1,100}$")
 
 
 def _id(value: str) -> str:
@@ -39,22 +39,63 @@ def _id(value: str) -> str:
     return value
 
 
-def _seed(value: str) -> str:
-    if not _SEED.match(value):
-        raise ValueError(f"{value!r} is not a seed file name (like 000_aa66b6538f11a31c.txt)")
-    return value
+def _seed_title(value: str) -> str:
+    """A seed article's title, as users read it (case, spacing and quotes around it are forgiven)."""
+    try:
+        return seeds.by_title(value).title
+    except seeds.UnknownSeed as exc:
+        raise ValueError(f"{value[:120]!r} {exc}") from None
+
+
+def _seed_file(value: str) -> str:
+    """An older playbook's `seed:` (a seed file name), read as the title of the article it names."""
+    try:
+        return seeds.by_file(value).title
+    except seeds.UnknownSeed as exc:
+        raise ValueError(f"{value[:120]!r} {exc}") from None
+
+
+def _seed_ref(value: str) -> str:
+    """A title, or a seed file name (mapped to its title): what `see_also` lists."""
+    return (
+        _seed_file(value) if seeds.FILE_PATTERN.match(value) or value.endswith(".txt") else _seed_title(value)
+    )
 
 
 Id = Annotated[str, AfterValidator(_id)]
-Seed = Annotated[str, AfterValidator(_seed)]
+SeedTitle = Annotated[str, AfterValidator(_seed_title)]
+SeedFile = Annotated[str, AfterValidator(_seed_file)]  # stored as the title it maps to
+SeedRef = Annotated[str, AfterValidator(_seed_ref)]
+# Free text a user reads: a seed file name in it (an older playbook's intro) reads as the article's title.
+UserText = AfterValidator(seeds.cite_in_text)
+
+
+def _one_citation(seed_title: str | None, seed: str | None) -> None:
+    if seed_title is not None and seed is not None:
+        raise ValueError("give seed_title (the article's title) or seed (its file name), not both")
+
+
 Line = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Citation(Strict):
-    """One piece of advice and the seed it comes from."""
+    """One piece of advice and the seed article it comes from (by title)."""
 
-    text: Line
-    seed: Seed
+    text: Annotated[Line, UserText]
+    seed_title: SeedTitle | None = None
+    seed: SeedFile | None = None  # the older key: a seed file name, read as its title
+
+    @model_validator(mode="after")
+    def _cites_one(self) -> Citation:
+        _one_citation(self.seed_title, self.seed)
+        if self.seed_title is None and self.seed is None:
+            raise ValueError("seed_title: every piece of advice cites the article it comes from")
+        return self
+
+    @property
+    def title(self) -> str:
+        """The title of the article the advice comes from."""
+        return self.seed_title or self.seed or ""
 
 
 class Choice(Strict):
@@ -68,12 +109,15 @@ class Question(Strict):
     kind: QuestionKind = "yes_no"
     required: bool = True
     weight: float = Field(default=1.0, ge=0, le=100)
-    seed: Seed | None = None
-    see_also: list[Seed] = []
+    seed_title: SeedTitle | None = None  # the article it comes from, by title
+    seed: SeedFile | None = None  # the older key: a seed file name, read as its title
+    see_also: list[SeedRef] = []
     quote: Annotated[str, Field(max_length=500)] | None = None  # the seed's own words
     role: Role | None = None
     ask: Annotated[str, Field(max_length=60)] | None = None  # who could answer it when nobody knows
-    follow_up: Annotated[str, Field(max_length=300)] | None = None  # shown when the answer is not yes
+    follow_up: Annotated[str, Field(max_length=300), UserText] | None = (
+        None  # shown when the answer is not yes
+    )
     hint: Annotated[str, Field(max_length=150)] | None = None
     choices: list[Choice] = []
     min: float | None = None
@@ -84,6 +128,7 @@ class Question(Strict):
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Question:
+        _one_citation(self.seed_title, self.seed)
         if self.kind == "choice":
             if not 2 <= len(self.choices) <= 100:
                 raise ValueError("a choice question needs 2 to 100 choices")
@@ -113,8 +158,15 @@ class Question(Strict):
         return self
 
     @property
+    def source(self) -> str | None:
+        """The title of the article the question comes from."""
+        return self.seed_title or self.seed
+
+    @property
     def seeds(self) -> list[str]:
-        return ([self.seed] if self.seed else []) + list(self.see_also)
+        """The titles of the articles the question comes from."""
+        first = self.seed_title or self.seed
+        return ([first] if first else []) + [t for t in self.see_also if t != first]
 
     @property
     def lower_bound(self) -> Decimal | None:
@@ -129,7 +181,8 @@ class Part(Strict):
     id: Id
     title: Annotated[str, Field(min_length=1, max_length=100)]
     kind: PartKind = "other"
-    intro: Annotated[str, Field(max_length=500)] | None = None
+    intro: Annotated[str, Field(max_length=500), UserText] | None = None
+    seed_title: SeedTitle | None = None  # the article the intro comes from
     questions: Annotated[list[Question], Field(min_length=1)]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.checklist.answers import YES_NO_LABELS, Answer, display
 from bot.checklist.model import CheckState, Ref
 from bot.checklist.playbook import Part, Question
@@ -116,6 +117,8 @@ def part_messages(state: CheckState, part: Part, first_number: int) -> list[dict
     team = bk.escape(state.team_name)
     status = status_line(state)
     intro = bk.escape(part.intro) if part.intro else None
+    if intro and part.seed_title:
+        intro += f" ({bk.escape(seeds.cite_title(part.seed_title))})"
     messages = []
     for index, chunk in enumerate(chunks):
         title = part.title if index == 0 else f"{part.title} (continued)"

@@ -6,9 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.checklist.answers import MAX_NUMBER_INPUT, Answer, format_number
 from bot.checklist.model import CheckState, Ref
 from bot.checklist.playbook import Question
+from bot.words import quoted
 
 VIEW_ANSWER = "checklist:answer"
 INPUT_BLOCK = "answer"
@@ -46,8 +48,9 @@ def _element(question: Question, current: Answer | None) -> dict[str, Any]:
 def answer_modal(state: CheckState, question: Question) -> dict[str, Any]:
     current = state.answers.get(question.id)
     blocks: list[bk.Block] = [bk.section(f"*{bk.escape(question.text)}*")]
-    if question.quote and question.seed:
-        blocks.append(bk.context(f"“{bk.escape(question.quote)}” ({bk.escape(question.seed)})"))
+    if question.quote and question.source:
+        quote = quoted(question.quote)
+        blocks.append(bk.context(f"{bk.escape(quote)} — {bk.escape(seeds.cite_title(question.source))}"))
     if current:
         blocks.append(bk.context(f"Last answered by {bk.mention(current.user_id)} {bk.date(current.at)}"))
     label = "Your answer" + (f" ({question.unit})" if question.unit else "")

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.checklist.answers import display, format_number
 from bot.checklist.model import CheckState, Ref
 from bot.checklist.outcome import Outcome
@@ -37,6 +38,9 @@ def percent(share: float) -> str:
     return f"{round(share * 100)}%"
 
 
+PEAK_SEED = "001_9a79e61d27315dc6.txt"  # load test at 5–10x of the peak
+
+
 def summary(outcome: Outcome) -> str:
     """One line: verdict, score and stage (mrkdwn)."""
     parts = []
@@ -48,7 +52,7 @@ def summary(outcome: Outcome) -> str:
 
 
 def _cited(items: list[Citation]) -> str:
-    return bk.bullet_list(f"{bk.escape(c.text)} _({bk.escape(c.seed)})_" for c in items)
+    return bk.bullet_list(f"{bk.escape(c.text)} _({bk.escape(seeds.cite_title(c.title))})_" for c in items)
 
 
 def _stage_text(outcome: Outcome) -> str | None:
@@ -66,7 +70,7 @@ def _stage_text(outcome: Outcome) -> str | None:
         text += (
             f" Peak {format_number(outcome.peak_rps)} req/s: load test at "
             f"{format_number(low.quantize(Decimal(1)))}–{format_number(high.quantize(Decimal(1)))} req/s "
-            "(5–10x, 001_9a79e61d27315dc6.txt)."
+            f"(5–10x, from {seeds.cite(PEAK_SEED)})."
         )
     return text
 
@@ -120,7 +124,11 @@ def verdict_message(state: CheckState, outcome: Outcome) -> dict[str, Any]:
     if outcome.follow_ups:
         lines = [
             bk.escape(f.question.follow_up or f.question.text)
-            + (f" _({bk.escape(', '.join(f.question.seeds))})_" if f.question.seeds else "")
+            + (
+                f" _({bk.escape('; '.join(map(seeds.cite_title, f.question.seeds)))})_"
+                if f.question.seeds
+                else ""
+            )
             for f in outcome.follow_ups
         ]
         blocks.append(bk.section("*To do*\n" + bk.bullet_list(lines)))

@@ -1,6 +1,6 @@
 """Block Kit for tech-debt capacity: the allocation answer, the history, the nudge, the form.
 
-Every sentence about what a band status means quotes the seed it comes from and names the file.
+Every sentence about what a band status means quotes the seed it comes from and names its title.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any
 
 from bot import blocks as bk
-from bot import outbound
+from bot import outbound, seeds
 from bot.debt import band
 from bot.debt.model import SOURCE_NAMES, Entry, Nudge, SprintRecord, TeamDebt
 from bot.debt.refs import DebtForm, NudgeButton
+from bot.words import plural, quoted
 
 SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_002 = "002_09b84662299bf056.txt"
@@ -22,15 +23,15 @@ MEANING: dict[band.Status, str] = {
     band.Status.UNDER: (
         "Under the band, debt compounds and slows delivery: “Technical debt slows development, increases "
         "bugs, and blocks scaling”; the antidote is “Asana's ‘Fix-It Week’ or allocating about 20% of "
-        f"sprint capacity” (`{SEED_001}`)."
+        f"sprint capacity” ({seeds.cite(SEED_001)})."
     ),
     band.Status.IN_BAND: (
         "In band: “High-performing teams allocate a fixed engineering bandwidth—often 20–30%—toward "
-        f"scalability and performance improvements while continuing feature development” (`{SEED_002}`, FAQ 4)."
+        f"scalability and performance improvements while continuing feature development” ({seeds.cite(SEED_002)}, FAQ 4)."
     ),
     band.Status.OVER: (
         "Over the band, feature delivery is at risk: “over-focusing on optimization too early delays "
-        f"growth” (`{SEED_002}`, FAQ 4)."
+        f"growth” ({seeds.cite(SEED_002)}, FAQ 4)."
     ),
 }
 STATUS_ICON = {
@@ -40,7 +41,7 @@ STATUS_ICON = {
 }
 RULE = (
     "Share = debt part ÷ capacity. Rolling figure = total debt ÷ total capacity of the last 3 sprints. "
-    f"Band 20–30%, inclusive (`{SEED_002}` FAQ 4, `{SEED_001}`)."
+    f"Band 20–30%, inclusive ({seeds.cite(SEED_002)}, FAQ 4; {seeds.cite(SEED_001)})."
 )
 HISTORY_SPRINTS = 12
 HISTORY_WRITES = 8
@@ -80,7 +81,7 @@ def source(entry: Entry) -> str:
 def unestimated(entry: Entry) -> str:
     if entry.unestimated is None:
         return ""
-    issues = f"{entry.issues} issues" if entry.issues is not None else "issues"
+    issues = plural(entry.issues, "issue") if entry.issues is not None else "issues"
     if not entry.unestimated:
         return f" {issues}, all estimated."
     return f" {issues}; {entry.unestimated} unestimated, {entry.unestimated_rule or 'skipped'}."
@@ -210,7 +211,7 @@ def import_line(debt: TeamDebt) -> str:
         missing = f"; {status.unestimated} unestimated, {status.unestimated_rule}"
     return (
         f"Imported from {name} {bk.date(status.last_attempt_at)}: "
-        f"{bk.escape(status.sprint_name or '')}, {status.issues} issues{missing}."
+        f"{bk.escape(status.sprint_name or '')}, {plural(status.issues or 0, 'issue')}{missing}."
     )
 
 
@@ -247,7 +248,7 @@ def history_message(debt: TeamDebt) -> dict[str, Any]:
     blocks.append(
         bk.context("The latest write of a sprint wins, whether typed or imported; every write is kept.")
     )
-    return bk.message(f"Tech-debt history of {debt.team_name}: {len(debt.sprints)} sprints", blocks)
+    return bk.message(f"Tech-debt history of {debt.team_name}: {plural(len(debt.sprints), 'sprint')}", blocks)
 
 
 def sprint_history(record: SprintRecord) -> str:
@@ -260,7 +261,7 @@ def sprint_history(record: SprintRecord) -> str:
     writes = list(reversed(record.entries))
     for i, entry in enumerate(writes[:HISTORY_WRITES]):
         mark = "• latest:" if i == 0 else "• was"
-        note = f" — “{bk.escape(entry.note)}”" if entry.note else ""
+        note = f" — {quoted(bk.escape(entry.note))}" if entry.note else ""
         lines.append(
             f"{mark} {number(entry.debt)} of {number(entry.capacity)} {entry.unit} "
             f"({band.percent(entry.share)}), {source(entry)}{note}"
@@ -346,8 +347,10 @@ def record_modal(channel_id: str, unit: str, current: SprintRecord | None) -> di
         bk.input_block(
             "Sprint", sprint_input, block_id="sprint", hint="An existing sprint's name corrects it."
         ),
-        bk.input_block("Starts", starts, block_id="starts", optional=True),
-        bk.input_block("Ends", ends, block_id="ends", optional=True),
+        bk.input_block(
+            "Starts", starts, block_id="starts", optional=True, hint="Give both dates, or neither."
+        ),
+        bk.input_block("Ends", ends, block_id="ends", optional=True, hint="Give both dates, or neither."),
         bk.input_block("Capacity", number_input(), block_id="capacity"),
         bk.input_block("Spent on tech debt and scalability", number_input(), block_id="debt"),
         bk.input_block("Unit", unit_select, block_id="unit"),

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot import blocks as bk
+from bot import seeds
 from bot.digest.model import (
     STALE_AFTER,
     ChecklistFacts,
@@ -23,6 +24,7 @@ from bot.digest.model import (
     TeamDigest,
 )
 from bot.digest.roster import members
+from bot.words import plural, quoted
 
 AgendaKind = Literal["trigger", "overdue", "out_of_band", "stale_check", "no_premortem"]
 AGENDA_ORDER: tuple[AgendaKind, ...] = ("trigger", "overdue", "out_of_band", "stale_check", "no_premortem")
@@ -59,8 +61,9 @@ LIMIT_ORIGINS = {
 
 
 def seed_ref(seed: str | None, origin: str = "seed") -> str:
-    """`004_…` for a seed file name, and whose limit it is when not the seed's."""
-    parts = [f"`{seed.split('_', 1)[0]}_…`"] if seed else []
+    """The title of the article a rule comes from (by seed file name), and whose limit it is when not the
+    seed's."""
+    parts = [bk.escape(seeds.cite(seed))] if seed else []
     if origin in LIMIT_ORIGINS:
         parts.append(LIMIT_ORIGINS[origin])
     return "; ".join(parts) or "the team's own limit"
@@ -98,7 +101,7 @@ def _overdue_items(td: TeamDigest) -> list[AgendaItem]:
                 "overdue",
                 td.team.name,
                 td.team.channel_id,
-                f"{_team(td)}: “{bk.escape(m.risk)}” — {bk.escape(m.plan)} ({owner}, {due}, {m.status})",
+                f"{_team(td)}: {quoted(bk.escape(m.risk))} — {bk.escape(m.plan)} ({owner}, {due}, {m.status})",
             )
         )
     return out
@@ -129,7 +132,7 @@ def _check_items(td: TeamDigest, as_of: datetime) -> list[AgendaItem]:
             return []
         days = facts.age(as_of).days
         text = (
-            f"{_team(td)}: last signal checklist {days} days ago "
+            f"{_team(td)}: last signal checklist {plural(days, 'day')} ago "
             f"({bk.date(facts.finished_at, '{date_short_pretty}')}; stale after {STALE_AFTER.days}) "
             f"— `/scale-check` in {bk.channel_link(td.team.channel_id)}"
         )

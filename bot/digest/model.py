@@ -136,6 +136,7 @@ class PremortemFacts:
     mitigations: tuple[Mitigation, ...] = ()  # still open (open or in progress), soonest due first
     top_risk: str | None = None  # the risk voted first
     top_risk_owner: str | None = None  # the owner of its mitigation
+    unmitigated: int = 0  # top risks of the latest planned pre-mortem with no mitigation at all
 
     @property
     def overdue(self) -> tuple[Mitigation, ...]:

@@ -24,6 +24,7 @@ from bot.digest.slack_calls import paced
 from bot.errors import UserError
 from bot.redraw import content_digest
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
+from bot.words import quoted
 from storage import digest as repo
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class Poster:
                     # run looks for the file before uploading it again.)
                     await self._db(repo.post_failed, self.ws, self.week, "chart", chart.name, reason)
                 notes.append(
-                    f":warning: Chart “{chart.title}” could not be uploaded ({reason}); the digest went out without it."
+                    f":warning: Chart {quoted(chart.title)} could not be uploaded ({reason}); the digest went out without it."
                 )
                 continue
             file_id = str(((response.get("files") or [{}])[0]).get("id") or "uploaded")

@@ -10,15 +10,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.digest.agenda import AGENDA_HEADINGS, AGENDA_ORDER, AgendaItem, Dependency
 from bot.digest.assemble import Digest
 from bot.digest.model import SECTION_TITLES
 from bot.digest.render_team import summary_text
+from bot.words import apostrophe, plural, quoted, verb
 
+SEED_001 = "001_9a79e61d27315dc6.txt"
 SEED_QUOTE = (
     "“Establish regular communication cadences (weekly or bi-weekly syncs) between Product, Engineering "
     "(including Infra/Ops/Platform), and Support/CS leads focused on scalability, performance, and "
-    "upcoming load changes.” — the antidote to *scaling in silos* (`001_…`)"
+    "upcoming load changes.” — the antidote to *scaling in silos* "
+    f"({seeds.cite(SEED_001)})"
 )
 SECTION_BUDGET = 2900  # characters per section, under Slack's 3,000
 MAX_PREVIEW_TEAM_LINES = 60
@@ -52,7 +56,12 @@ def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
                 "mitigations, teams out of band, stale checks, or teams without a pre-mortem."
             )
         ]
-    blocks = [bk.section(f"*Agenda for this week's sync* — {len(items)} items need a decision")]
+    n = len(items)
+    blocks = [
+        bk.section(
+            f"*Agenda for this week's sync* — {plural(n, 'item')} {verb(n, 'needs', 'need')} a decision"
+        )
+    ]
     for kind in AGENDA_ORDER:
         lines = [i.text for i in items if i.kind == kind]
         if lines:
@@ -63,7 +72,7 @@ def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
 
 def dependency_lines(deps: Sequence[Dependency]) -> list[str]:
     return [
-        f"*{bk.escape(d.team)}*'s top risk “{bk.escape(d.risk)}” is owned by {bk.mention(d.owner)} "
+        f"*{bk.escape(d.team)}*{apostrophe(d.team)} top risk {quoted(bk.escape(d.risk))} is owned by {bk.mention(d.owner)} "
         f"of *{bk.escape(d.owner_team)}*"
         for d in deps
     ]
@@ -97,7 +106,8 @@ def _unavailable_note(digest: Digest) -> str | None:
 
 def fallback(digest: Digest) -> str:
     return (
-        f"{title(digest)}: {len(digest.agenda)} items need a decision across {len(digest.teams)} teams; "
+        f"{title(digest)}: {plural(len(digest.agenda), 'item')} {verb(len(digest.agenda), 'needs', 'need')} a "
+        f"decision across {plural(len(digest.teams), 'team')}; "
         "details per team in the thread."
     )
 
@@ -119,7 +129,11 @@ def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk
         )
     )
     notes = [
-        f"Details for each of the {len(digest.teams)} teams and the charts are in the thread.",
+        (
+            "Details for the team and the charts are in the thread."
+            if len(digest.teams) == 1
+            else f"Details for each of the {len(digest.teams)} teams and the charts are in the thread."
+        ),
         f"As of {bk.date(digest.as_of)}.",
     ]
     unavailable = _unavailable_note(digest)

@@ -23,6 +23,7 @@ from bot.digest.model import (
     SectionKind,
     TeamDigest,
 )
+from bot.words import mitigation_count, quoted
 
 MAX_MITIGATIONS = 10
 STATUS_ICONS = bk.SIGNAL_ICONS
@@ -69,11 +70,12 @@ def checklist_text(section: Section[Any], as_of: datetime) -> str:
     assert isinstance(facts, ChecklistFacts)
     stage = f" · stage {facts.stage}" if facts.stage else ""
     days = max(facts.age(as_of).days, 0)
-    age = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+    # The date reads "today" or "yesterday" on its own; older ones also say how long ago.
     stale = " · :warning: *stale* (over 90 days): run it again" if facts.stale(as_of) else ""
     link = f" · {bk.link(facts.permalink, 'thread')}" if facts.permalink else ""
     when = bk.date(facts.finished_at, "{date_short_pretty}")
-    return f"{_title('checklist')}: *{bk.escape(facts.verdict)}*{stage} · {age} ({when}){stale}{link}"
+    age = when if days < 2 else f"{days} days ago ({when})"
+    return f"{_title('checklist')}: *{bk.escape(facts.verdict)}*{stage} · {age}{stale}{link}"
 
 
 def premortem_text(section: Section[Any]) -> str:
@@ -85,8 +87,9 @@ def premortem_text(section: Section[Any]) -> str:
     if not facts.exists:
         return f"{_title('premortem')}: no pre-mortem yet — `/scale-check premortem` asks the leads what breaks first at 10x"
     if not facts.mitigations:
-        return f"{_title('premortem')}: no open mitigations"
-    head = f"{_title('premortem')}: {len(facts.mitigations)} open, {len(facts.overdue)} overdue"
+        plan = " — plan them in the pre-mortem thread" if facts.unmitigated else ""
+        return f"{_title('premortem')}: {mitigation_count(0, 0, facts.unmitigated)}{plan}"
+    head = f"{_title('premortem')}: {mitigation_count(len(facts.mitigations), len(facts.overdue), facts.unmitigated)}"
     lines: list[str] = []
     used = len(head)
     for m in facts.mitigations[:MAX_MITIGATIONS]:
@@ -94,7 +97,7 @@ def premortem_text(section: Section[Any]) -> str:
         due = due_text(m.due) if m.due else "no due date"
         overdue = " · :red_circle: *overdue*" if m.overdue else ""
         risk, plan = bk.truncate(bk.escape(m.risk), 120), bk.truncate(bk.escape(m.plan), 200)
-        line = f"• “{risk}” — {plan} · {owner} · due {due} · {m.status}{overdue}"
+        line = f"• {quoted(risk)} — {plan} · {owner} · due {due} · {m.status}{overdue}"
         if used + len(line) + 80 > bk.MAX_SECTION_TEXT:
             break
         lines.append(line)
@@ -183,7 +186,7 @@ def summary_text(td: TeamDigest, as_of: datetime) -> str:
     premortem = td.facts("premortem", PremortemFacts)
     if premortem is not None:
         bits.append(
-            f"{len(premortem.mitigations)} open mitigations ({len(premortem.overdue)} overdue)"
+            mitigation_count(len(premortem.mitigations), len(premortem.overdue), premortem.unmitigated)
             if premortem.exists
             else "no pre-mortem"
         )

@@ -21,6 +21,7 @@ from bot.digest.model import (
 from bot.digest.render_team import STATUS_ICONS, multiple
 from bot.digest.schedule import Schedule
 from bot.metadata import Carried
+from bot.words import plural, verb
 
 MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
 ACTION_SETUP = "home.setup"
@@ -75,7 +76,12 @@ def mitigations(td: TeamDigest) -> str:
     if not facts.exists:
         return "no pre-mortem yet"
     overdue = f" ({len(facts.overdue)} overdue :red_circle:)" if facts.overdue else ""
-    return f"{len(facts.mitigations)} open{overdue}"
+    missing = (
+        f"\n:warning: {plural(facts.unmitigated, 'top risk')} {verb(facts.unmitigated, 'has', 'have')} no mitigation"
+        if facts.unmitigated
+        else ""
+    )
+    return f"{len(facts.mitigations)} open{overdue}{missing}"
 
 
 def headroom(td: TeamDigest) -> str:
@@ -175,7 +181,11 @@ def home_view(
     """The Home tab (at most 100 blocks however many teams there are); `notice` is the answer to what
     the person just did on it, shown on top."""
     if manager:
-        intro = f"Hi {bk.mention(user_id)}. As a manager you see all {total} teams."
+        intro = (
+            f"Hi {bk.mention(user_id)}. As a manager you see all {total} teams."
+            if total != 1
+            else f"Hi {bk.mention(user_id)}. As a manager you see the workspace's one team."
+        )
     elif teams:
         intro = f"Hi {bk.mention(user_id)}. Your teams at a glance."
     else:

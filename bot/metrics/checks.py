@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.configbase import shown
 from bot.metrics import promql
 from bot.metrics.config import SignalConfig, SourceConfig, TeamMetricsConfig
 from bot.metrics.signals import FEATURE_SIGNAL, RESERVED, kind_of
@@ -73,7 +74,7 @@ def _signal_problems(
         yield (
             (),
             (
-                f"{name!r} is not a reserved signal name ({', '.join(RESERVED)}); "
+                f"{shown(name)} is not a reserved signal name ({', '.join(RESERVED)}); "
                 "give it a kind: latency, ratio, rate or saturation"
             ),
         )
@@ -81,12 +82,15 @@ def _signal_problems(
     source_name = signal.source or team.source
     source = sources.get(source_name)
     if signal.source is not None and source is None:
-        yield ("source",), f"unknown source {signal.source!r} (declared under sources: {_declared(sources)})"
+        yield (
+            ("source",),
+            f"unknown source {shown(signal.source)} (declared under sources: {_declared(sources)})",
+        )
     if signal.query is not None and not signal.query.strip():
         yield ("query",), "the query is empty; write one or remove the key to use the default"
     has_default = source is not None and source.kind == "prometheus" and name in promql.DEFAULT_QUERIES
     if signal.query is None and source is not None and not has_default:
-        yield ("query",), f"there is no default query for {name} on {source.kind} source {source_name!r}"
+        yield ("query",), f"there is no default query for {name} on {source.kind} source {shown(source_name)}"
     if source is not None and source.kind == "newrelic" and signal.query and _NRQL_TIME.search(signal.query):
         yield ("query",), "remove SINCE, UNTIL and TIMESERIES: the bot sets the time range of every query"
     if signal.ceiling is not None and kind != "saturation":
@@ -110,7 +114,7 @@ def _signal_problems(
             listed = f"one of {', '.join(saturation)}" if saturation else "one you add with kind: saturation"
             yield (
                 ("driven_by",),
-                f"no signal named {signal.driven_by!r} in this team; name a saturation signal ({listed})",
+                f"no signal named {shown(signal.driven_by)} in this team; name a saturation signal ({listed})",
             )
         elif kind_of(signal.driven_by, driver) != "saturation":
             yield (

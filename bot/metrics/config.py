@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, HttpUrl, model_validator
 
-from bot.configbase import EnvName, Strict
+from bot.configbase import EnvName, Strict, shown
 
 SignalKind = Literal["latency", "ratio", "rate", "saturation"]
 
@@ -20,7 +20,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 def _label_name(value: str) -> str:
     if not _LABEL_NAME.match(value):
-        raise ValueError(f"{value!r} is not a label name (letters, digits and _, like feature)")
+        raise ValueError(f"{shown(value)} is not a label name (letters, digits and _, like feature)")
     return value
 
 

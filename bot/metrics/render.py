@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot import blocks as bk
-from bot import outbound
+from bot import outbound, seeds
 from bot import sparkline as spark
 from bot.metrics.coverage import Hint, Unchecked
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
+from bot.words import plural
 
 SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
 STATUS_ICONS = bk.SIGNAL_ICONS
@@ -174,7 +175,7 @@ OP_WORDS = {">": "is over", ">=": "is at or over", "<": "is under"}
 
 def _basis(t: Trigger) -> str:
     """Where the trigger and its limit come from: the seed, and whose limit it is unless the seed's."""
-    parts = [f"`{t.seed}`"] if t.seed else []
+    parts = [bk.escape(seeds.cite(t.seed))] if t.seed else []
     if t.origin == "team":
         parts.append("the team's ceiling" if t.kind == "saturation" else "the team's threshold")
     elif t.origin == "defaults":
@@ -274,7 +275,7 @@ def reading_text(reading: TeamReading) -> str:
     """The notification text: the team, how many triggers, and what breaks first."""
     parts = [f"{bk.escape(reading.team)} metrics"]
     parts.append(
-        f"{len(reading.triggers)} trigger(s) breached" if reading.triggers else "no trigger breached"
+        f"{plural(len(reading.triggers), 'trigger')} breached" if reading.triggers else "no trigger breached"
     )
     if reading.projection.breaks_first:
         titles = {r.name: r.signal.title for r in reading.signals}
@@ -284,7 +285,7 @@ def reading_text(reading: TeamReading) -> str:
         )
         parts.append(f"breaks first at 10x: {first}")
     if reading.unchecked:
-        parts.append(f"{len(reading.unchecked)} seed rule(s) not checked")
+        parts.append(f"{plural(len(reading.unchecked), 'seed rule')} not checked")
     if reading.errors:
         parts.append("unavailable from " + ", ".join(bk.escape(e) for e in sorted(reading.errors)))
     return "; ".join(parts)

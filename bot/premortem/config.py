@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from bot.configbase import Strict
+from bot.configbase import Strict, shown
 
 COMPONENT_MAX = 80  # characters of a component's name, in the config and in the answer modal
 
@@ -21,5 +21,5 @@ class TeamPremortemConfig(Strict):
     def _names(cls, value: list[str]) -> list[str]:
         for name in value:
             if not name.strip() or len(name) > COMPONENT_MAX:
-                raise ValueError(f"component names are 1 to {COMPONENT_MAX} characters, got {name!r}")
+                raise ValueError(f"component names are 1 to {COMPONENT_MAX} characters, got {shown(name)}")
         return value

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from bot import seeds
 from bot.premortem.board import Board
 from bot.premortem.datasays import headroom_text
 from bot.premortem.mitigation import format_value, is_overdue
 from bot.premortem.model import EVIDENCE_KINDS, MITIGATION_STATUSES, QUESTION, SEED
+from bot.words import quoted
 
 STATUS_WORDS = {
     "collecting": "collecting answers",
@@ -48,7 +50,9 @@ def to_markdown(board: Board, names: Mapping[str, str], now: datetime) -> str:
         lines.append(f"- Revealed {_when(pm.revealed_at)} ({why})")
     if pm.cancelled_at:
         lines.append(f"- Cancelled by {who(pm.cancelled_by)} on {_when(pm.cancelled_at)}")
-    lines.append(f"- Method: the scalability pre-mortem of the product–engineering sync ({SEED})")
+    lines.append(
+        f"- Method: the scalability pre-mortem of the product–engineering sync in {seeds.cite(SEED)}"
+    )
     if pm.status in ("collecting", "cancelled") and not pm.revealed_at:
         answered = ", ".join(who(u) for u in pm.answered) or "nobody yet"
         lines += ["", f"Answers stay hidden until the reveal. Answered so far: {answered}."]
@@ -74,7 +78,7 @@ def to_markdown(board: Board, names: Mapping[str, str], now: datetime) -> str:
                 evidence = (
                     f" *Evidence ({kind}):* {risk.evidence}" if risk.evidence else f" *Evidence:* {kind}"
                 )
-            written = f" (as “{risk.component}”)" if risk.component != group.title else ""
+            written = f" (as {quoted(risk.component)})" if risk.component != group.title else ""
             lines.append(f"- {who(risk.lead)}, rank {risk.rank}{written}: {risk.why}{evidence}")
         lines.append("")
 

@@ -50,7 +50,9 @@ async def start(
     rt, ws, channel = svc.rt, team.workspace_id, team.channel_id
     wanted = list(dict.fromkeys(leads))
     if not wanted:
-        raise UserError("Name at least one tech lead: `/scale-check premortem @ana @bo`.")
+        raise UserError(
+            "Name at least one tech lead: `/scale-check premortem @…`, picking each lead after the `@`."
+        )
     if len(wanted) > MAX_LEADS:
         raise UserError(f"A pre-mortem takes at most {MAX_LEADS} leads; name the ones closest to the system.")
     infos = await _lead_info(svc, ws, wanted)

@@ -30,6 +30,7 @@ from bot.premortem.render_modals import mitigation_modal, note_view, override_mo
 from bot.premortem.render_plan import ACTION_OVERRIDE, owner_dm
 from bot.premortem.service import PremortemService, closed_sentence, mitigation_of
 from bot.teams import Team
+from bot.words import quoted
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
 
@@ -287,7 +288,7 @@ async def _may_override(svc: PremortemService, workspace_id: str, team: Team, us
 
 def _refuse_closed(m: Mitigation, opened: str | None) -> None:
     """An override is for a mitigation not done yet, in the status it had when the form opened."""
-    title = f"“{m.title}”"
+    title = f"{quoted(m.title)}"
     if m.status == "done":
         raise UserError(f"{title} is already done, so there is nothing to mark done. Close this form.")
     if opened is not None and m.status != opened:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import blocks as bk
+from bot import seeds
 from bot.premortem.board import Board
 from bot.premortem.datasays import Mark, headroom_text, marks_for
 from bot.premortem.grouping import Group
@@ -23,6 +24,7 @@ from bot.premortem.model import (
 )
 from bot.premortem.refs import ExtendRef, FromCheck, GroupRef, PremortemRef
 from bot.premortem.timing import EXTEND_BY
+from bot.words import plural, quoted
 
 ACTION_ANSWER = "premortem:answer"
 ACTION_EXTEND = "premortem:extend"
@@ -40,10 +42,6 @@ Message = dict[str, Any]
 
 def mentions(users: tuple[str, ...] | list[str]) -> str:
     return ", ".join(bk.mention(u) for u in users) or "nobody"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def start_button(check_id: int) -> dict[str, Any]:
@@ -129,7 +127,8 @@ def prompt_message(pm: Premortem) -> Message:
             "anchors on the first reply."
         ),
         bk.context(
-            f"In the product–engineering sync of {SEED} the tech lead answered: “{SYNC_ANSWER}” "
+            f"In the product–engineering sync described in {seeds.cite(SEED)}, the tech lead answered: "
+            f"“{SYNC_ANSWER}” "
             "Three risks like those, each with why it breaks and what shows it."
         ),
     ]
@@ -211,7 +210,7 @@ def group_text(board: Board, group: Group, place: int | None = None) -> str:
     lines = [head, f"Raised by {raised}"]
     others = [s for s in group.spellings if s != group.title]
     if others:
-        lines[-1] += " · also written " + ", ".join(f"“{bk.escape(s)}”" for s in others)
+        lines[-1] += " · also written " + ", ".join(f"{quoted(bk.escape(s))}" for s in others)
     lines.extend(_risk_line(r) for r in group.risks)
     marks = marks_for(group, board.marks)
     if marks:

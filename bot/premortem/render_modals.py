@@ -119,10 +119,18 @@ def answer_modal(premortem_id: int, team: str, existing: Sequence[Risk], error: 
         known = risk.evidence_kind if risk is not None else None
         if known is not None and known in EVIDENCE_KINDS:
             kind["initial_option"] = bk.option(EVIDENCE_KINDS[known].capitalize(), known)
-        title = "most likely to break first" if n == 1 else "optional"
+        first = n == 1
+        title = "most likely to break first" if first else "optional"
+        needed = "needed for this risk: " if first else "needed once this risk is named: "
         blocks += [
             bk.header(f"Risk {n} ({title})"),
-            bk.input_block("Component", select, block_id=block(n, "component"), optional=True),
+            bk.input_block(
+                "Component",
+                select,
+                block_id=block(n, "component"),
+                optional=True,
+                hint=f"A component is {needed}pick one here, or type a new one below.",
+            ),
             bk.input_block(
                 "…or a component not in the list",
                 _text_input("", max_length=COMPONENT_MAX, placeholder="e.g. payment webhook queue"),
@@ -134,7 +142,8 @@ def answer_modal(premortem_id: int, team: str, existing: Sequence[Risk], error: 
                 "Why it breaks at 10x",
                 _text_input(risk.why if risk else "", multiline=True, max_length=WHY_MAX),
                 block_id=block(n, "why"),
-                optional=True,
+                optional=not first,
+                hint=None if first else "Needed once this risk names a component.",
             ),
             bk.input_block("Evidence", kind, block_id=block(n, "kind"), optional=True),
             bk.input_block(
@@ -219,13 +228,20 @@ def mitigation_modal(
         if v.get(METRIC) in signals:
             metric["initial_option"] = bk.option(v[METRIC], v[METRIC])
         blocks += [
-            bk.input_block("Metric", metric, block_id=METRIC, optional=True),
+            bk.input_block(
+                "Metric",
+                metric,
+                block_id=METRIC,
+                optional=True,
+                hint="Needed when it is verified by a metric.",
+            ),
             bk.input_block(
                 "Target",
                 _text_input(v.get(TARGET) or "", max_length=40, placeholder="e.g. < 0.6, <= 250ms, >= 99.9%"),
                 block_id=TARGET,
                 optional=True,
-                hint="The metric must meet this before the mitigation can be marked done.",
+                hint="Needed when it is verified by a metric: the metric must meet this before the "
+                "mitigation can be marked done.",
             ),
         ]
     else:

@@ -21,7 +21,8 @@ from bot.premortem.model import (
 )
 from bot.premortem.ranking import Ranked
 from bot.premortem.refs import GroupRef, PremortemRef, SnoozeRef, StatusRef
-from bot.premortem.render import ACTION_ANSWER, plural
+from bot.premortem.render import ACTION_ANSWER
+from bot.words import mitigation_count, plural, spelled, unmitigated_clause, verb
 
 ACTION_MITIGATE = "premortem:mitigate"
 ACTION_STATUS = "premortem:status"  # + ":<status>"
@@ -137,9 +138,16 @@ def _top_blocks(
     ]
 
 
+def _top_heading(n: int) -> str:
+    """`Top three risks and their mitigations`, counted as many as there are (`The top risk…` for one)."""
+    if n == 1:
+        return "The top risk and its mitigation"
+    return f"Top {spelled(n)} risks and their mitigations" if n else "Top risks and their mitigations"
+
+
 def top_message(board: Board, now: datetime) -> Message:
     blocks: list[bk.Block] = [
-        bk.header("Top three risks and their mitigations"),
+        bk.header(_top_heading(len(board.top))),
         bk.context(
             "Chosen by votes; ties go to the best rank a lead gave, then to the risk more leads raised. "
             "The owner, the team's managers and admins change a mitigation's status."
@@ -150,7 +158,7 @@ def top_message(board: Board, now: datetime) -> Message:
     if not board.top:
         blocks.append(bk.section("No risks were named, so there is nothing to mitigate."))
     return bk.message(
-        f"Pre-mortem for {bk.escape(board.pm.team_name)}: the top three risks and their mitigations", blocks
+        f"Pre-mortem for {bk.escape(board.pm.team_name)}: {_top_heading(len(board.top)).lower()}", blocks
     )
 
 
@@ -212,10 +220,20 @@ def status_message(
     now: datetime,
     has_premortem: bool,
     deactivated: Collection[str] = (),
+    unmitigated: int = 0,
 ) -> Message:
-    """`/scale-check premortem status`: the team's open mitigations with age, owner and overdue marks."""
+    """`/scale-check premortem status`: the team's open mitigations with age, owner and overdue marks, and
+    how many of the latest pre-mortem's top risks have no mitigation at all."""
     blocks: list[bk.Block] = [bk.header(f"Open mitigations: {team}")]  # plain text: no escaping
-    if not items:
+    if unmitigated:
+        blocks.append(
+            bk.section(
+                f":warning: {plural(unmitigated, 'top risk')} of the latest pre-mortem "
+                f"{verb(unmitigated, 'has', 'have')} no mitigation yet: plan "
+                f"{verb(unmitigated, 'it', 'them')} in the pre-mortem thread."
+            )
+        )
+    elif not items:
         hint = "" if has_premortem else " No pre-mortem yet: start one with `/scale-check premortem @lead …`."
         blocks.append(bk.section(f"No open mitigations for {bk.escape(team)}.{hint}"))
     lines = []
@@ -235,7 +253,10 @@ def status_message(
     for start in range(0, len(lines), 8):
         blocks.append(bk.section("\n".join(lines[start : start + 8])))
     overdue = sum(1 for m in items if m.overdue)
-    text = f"{plural(len(items), 'open mitigation')} for {bk.escape(team)}" + (
+    count = mitigation_count(len(items))
+    text = f"{count[0].upper()}{count[1:]} for {bk.escape(team)}" + (
         f", {overdue} overdue" if overdue else ""
     )
+    if unmitigated:
+        text += f"; {unmitigated_clause(unmitigated)}"
     return bk.message(text, blocks[: bk.MAX_MESSAGE_BLOCKS])

@@ -12,6 +12,7 @@ from bot.premortem.render_plan import status_message
 from bot.premortem.service import PremortemService
 from bot.premortem.summary import team_summary
 from bot.teams import Team
+from bot.words import possessive
 from storage import premortem as repo
 
 Message = dict[str, Any]
@@ -24,7 +25,12 @@ async def status(svc: PremortemService, team: Team) -> Message:
     infos = await asyncio.gather(*(svc.user_info(team.workspace_id, o) for o in owners))
     gone = {o for o, info in zip(owners, infos, strict=True) if info.get("deleted")}
     return status_message(
-        team.name, summary.open_mitigations, svc.rt.clock.now(), summary.has_premortem, gone
+        team.name,
+        summary.open_mitigations,
+        svc.rt.clock.now(),
+        summary.has_premortem,
+        gone,
+        unmitigated=summary.unmitigated,
     )
 
 
@@ -61,11 +67,11 @@ async def export(svc: PremortemService, team: Team) -> tuple[str, Message]:
 
 def export_message(team: str, markdown: str) -> Message:
     blocks: list[bk.Block] = [
-        bk.section(f"{bk.escape(team)}'s latest pre-mortem as Markdown, ready to paste:")
+        bk.section(f"{bk.escape(possessive(team))} latest pre-mortem as Markdown, ready to paste:")
     ]
     for chunk in chunked(bk.escape(markdown))[: bk.MAX_MESSAGE_BLOCKS - 1]:
         blocks.append(bk.section(f"```{chunk.rstrip()}```"))
-    return bk.message(f"{bk.escape(team)}'s latest pre-mortem as Markdown", blocks)
+    return bk.message(f"{bk.escape(possessive(team))} latest pre-mortem as Markdown", blocks)
 
 
 def _pieces(line: str) -> list[str]:

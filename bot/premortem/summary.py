@@ -29,6 +29,7 @@ class TeamPremortemSummary:
     premortems: int
     last_started_at: datetime | None
     open_mitigations: tuple[OpenMitigation, ...]  # earliest due first
+    unmitigated: int = 0  # top risks of the latest planned pre-mortem with no mitigation at all
 
     @property
     def overdue(self) -> int:
@@ -39,6 +40,7 @@ def _summaries(
     session: Session, workspace_id: str, channel_id: str | None, now: datetime
 ) -> dict[str, TeamPremortemSummary]:
     counts = repo.premortem_counts(session, workspace_id)
+    unmitigated = repo.unmitigated_top(session, workspace_id, channel_id)
     items: dict[str, list[OpenMitigation]] = {}
     for m, pm in repo.open_for_team(session, workspace_id, channel_id):
         assert m.id is not None and pm.id is not None
@@ -58,7 +60,7 @@ def _summaries(
                 owner_tz=m.owner_tz,
             )
         )
-    channels = set(counts) | set(items)
+    channels = set(counts) | set(items) | set(unmitigated)
     if channel_id is not None:
         channels = {channel_id}
     out = {}
@@ -70,6 +72,7 @@ def _summaries(
             premortems=count,
             last_started_at=latest,
             open_mitigations=tuple(items.get(channel, ())),
+            unmitigated=unmitigated.get(channel, 0),
         )
     return out
 

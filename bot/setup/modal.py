@@ -11,6 +11,7 @@ from bot.digest.schedule import DAYS, Schedule
 from bot.metadata import Carried
 from bot.setup import rules as r
 from bot.teams import Team
+from bot.words import quoted
 
 CALLBACK_ID = "setup"
 CHANNEL_PICKED = "setup.channel"  # dispatched when the team's channel changes: refill the modal
@@ -83,7 +84,7 @@ def _team_notes(team: Team | None) -> str:
         )
     if team.source == "file":
         return (
-            f"The config file declares {where} as “{bk.escape(team.name)}”. What you save here is stored by "
+            f"The config file declares {where} as {quoted(bk.escape(team.name))}. What you save here is stored by "
             "scalebot and wins over the file for this channel."
         )
     return f"What you save for {where} is stored by scalebot and wins over the config file for this channel."

@@ -21,6 +21,7 @@ from bot.metrics import promql
 from bot.metrics.config import SignalConfig
 from bot.metrics.signals import TITLES
 from bot.teams import Team
+from bot.words import possessive, quoted
 
 # Block ids of the modal's inputs (`bot/setup/modal.py` draws them, `parse` reads them).
 B_CHANNEL, B_NAME = "team_channel", "team_name"
@@ -130,7 +131,11 @@ def may_set_up(user_id: str, team: Team, admins: Iterable[str], is_slack_admin: 
 
 def who_can(team: Team) -> str:
     managers = ", ".join(f"<@{m}>" for m in team.managers)
-    theirs = f"{team.name}'s managers ({managers})" if managers else "the team's managers (none named yet)"
+    theirs = (
+        f"{possessive(team.name)} managers ({managers})"
+        if managers
+        else "the team's managers (none named yet)"
+    )
     return f"Only workspace admins and {theirs} can set up this team."
 
 
@@ -250,7 +255,7 @@ def _parse_digest(values: Mapping[str, Any], default_zone: str, errors: dict[str
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         errors[B_TZ] = (
-            f"“{zone[:60]}” is not a time zone; use an IANA name like Europe/Berlin or America/New_York."
+            f"{quoted(zone[:60])} is not a time zone; use an IANA name like Europe/Berlin or America/New_York."
         )
     return DigestSetup(
         channel=_conversation(values, B_DIGEST_CHANNEL),

@@ -24,6 +24,7 @@ async def section(rt: Runtime, team: Team, week: Week, as_of: datetime) -> Secti
         "premortem",
         PremortemFacts(
             exists=summary.has_premortem,
+            unmitigated=summary.unmitigated,
             started_at=summary.last_started_at,
             permalink=permalink,
             mitigations=tuple(
