@@ -178,9 +178,8 @@ async def _iteration(
             issue = _item(node, spec, f"{owner}/{repo}", current["id"])
             if issue is not None:
                 issues.append(issue)
-        info = items.get("pageInfo") or {}
-        after = info.get("endCursor") if isinstance(info, dict) else None
-        if not (isinstance(info, dict) and info.get("hasNextPage") and after):
+        after = base.next_cursor(items)
+        if after is None:
             break
     else:
         raise ImportFailed("GitHub kept paging the project's items")

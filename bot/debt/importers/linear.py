@@ -75,9 +75,8 @@ async def fetch(
                         node["identifier"], base.estimate(node.get("estimate")), bool(labels & wanted)
                     )
                 )
-            info = page.get("pageInfo") or {}
-            after = info.get("endCursor") if isinstance(info, dict) else None
-            if not (isinstance(info, dict) and info.get("hasNextPage") and after):
+            after = base.next_cursor(page)
+            if after is None:
                 break
         else:
             raise ImportFailed("Linear kept paging the cycle's issues")
