@@ -52,9 +52,10 @@ HOOKS_KEPT = 8  # fresh response_urls remembered per message
 _PRUNE_ABOVE = 256
 
 
-def content_digest(payload: dict[str, Any]) -> str:
-    """The hash of what a message shows: a drawing updates only the messages whose hash changed."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+def content_digest(payload: dict[str, Any] | str) -> str:
+    """The hash of what a message (or a canvas's markdown) shows: only what changed is sent again."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ WORKSPACE_TABLES: tuple[str, ...] = (
     "digest_posts",
     "digest_runs",
     "digest_schedules",
+    "digest_canvases",
+    "digest_manager_channels",
     "metrics_snapshots",
     "teams",
     "scheduled_jobs",

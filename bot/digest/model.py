@@ -163,6 +163,7 @@ class TriggerLine:
     action: str  # "evaluate a read replica"
     seed: str | None  # the article the rule comes from
     origin: str = "seed"  # whose limit: the seed's, the team's, `defaults` in the config, or the brief's
+    excess: float = 0.0  # how far past its limit, as a fraction of the limit (0.8 = 80% past it)
 
 
 @dataclass(frozen=True)
