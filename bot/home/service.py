@@ -22,6 +22,8 @@ from bot.digest.schedule import Schedule
 from bot.digest.sections import collect
 from bot.digest.service import schedule_for
 from bot.home.render import MAX_TEAMS, home_view
+from bot.launch.render import home_lines
+from bot.launch.service import service_for as launch_service
 from bot.redraw import Redraw, Updater
 from bot.runtime import Runtime, one_per_runtime
 from bot.slack_api import InstrumentedWebClient, every, user_is_slack_admin
@@ -104,6 +106,13 @@ async def open_check_link(
     return str(found.get("permalink") or "") or None
 
 
+async def _launches(rt: Runtime, workspace_id: str, mine: list[Team], manager: bool) -> list[str]:
+    """The launches in the next 30 days of the person's teams (a manager's: every team's)."""
+    channels = {t.channel_id for t in mine}
+    found = await launch_service(rt).upcoming(workspace_id)
+    return home_lines([launch for launch in found if manager or launch.channel_id in channels])
+
+
 class HomeService:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -143,6 +152,7 @@ class HomeService:
             total=len(mine),
             can_set_up=await may_set_up_a_team(rt, client, workspace_id, user, seen.teams),
             notice=kept.decode() if kept else None,
+            launches=await _launches(rt, workspace_id, mine, seen.manager),
         )
         await client.views_publish(user_id=user, view=view)
 

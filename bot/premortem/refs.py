@@ -8,9 +8,9 @@ from bot.metadata import Carried
 
 
 class FromCheck(Carried):
-    """ "Start a pre-mortem" under a finished signal check."""
+    """ "Start a pre-mortem" under a finished signal check (none: from a launch's metric trigger)."""
 
-    check: int = Field(ge=0)
+    check: int | None = Field(default=None, ge=0)
 
 
 class StartForm(Carried):
