@@ -61,6 +61,7 @@ from bot.premortem.render_modals import (
     component_option,
     note_view,
     start_modal,
+    surprise_option,
 )
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_SNOOZE, ACTION_STATUS
 from bot.premortem.service import PremortemService, service_for
@@ -193,9 +194,13 @@ class PremortemListeners:
         ref = PremortemRef.load((body.get("view") or {}).get("private_metadata"))
         if ref is None:
             return []
-        names = await self.svc.component_names(ctx.workspace_id, ref.pm)
+        names, surprised = await self.svc.component_names(ctx.workspace_id, ref.pm)
         typed = normalise(str(body.get("value") or ""))
-        return [component_option(n) for n in names if typed in normalise(n)][:100]
+        return [
+            surprise_option(n) if n in surprised else component_option(n)
+            for n in names
+            if typed in normalise(n)
+        ][:100]
 
     # --- the starter's controls -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import blocks as bk
+from bot.calibration import service as calibration
 from bot.errors import UserError
 from bot.premortem.grouping import Group, split_parts
 from bot.premortem.model import Premortem
@@ -135,4 +136,6 @@ async def close(svc: PremortemService, workspace_id: str, premortem_id: int, use
         raise UserError("The pre-mortem was cancelled meanwhile.") from exc
     if closed:
         log.info("pre-mortem voting closed", extra={"premortem": premortem_id, "top": len(top)})
+        voted = await svc.load(workspace_id, premortem_id)
+        await calibration.predict(svc.rt, voted, await svc.board(voted, team), team)
     await svc.refresh(workspace_id, premortem_id)
