@@ -192,6 +192,10 @@ async def test_a_selector_only_team_learns_the_read_replica_rule_was_not_checked
 def assert_tells_the_team(text: str) -> None:
     """What a selector-only team must read, wherever it reads its metrics."""
     assert "*read-replica rule* not checked: no read-latency signal" in text
+    article = "“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson"
+    # the seed's words and the article they come from, by title (never the file name)
+    assert f"“if read query latency exceeds 100ms at p95, evaluate a read replica” — {article}." in text
+    assert f"the read-replica rule ({article}) sets for *read queries*" in text
     assert "`p95_read_latency: {}`" in text and "`method`" in text  # the line that enables it
     assert ":bulb: *Hint:* the request p95 latency is 330 ms over the last 5 minutes" in text
     assert "read queries" in text

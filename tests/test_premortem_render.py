@@ -3,6 +3,7 @@ the most leads, the longest answers and text made of `&`, `<` and `>`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.premortem.board import Board
@@ -15,6 +16,7 @@ from bot.premortem.model import (
     Mitigation,
     Premortem,
     Risk,
+    SignalView,
     Target,
 )
 from bot.premortem.render import prompt_message, reveal_messages, root_message
@@ -143,3 +145,20 @@ def test_the_modals_are_valid_views() -> None:
     for view in views:
         assert validate_view(view, ("modal",)) == [], view["title"]
         assert_escaped(view["blocks"])
+
+
+def test_data_says_shows_each_value_in_its_unit_with_the_window_it_covers() -> None:
+    """The value reads as the metrics answer shows it; a record stored before values had windows still
+    reads (a bare number "now"), and the window survives the stored JSON."""
+    pm = big_premortem("planning")
+    latency = signal_view(
+        "p95_latency", "p95 latency", "latency", 0.33, 3.0, shown="330 ms over the last 5 minutes"
+    )
+    older = SignalView(**{"name": "cpu", "title": "CPU", "kind": "saturation", "current": 0.4, "headroom": 2.0,
+                          "breaks_first": True})  # fmt: skip
+    data = DataSays(source="prom", read_at=T0, signals=(latency, older))
+    stored = DataSays.from_json(data.to_json())
+    assert stored == data
+    text = "\n".join(mrkdwn(data_message(Board.of(replace(pm, data=stored)))["blocks"]))
+    assert "1. `p95_latency` — 330 ms over the last 5 minutes · 3.0x headroom · *breaks first at 10x*" in text
+    assert "2. `cpu` — 0.4 now · 2.0x headroom" in text

@@ -14,7 +14,7 @@ from bot.metrics.coverage import Hint, Unchecked
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
-from bot.words import plural
+from bot.words import plural, quoted
 
 SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
 STATUS_ICONS = {
@@ -88,6 +88,12 @@ def window_text(signal: Signal) -> str:
     return f"over the last {span_text(signal.window)}"
 
 
+def value_text(signal: Signal, value: float | None) -> str:
+    """A value in its unit with the window it covers, the same on every surface: "82% now",
+    "99.0% over the last 7 days", "330 ms latest in the last 5 minutes"."""
+    return f"{fmt_value(signal.kind, value)} {window_text(signal)}"
+
+
 def _nice(x: float) -> float:
     """The smallest of 1, 2, 5 × 10ⁿ at or above x."""
     magnitude = 10 ** math.floor(math.log10(x))
@@ -142,7 +148,7 @@ def signal_line(r: SignalReading) -> str:
         )
         rates = ", ".join(f"{bk.escape(g.feature)} {fmt_value('rate', g.last_week)}" for g in r.features[:5])
         return f"{head} {bk.escape(top.feature)} {growth} over 7 days ({limit_text(s)}) · {rates}"
-    value = f"{fmt_value(s.kind, r.value)} {window_text(s)}"
+    value = value_text(s, r.value)
     if r.value is None:
         value = f"n/a ({bk.escape(r.note)})" if r.note else "n/a"
     line = f"{head} {value} ({limit_text(s)})"
@@ -150,16 +156,30 @@ def signal_line(r: SignalReading) -> str:
     return f"{line} {trend}" if trend else line
 
 
+def _quote(quote: str, seed: str | None) -> str:
+    """ "“quote” — “Title”": the seed's words and the article they come from."""
+    if not quote:
+        return ""
+    cited = f" — {bk.escape(seeds.cite(seed))}" if seed else ""
+    return f"{bk.escape(quoted(quote.rstrip('.')))}{cited}"
+
+
 def unchecked_line(u: Unchecked) -> str:
-    return f"• *{u.rule}* not checked: {u.why}. “{bk.escape(u.quote)}” To check it, add under the team's `metrics.signals`: {bk.escape(u.add)}"
+    quote = _quote(u.quote, u.seed)
+    said = f" {quote}." if quote else ""
+    return (
+        f"• *{u.rule}* not checked: {u.why}.{said} To check it, add under the team's `metrics.signals`: "
+        f"{bk.escape(u.add)}"
+    )
 
 
 def hint_line(h: Hint) -> str:
-    value = f"{fmt_value('latency', h.value)} {window_text(h.signal)}"
+    value = value_text(h.signal, h.value)
+    cited = f" ({bk.escape(seeds.cite(h.seed))})" if h.seed else ""
     return (
         f":bulb: *Hint:* the request {bk.escape(h.signal.title)} is {value}, over the "
-        f"{fmt_value('latency', h.limit)} the {h.rule} sets for *read queries*. It is not a trigger (requests "
-        "are not read queries): measure read latency to check the rule."
+        f"{fmt_value('latency', h.limit)} the {h.rule}{cited} sets for *read queries*. It is not a trigger "
+        "(requests are not read queries): measure read latency to check the rule."
     )
 
 
