@@ -215,7 +215,10 @@ def test_slack_says_which_rule_was_not_checked_and_shows_the_hint(
     assert_tells_the_team(text)
     assert "*availability* 99% over the last 7 days (at least 99.9%)" in text
     assert "*p95 latency* 330 ms over the last 5 minutes (limit 2 s)" in text
-    assert "*availability* 99% over the last 7 days is under 99.9% → *availability under 99.9%" in text
+    assert (
+        "*availability* 99% over the last 7 days is under 99.9% → *find what takes the service down before adding load*"
+        in text
+    )
     assert "&lt;p95 of your read queries&gt;" in text  # not a Slack link
     assert "*request rate* 15 req/s over the last 5 minutes (no threshold: the articles set none" in text
 
@@ -242,7 +245,7 @@ def test_the_app_home_and_the_digest_say_it_too(
     assert "availability 99% over the last 7 days (at least 99.9%) :red_circle:" in text
     assert "by day, scale 90–100%" in text
     assert (
-        ":rotating_light: availability 99% over the last 7 days (at least 99.9%) → *availability under"
+        ":rotating_light: availability 99% over the last 7 days (at least 99.9%) → *find what takes the service down"
         in text
     )
 

@@ -4,7 +4,7 @@ headroom, the breached triggers with their seeds, and when and where the data wa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from bot import blocks as bk
@@ -183,15 +183,19 @@ def hint_line(h: Hint) -> str:
     )
 
 
-def headroom_line(i: int, h: Headroom, k: float, titles: dict[str, str]) -> str:
+def headroom_line(
+    i: int, h: Headroom, k: float, titles: Mapping[str, str], windows: Mapping[str, str] | None = None
+) -> str:
+    """`windows`: each signal's `window_text`, so the value says what it covers as its line above does."""
     title = bk.escape(titles.get(h.name, h.name))
+    when = (windows or {}).get(h.name, "now")
     if h.kind == "saturation":
-        now = f"{percent(h.current)} now, ceiling {percent(h.limit or 0)}"
+        now = f"{percent(h.current)} {when}, ceiling {percent(h.limit or 0)}"
         at_k = "saturates" if h.saturates else percent(h.at_k or 0)
     else:
         driver = bk.escape(titles.get(h.driven_by or "", h.driven_by or ""))
         limit = f", limit {fmt_value('latency', h.limit)}" if h.limit is not None else ""
-        now = f"{fmt_value('latency', h.current)} now{limit}, driven by {driver}"
+        now = f"{fmt_value('latency', h.current)} {when}{limit}, driven by {driver}"
         at_k = "saturates" if h.saturates or h.at_k is None else fmt_value("latency", h.at_k)
     return f"{i}. *{title}* — headroom {fmt_multiple(h.headroom)} ({now}); at {k:g}x: {at_k}"
 
@@ -246,7 +250,10 @@ def reading_blocks(reading: TeamReading) -> list[bk.Block]:
     blocks.append(bk.divider())
     p = reading.projection
     if p.breaks_first:
-        ranked = [headroom_line(i, h, p.k, titles) for i, h in enumerate(p.breaks_first[:MAX_RANKED], 1)]
+        windows = {r.name: window_text(r.signal) for r in reading.signals}
+        ranked = [
+            headroom_line(i, h, p.k, titles, windows) for i, h in enumerate(p.breaks_first[:MAX_RANKED], 1)
+        ]
         if len(p.breaks_first) > MAX_RANKED:
             ranked.append(f"…and {len(p.breaks_first) - MAX_RANKED} more under {p.k:g}x")
         text = f"*Breaks first at {p.k:g}x* (least headroom first)\n" + "\n".join(ranked)
