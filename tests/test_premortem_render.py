@@ -162,3 +162,18 @@ def test_data_says_shows_each_value_in_its_unit_with_the_window_it_covers() -> N
     text = "\n".join(mrkdwn(data_message(Board.of(replace(pm, data=stored)))["blocks"]))
     assert "1. `p95_latency` — 330 ms over the last 5 minutes · 3.0x headroom · *breaks first at 10x*" in text
     assert "2. `cpu` — 0.4 now · 2.0x headroom" in text
+
+
+def test_the_close_voting_button_counts_the_risks_it_will_plan() -> None:
+    def close_button(components: list[str]) -> dict:
+        risks = tuple(Risk("U0LEAD00", n, c, "why", None, None) for n, c in enumerate(components, start=1))
+        pm = replace(big_premortem("voting"), risks=risks, votes={})
+        blocks = [b for m in reveal_messages(Board.of(pm)) for b in m["blocks"]]
+        return next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if "Close" in str(e))
+
+    two = close_button(["Database pool", "Search index"])
+    assert two["text"]["text"] == "Close voting and plan the top two"
+    assert "The two risks with the most votes" in two["confirm"]["text"]["text"]
+    assert close_button(["Database pool"])["text"]["text"] == "Close voting and plan the top risk"
+    four = close_button(["Database pool", "Search index", "Auth service", "Cache layer"])
+    assert four["text"]["text"] == "Close voting and plan the top three"

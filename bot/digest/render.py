@@ -132,6 +132,8 @@ def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk
         (
             "Details for the team and the charts are in the thread."
             if len(digest.teams) == 1
+            else "Details for both teams and the charts are in the thread."
+            if len(digest.teams) == 2
             else f"Details for each of the {len(digest.teams)} teams and the charts are in the thread."
         ),
         f"As of {bk.date(digest.as_of)}.",

@@ -19,12 +19,13 @@ from bot.premortem.model import (
     QUESTION,
     SEED,
     SYNC_ANSWER,
+    TOP,
     Premortem,
     Ref,
     Risk,
 )
 from bot.premortem.timing import EXTEND_BY
-from bot.words import plural, quoted
+from bot.words import plural, quoted, spelled
 
 ACTION_ANSWER = "premortem:answer"
 ACTION_EXTEND = "premortem:extend"
@@ -186,6 +187,16 @@ def _risk_line(risk: Risk) -> str:
     return line
 
 
+def _close_words(n: int) -> tuple[str, str]:
+    """The close-voting button and its confirmation, counted as many risks as will be planned."""
+    if n == 1:
+        return "Close voting and plan the top risk", "The risk gets a mitigation with an owner."
+    return (
+        f"Close voting and plan the top {spelled(n)}",
+        f"The {spelled(n)} risks with the most votes each get a mitigation with an owner.",
+    )
+
+
 def mark_line(mark: Mark) -> str:
     signal = f"`{mark.signal.name}`"
     room = headroom_text(mark.signal)
@@ -244,16 +255,14 @@ def reveal_messages(board: Board) -> list[Message]:
     if voting:
         buttons = []
         if board.groups:
+            label, consequence = _close_words(min(len(board.groups), TOP))
             buttons.append(
                 bk.button(
-                    "Close voting and plan the top three",
+                    label,
                     ACTION_CLOSE,
                     Ref.dump(pm=pm.id),
                     style="primary",
-                    confirm=bk.confirm_dialog(
-                        "Close voting?",
-                        "The three risks with the most votes each get a mitigation with an owner.",
-                    ),
+                    confirm=bk.confirm_dialog("Close voting?", consequence),
                 )
             )
         buttons.append(_cancel_button(pm, "The answers stay in the thread; no mitigations are planned."))
