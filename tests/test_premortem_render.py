@@ -177,3 +177,19 @@ def test_the_close_voting_button_counts_the_risks_it_will_plan() -> None:
     assert close_button(["Database pool"])["text"]["text"] == "Close voting and plan the top risk"
     four = close_button(["Database pool", "Search index", "Auth service", "Cache layer"])
     assert four["text"]["text"] == "Close voting and plan the top three"
+
+
+def test_cancelling_asks_with_buttons_that_say_what_they_do() -> None:
+    """The dialog's 'no' is not labelled "Cancel", which would read as cancelling the pre-mortem."""
+    prompt = prompt_message(big_premortem("collecting"))
+    cancel = next(
+        e
+        for b in prompt["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "cancel" in e["action_id"]
+    )
+    assert (cancel["confirm"]["confirm"]["text"], cancel["confirm"]["deny"]["text"]) == (
+        "Cancel pre-mortem",
+        "Keep it",
+    )

@@ -172,7 +172,9 @@ def _cancel_button(pm: Premortem, consequence: str) -> dict[str, Any]:
         ACTION_CANCEL,
         Ref.dump(pm=pm.id),
         style="danger",
-        confirm=bk.confirm_dialog("Cancel the pre-mortem?", consequence),
+        confirm=bk.confirm_dialog(
+            "Cancel the pre-mortem?", consequence, confirm="Cancel pre-mortem", deny="Keep it"
+        ),
     )
 
 
