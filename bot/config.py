@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 from bot.configbase import ChannelId, Strict, UserId, WorkspaceId, env_name_for_message, shown
 from bot.debt.config import TeamDebtConfig, TrackerConfig
 from bot.digest.config import DigestConfig
+from bot.launch.config import LaunchConfig
 from bot.logs import redactor
 from bot.metrics.config import MetricsDefaults, SourceConfig, TeamMetricsConfig
 from bot.premortem.config import TeamPremortemConfig
@@ -47,6 +48,7 @@ class TeamConfig(Strict):
 class WorkspaceConfig(Strict):
     digest: DigestConfig | None = None
     admins: list[UserId] = []  # people who may run admin-only commands besides Slack's own admins
+    launch: LaunchConfig | None = None  # this workspace's launch steps and metric triggers
 
 
 class AppConfig(Strict):
@@ -56,6 +58,7 @@ class AppConfig(Strict):
     teams: list[TeamConfig] = []
     digest: DigestConfig = DigestConfig()
     workspaces: dict[WorkspaceId, WorkspaceConfig] = {}
+    launch: LaunchConfig = LaunchConfig()
 
     _path: Path | None = PrivateAttr(default=None)
     _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
@@ -113,6 +116,10 @@ class AppConfig(Strict):
     def digest_for(self, workspace_id: str) -> DigestConfig:
         ws = self.workspaces.get(workspace_id)
         return ws.digest if ws and ws.digest else self.digest
+
+    def launch_for(self, workspace_id: str) -> LaunchConfig:
+        ws = self.workspaces.get(workspace_id)
+        return ws.launch if ws and ws.launch else self.launch
 
     def admins_for(self, workspace_id: str) -> list[str]:
         ws = self.workspaces.get(workspace_id)

@@ -10,6 +10,9 @@ With no Slack credentials `create_app` calls `install_local`, which
   teams led by Ana and managed by Maria, and #eng-managers as the digest's channel with Maria getting
   its DM copy, so that the console's manager can run `/scale-check setup` and `digest now` at once;
 - installs the bot into that workspace (an installation row, as an OAuth install would leave);
+- on that first run, once the server answers, has Ana plan a launch three weeks out in #search the way
+  anyone would (`/scale-check launch`, then its modal, through the actor), so the console shows a
+  launch's message with its timeline (`seed_launch`);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
   session's signing secret by the local Slack's actor, exactly as Slack would send it;
 - when the config declares no metrics sources, serves the demo metrics source (`bot/localdemo.py`) at
@@ -23,11 +26,13 @@ import contextlib
 import ipaddress
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from fastapi import FastAPI
 
 from bot.digest.jobs import ensure_workspace
@@ -123,6 +128,55 @@ def seed_setup(session: Session, config: AppConfig, now: datetime) -> None:
     digest_repo.save_schedule(session, TEAM_ID, channel, day, time, zone, [MANAGER], ADMIN, now)
 
 
+# What, days ahead, expected multiple; in #search (a team Ana leads), leaving #payments, where the console
+# opens, as it was.
+LAUNCH = ("Search autocomplete", 21, "10")
+SEED_WAIT = 30.0  # seconds the first run waits for its own server to answer
+
+
+def seed_launch(actor: Actor, store: Store, today: date) -> None:
+    """Ana plans a launch in #search through the command and its modal, as a person would."""
+    channel = CHANNELS[1][0]
+    with store.lock:
+        before = set(store.views)
+    deadline = time.monotonic() + SEED_WAIT
+    while True:
+        try:
+            actor.slash_command(TEAM_ID, LEAD, channel, "launch")
+            break
+        except httpx.TransportError:  # the server is still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    while True:
+        with store.lock:
+            opened = [
+                v.id
+                for v in store.views.values()
+                if v.id not in before and v.user_id == LEAD and v.status == "open"
+            ]
+        if opened:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError("the launch modal did not open")
+        time.sleep(0.1)
+    what, days, multiple = LAUNCH
+    values = {
+        "what": {"value": what},
+        "date": {"date": (today + timedelta(days=days)).isoformat()},
+        "multiple": {"multiple": multiple},
+    }
+    actor.submit_view(TEAM_ID, LEAD, opened[-1], values)
+    while True:  # the bot plans it after the modal closes: done once its thread says so
+        with store.lock:
+            planned = any(
+                "planned this launch" in m.text for m in store.messages.get(channel, []) if m.thread_ts
+            )
+        if planned or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+
+
 def self_url(host: str, port: int) -> str:
     """Where this server reaches itself: loopback when it listens on every interface."""
     try:
@@ -149,6 +203,8 @@ class LocalWorkspace:
     demo: LocalDemo | None = None
     _saver: asyncio.Task[None] | None = None
     _past_weeks: asyncio.Task[None] | None = None
+    _seeder: asyncio.Task[None] | None = None
+    _first_run: bool = False
     _saved_revision: int = -1
 
     def __post_init__(self) -> None:
@@ -181,6 +237,7 @@ class LocalWorkspace:
         rt = self.state.rt
         loop = asyncio.get_running_loop()
         saved = await rt.db.run(repo.load_state, TEAM_ID)
+        self._first_run = saved is None
         if saved is None:
             await loop.run_in_executor(self.pool, seed, self.store)
             await rt.db.run(seed_setup, rt.config, rt.clock.now())
@@ -219,12 +276,31 @@ class LocalWorkspace:
         await self.save()
         self._saver = asyncio.create_task(self._save_often(), name="localslack-save")
         await ensure_workspace(rt, TEAM_ID)  # the digest's job, now that the workspace is installed
+        if self._first_run:
+            self._seeder = asyncio.create_task(self._seed_launch(), name="localslack-seed-launch")
+
+    async def _seed_launch(self) -> None:
+        assert self.actor is not None
+        # An actor of its own: the console's keeps what its person last sent.
+        actor = Actor(self.store, self.actor.request_url, self.state.signing_secret or "", timeout=10.0)
+        try:
+            today = self.state.rt.clock.now().date()
+            await asyncio.get_running_loop().run_in_executor(self.pool, seed_launch, actor, self.store, today)
+        except Exception:
+            log.warning("could not plan the local workspace's sample launch", exc_info=True)
+        finally:
+            actor.close()
+
+    @property
+    def sample_launch_planned(self) -> bool:
+        """Whether the first run's sample launch is done being planned (or there is none to plan)."""
+        return self._seeder is None or self._seeder.done()
 
     def _restore(self, saved: str) -> None:
         self.store.restore(json.loads(saved))
 
     async def stop(self, app: FastAPI) -> None:
-        for task in (self._saver, self._past_weeks):
+        for task in (self._seeder, self._saver, self._past_weeks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -59,6 +59,7 @@ async def _modal(
     ctx: Ctx, team: Team | None, origin: str | None, warning: str | None = None
 ) -> dict[str, Any]:
     schedule = await schedule_for(ctx.rt, ctx.workspace_id, ZONE_BUDGET)
+    manages = team is not None and ctx.user_id in team.managers
     return setup_modal(
         ctx.rt.config,
         team,
@@ -67,6 +68,7 @@ async def _modal(
         warning=warning,
         digest_editable=await may_change_digest(ctx, schedule),
         digest_who_can=rules.who_can_change_digest(schedule.managers),
+        own_digest=(schedule.manager_channel(ctx.user_id or ""),) if manages else None,
     )
 
 
@@ -128,6 +130,9 @@ async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
         if digest_setup.channel:
             await _check_digest_channel(ctx, digest_setup.channel)
     assert ctx.user_id is not None
+    asked, own_channel = rules.own_digest_channel(values)
+    if own_channel:
+        await _check_digest_channel(ctx, own_channel, rules.B_OWN_DIGEST)
     now = ctx.now
     await setup_service.save(
         ctx.rt,
@@ -136,18 +141,19 @@ async def submit(ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
         digest_setup if digest_changed else None,
         ctx.user_id,
         now,
+        own_digest=(own_channel,) if asked and own_channel != schedule.manager_channel(ctx.user_id) else None,
     )
     return None
 
 
-async def _check_digest_channel(ctx: Ctx, channel: str) -> None:
+async def _check_digest_channel(ctx: Ctx, channel: str, block: str = rules.B_DIGEST_CHANNEL) -> None:
     try:
         info = (await ctx.client.conversations_info(channel=channel))["channel"]
     except SlackApiError:
-        raise FieldError(rules.B_DIGEST_CHANNEL, "I can't see that channel; pick another.") from None
+        raise FieldError(block, "I can't see that channel; pick another.") from None
     if not info.get("is_member"):
         raise FieldError(
-            rules.B_DIGEST_CHANNEL,
+            block,
             f"I'm not in #{info.get('name') or channel}: `/invite @scalebot` there, then save again.",
         )
 

@@ -22,10 +22,18 @@ from localslack.console_html import Scene
 from localslack.elements import ActorError, find_element, is_empty, state_values
 from localslack.methods.views import home_of, modal_stack, open_modal_of
 from localslack.mrkdwn import text_object_plain
-from localslack.state import JSON, Channel, Ephemeral, Message, View
+from localslack.state import JSON, Canvas, Channel, Ephemeral, Message, View
 from localslack.store import Store
 
 REQUIRED = "Please complete this required field."
+
+
+def channel_canvases(store: Store, channel: Channel | None) -> list[Canvas]:
+    """The channel's own canvas first, then the canvases tabbed into it."""
+    if channel is None or channel.is_im:
+        return []
+    ids = ([channel.canvas_id] if channel.canvas_id else []) + channel.canvas_tabs
+    return [store.canvases[i] for i in ids if i in store.canvases]
 
 
 @dataclass
@@ -100,7 +108,7 @@ class Console:
             if surface in ("home", "messages"):
                 channel = im if surface == "messages" else None
             else:
-                surface = "channel"
+                surface = "canvas" if surface == "canvas" else "channel"
                 wanted = [channel_id, self.default_channel]
                 channel = next(
                     (c for w in wanted for c in public if c.id == w), public[0] if public else None
@@ -137,6 +145,7 @@ class Console:
                 origin=self.origin,
                 files_prefix=f"{store.public_url}/files-pri/",
                 notes=self.notes,
+                canvases=channel_canvases(store, channel),
             )
             return copy.deepcopy(scene)
 

@@ -10,10 +10,11 @@ import html
 import zlib
 from dataclasses import dataclass, field
 
+from localslack.canvas_html import canvas_html, tabs_html
 from localslack.mrkdwn import message_time, mrkdwn_html, text_object_html
 from localslack.render_blocks import blocks_html
 from localslack.render_elements import RenderContext, attr
-from localslack.state import Channel, Ephemeral, Message, StoredFile, User, View, Workspace
+from localslack.state import Canvas, Channel, Ephemeral, Message, StoredFile, User, View, Workspace
 
 _IMAGE_TYPES = ("png", "jpg", "jpeg", "gif", "webp")
 
@@ -41,6 +42,7 @@ class Scene:
     origin: str = ""
     files_prefix: str = ""
     notes: tuple[str, ...] = ()  # what the app serving this workspace adds to the header (e.g. demo data)
+    canvases: list[Canvas] = field(default_factory=list)  # the channel's canvas, then its canvas tabs
 
     def context(self, surface: str, prefix: str) -> RenderContext:
         ctx = RenderContext(
@@ -181,6 +183,14 @@ def channel_pane(scene: Scene) -> str:
     channel = scene.channel
     if channel is None:
         return '<div class="empty">Pick a channel on the left.</div>'
+    tabs = tabs_html(channel, scene.canvases, scene.surface)
+    if scene.surface == "canvas" and scene.canvases:
+        names = {c.id: c.name for c in scene.channels}
+        return tabs + canvas_html(scene.canvases[0], scene.users, names)
+    return tabs + _messages(scene, channel)
+
+
+def _messages(scene: Scene, channel: Channel) -> str:
     ctx = scene.context("message", "c")
     top: list[Message | Ephemeral] = [
         m for m in scene.messages if m.thread_ts is None or m.thread_ts == m.ts or m.reply_broadcast
@@ -273,7 +283,7 @@ def sidebar_pane(scene: Scene) -> str:
         for u in sorted(scene.users.values(), key=lambda u: u.real_name.lower())
         if not u.is_bot and not u.deleted
     )
-    current = scene.channel.id if scene.channel and scene.surface == "channel" else None
+    current = scene.channel.id if scene.channel and scene.surface in ("channel", "canvas") else None
     channels = "".join(
         f'<li><a href="?user={attr(scene.user.id)}&amp;channel={attr(c.id)}" data-channel-link="{attr(c.id)}"'
         f"{' aria-current=page' if c.id == current else ''}># {html.escape(c.name)}</a></li>"
@@ -305,7 +315,7 @@ def page_html(scene: Scene, panes: dict[str, str], static_version: str) -> str:
     """The whole page, already showing the current state (the script keeps it up to date)."""
     thread_hidden = "" if panes.get("thread") else " hidden"
     # The app's Messages tab is read-only (the manifest's messages_tab_read_only_enabled).
-    composer_hidden = " hidden" if scene.surface in ("home", "messages") else ""
+    composer_hidden = " hidden" if scene.surface != "channel" else ""
     placeholder = f"Message #{scene.channel.name}" if scene.channel else "Message"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -50,7 +50,7 @@ _STATIC_TYPES = {
     "page.js": _JS,
     "blockkit.js": _JS,
 }
-_SURFACES = ("channel", "home", "messages")
+_SURFACES = ("channel", "canvas", "home", "messages")
 
 
 def _static() -> dict[str, bytes]:

@@ -27,6 +27,18 @@ class RateLimit:
 # per app per workspace (https://api.slack.com/docs/rate-limits). The fake allows a burst of 20 and
 # then 50 a minute, answering 429 `ratelimited` with a Retry-After beyond that.
 UPDATE_LIMIT = RateLimit(per_minute=50, burst=20)
+# The canvas methods' documented tiers (https://docs.slack.dev/apis/web-api/rate-limits): creating is
+# Tier 2 ("20+ per minute"), editing and sharing Tier 3 ("50+ per minute"); counted per method per
+# workspace, a small burst then the tier's rate.
+TIER_2 = RateLimit(per_minute=20, burst=5)
+TIER_3 = RateLimit(per_minute=50, burst=20)
+METHOD_TIERS: dict[str, RateLimit] = {
+    "conversations.canvases.create": TIER_2,
+    "canvases.create": TIER_2,
+    "canvases.edit": TIER_3,
+    "canvases.delete": TIER_3,
+    "canvases.access.set": TIER_3,
+}
 
 
 @dataclass
@@ -42,6 +54,7 @@ class Injection:
     error: str = ""
     retry_after: int = 1
     seconds: float = 0.0
+    skip: int = 0  # calls of the method to let through before this applies
 
 
 @dataclass
@@ -63,6 +76,7 @@ class Faults:
         self._posts: dict[str, deque[float]] = {}
         self.update_limit: RateLimit | None = UPDATE_LIMIT
         self._updates: dict[str, _Bucket] = {}
+        self._tiers: dict[tuple[str, str], _Bucket] = {}
 
     def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
         self._push(method, Injection("fail", times, error=error))
@@ -70,8 +84,8 @@ class Faults:
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         self._push(method, Injection("ratelimit", times, retry_after=retry_after))
 
-    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
-        self._push(method, Injection("stall", times, seconds=seconds))
+    def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
+        self._push(method, Injection("stall", times, seconds=seconds, skip=after))
 
     def clear(self) -> None:
         """No injections, no posting rate, and the default chat.update limit with full buckets."""
@@ -80,6 +94,7 @@ class Faults:
             self._posts.clear()
             self.message_rate = None
             self._updates.clear()
+            self._tiers.clear()
             self.update_limit = UPDATE_LIMIT
 
     def _push(self, method: str, injection: Injection) -> None:
@@ -108,6 +123,9 @@ class Faults:
     def _take(self, method: str, kind: str) -> Injection | None:
         for injection in self._queue.get(method, []):
             if injection.kind == kind and injection.remaining > 0:
+                if injection.skip > 0:
+                    injection.skip -= 1
+                    return None
                 injection.remaining -= 1
                 return injection
         return None
@@ -147,6 +165,23 @@ class Faults:
             if bucket is None:
                 bucket = self._updates[team_id] = _Bucket(float(limit.burst), now)
             # max(): the store's clock goes back to real time when a test resets it.
+            bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
+            bucket.at = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return None
+            return max(1, math.ceil((1.0 - bucket.tokens) / rate))
+
+    def admit_tiered(self, method: str, team_id: str, now: float) -> int | None:
+        """None when a call of a tiered method (`METHOD_TIERS`) may go ahead, else the Retry-After."""
+        limit = METHOD_TIERS.get(method)
+        if limit is None:
+            return None
+        with self._lock:
+            rate = limit.per_minute / 60.0
+            bucket = self._tiers.get((method, team_id))
+            if bucket is None:
+                bucket = self._tiers[(method, team_id)] = _Bucket(float(limit.burst), now)
             bucket.tokens = min(float(limit.burst), bucket.tokens + max(0.0, now - bucket.at) * rate)
             bucket.at = now
             if bucket.tokens >= 1.0:

@@ -21,6 +21,7 @@ from localslack.methods.views import home_of, open_modal_of
 from localslack.state import (
     JSON,
     AppConfig,
+    Canvas,
     Channel,
     RecordedCall,
     ResponseUrlPost,
@@ -226,9 +227,9 @@ class FakeSlack:
         """The next `times` calls answer HTTP 429 with `Retry-After` and error `ratelimited`."""
         self.faults.rate_limit_next(method, retry_after, times)
 
-    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """The next `times` calls wait `seconds` before answering (for client timeouts)."""
-        self.faults.stall_next(method, seconds, times)
+    def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls (after letting `after` through) wait `seconds` before being handled."""
+        self.faults.stall_next(method, seconds, times, after)
 
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
@@ -340,6 +341,37 @@ class FakeSlack:
     def files(self) -> list[StoredFile]:
         """Uploaded files; `.content` holds the bytes."""
         return self._read(lambda: list(self.store.files.values()))
+
+    def canvases(self) -> list[Canvas]:
+        """Every canvas, `.markdown` holding its body and `.edits` how often it was edited."""
+        return self._read(lambda: list(self.store.canvases.values()))
+
+    def set_canvas_plan(self, team_id: str, plan: str) -> None:
+        """ "paid" (every canvas), "free" (no channel canvases) or "disabled" (canvases turned off)."""
+        with self.store.lock:
+            self.store.workspaces[team_id].canvas_plan = plan
+            self.store.touch()
+
+    def add_person_canvas(self, channel_id: str, user_id: str, markdown: str) -> str:
+        """A channel canvas a person made (the bot must never overwrite it); returns its id."""
+        with self.store.lock:
+            channel = self.store.channels[channel_id]
+            now = int(self.store.now())
+            canvas = Canvas(
+                self.store.new_id("F"),
+                channel.team_id,
+                user_id,
+                "Channel canvas",
+                markdown,
+                now,
+                now,
+                channel_id=channel_id,
+                is_channel_canvas=True,
+            )
+            self.store.canvases[canvas.id] = canvas
+            channel.canvas_id = canvas.id
+            self.store.touch()
+            return canvas.id
 
     def snapshot(self) -> JSON:
         return self.store.snapshot()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from localslack.state import (
     JSON,
     AppConfig,
+    Canvas,
     Channel,
     Ephemeral,
     Message,
@@ -38,6 +39,7 @@ TABLES: dict[str, tuple[type, str]] = {
     "triggers": (Trigger, "id"),
     "response_urls": (ResponseUrl, "id"),
     "files": (StoredFile, "id"),
+    "canvases": (Canvas, "id"),
     "oauth_codes": (OAuthCode, "code"),
 }
 

@@ -37,6 +37,9 @@ class Workspace:
     created: int
     enterprise_id: str | None = None
     active: bool = True
+    # What the workspace's plan allows of canvases: "paid" (all), "free" (no channel canvases, only tabs),
+    # "disabled" (an admin turned canvases off).
+    canvas_plan: str = "paid"
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Channel:
     is_archived: bool = False
     created: int = 0
     creator: str = ""
+    canvas_id: str | None = None  # the channel canvas (properties.canvas)
+    canvas_tabs: list[str] = field(default_factory=list)  # canvases tabbed into the channel
 
 
 @dataclass
@@ -250,6 +255,23 @@ class StoredFile:
             "url_private": f"{public_url}/files-pri/{self.team_id}-{self.id}/{name}",
             "permalink": f"{public_url}/files/{self.user}/{self.id}/{name}",
         }
+
+
+@dataclass
+class Canvas:
+    """A canvas: its Markdown body, who created it, where it is."""
+
+    id: str
+    team_id: str
+    creator: str  # user id (the bot user for the bot's canvases)
+    title: str
+    markdown: str
+    created: int
+    updated: int
+    channel_id: str | None = None  # the channel whose canvas it is, or which it is tabbed into
+    is_channel_canvas: bool = False
+    edits: int = 0
+    shared_channels: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from localslack.snapshot import put_back, take
 from localslack.state import (
     JSON,
     AppConfig,
+    Canvas,
     Channel,
     Ephemeral,
     Message,
@@ -77,6 +78,7 @@ class Store:
         self.response_url_posts: list[ResponseUrlPost] = []
         self.calls: list[RecordedCall] = []
         self.files: dict[str, StoredFile] = {}
+        self.canvases: dict[str, Canvas] = {}
         self.oauth_codes: dict[str, OAuthCode] = {}
 
     # -- time and ids ---------------------------------------------------------------------------

@@ -75,6 +75,8 @@ class DigestRunRow(SQLModel, table=True):
     # Who is sending it now, until when (renewed while it works): one sender at a time per week.
     owner: str | None = Field(default=None, max_length=191)
     lease_until: datetime | None = None
+    # Each team's state this week (what "changed since last week" compares), written when it is sent.
+    state_json: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class DigestPostRow(SQLModel, table=True):
@@ -86,7 +88,7 @@ class DigestPostRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(index=True, max_length=32)
     week: str = Field(max_length=8)
-    kind: str = Field(max_length=8)  # team, chart, dm
+    kind: str = Field(max_length=8)  # team, chart, dm (org-wide copy), manager (their own), table
     key: str = Field(max_length=64)  # the team's channel, the chart's name, the manager's user id
     channel_id: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)

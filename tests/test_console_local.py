@@ -25,7 +25,7 @@ from bot.local import TEAM_ID, self_url
 from storage import installations
 from storage import localslack as repo
 from tests.browser.demo import Recorded, register_demo
-from tests.browser.harness import ADMIN, LEAD, MEMBER, PAYMENTS, LocalBot, wait_for
+from tests.browser.harness import ADMIN, LEAD, MEMBER, PAYMENTS, SEARCH, LocalBot, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -322,3 +322,22 @@ def test_the_access_log_skips_the_pages_polling_and_hides_response_url_ids(local
 )
 def test_the_bot_reaches_its_own_workspace_on_loopback_when_listening_everywhere(host: str, url: str) -> None:
     assert self_url(host, 3000) == url
+
+
+def test_the_first_run_plans_a_launch_through_the_command_and_the_console_shows_its_timeline(
+    local: LocalBot,
+) -> None:
+    # Ana's `/scale-check launch` and its modal, sent by the local Slack's actor like any person's.
+    html = wait_for(
+        lambda: (
+            "Search autocomplete" in (h := main_html(local, LEAD, channel=SEARCH)) and "Timeline" in h and h
+        ),
+        message="the sample launch",
+    )
+    for step in ("Pre-mortem", "Signal checklist", "Go/no-go summary", "Retro prompt"):
+        assert step in html
+    with local.store.lock:
+        messages = [m.text for m in local.store.messages[SEARCH]]
+        opened = [c for c in local.store.calls if c.method == "views.open"]
+    assert any(t.startswith("Launch: Search autocomplete") for t in messages)
+    assert opened, "the launch was planned through its modal"

@@ -1,5 +1,6 @@
 """Three scheduler processes on one PostgreSQL and Redis send the digests of 20 workspaces: one parent
-message per workspace and week, none lost and none doubled when the process holding a run is killed,
+message and one manager's own digest per workspace and week, none lost and none doubled when the process
+holding a run is killed,
 and a week missed while every scheduler was down is sent once within the grace and never after it.
 
 The processes share a file clock; moving it moves every scheduler's "now"."""
@@ -282,6 +283,8 @@ def test_three_schedulers_send_each_workspace_one_digest_a_week_through_a_kill_a
     for ws, weeks in counts.items():
         expected = {"2026-W48": 1, "2026-W49": 1, **({"2026-W50": 1} if ws in new_york else {})}
         assert weeks == Counter(expected), (ws, weeks)
+        # The manager of the "search" team gets their own digest once a week too, by DM.
+        assert own_digest_weeks(fake, f"U9{int(ws[2:]):03d}M") == Counter(expected), ws
     # The killed run found the parent its dead process had posted, and posted the rest once.
     stuck_channel = digest_channel(int(stuck_ws[2:]))
     (parent,) = [
@@ -294,6 +297,17 @@ def test_three_schedulers_send_each_workspace_one_digest_a_week_through_a_kill_a
     ]
     assert len(teams) == 2
     assert any(c.method == "conversations.history" for c in fake.calls())
+
+
+def own_digest_weeks(fake: FakeSlack, user: str) -> Counter[str]:
+    """How many of their own digests a manager has in their DM with the app, per ISO week."""
+    ims = [c["id"] for c in fake.snapshot()["channels"] if c.get("is_im") and c.get("im_user") == user]
+    return Counter(
+        m["metadata"]["event_payload"]["week"]
+        for im in ims
+        for m in fake.messages(im)
+        if (m.get("metadata") or {}).get("event_payload", {}).get("part") == "manager"
+    )
 
 
 def all_runs(rt: Runtime) -> list[JobRunRow]:

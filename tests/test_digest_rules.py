@@ -282,8 +282,8 @@ async def test_charts_are_real_pngs_and_many_teams_are_narrowed_to_the_ones_that
         assert chart.png[:8] == b"\x89PNG\r\n\x1a\n" and chart.png[12:16] == b"IHDR"
         image = matplotlib.image.imread(io.BytesIO(chart.png), format="png")
         assert image.shape[0] > 200 and image.shape[1] > 400
-    assert "25 of 300 teams, out of band first" in rendered[0].title
-    assert "the 8 slowest of 300 teams" in rendered[1].title
+    assert rendered[0].title.startswith("Tech-debt share of all 300 teams: ")  # the distribution
+    assert rendered[1].title == "p95 latency: the 10 slowest of 300 teams"
     assert await charts.render_charts([digest_of(team("Quiet", "C1"), debt_facts=None)]) != []
     no_data = TeamDigest(team("Empty", "C9"), {"debt": unavailable("debt", "down")})
     assert await charts.render_charts([no_data]) == []

@@ -294,3 +294,44 @@ def test_a_slow_zone_lookup_does_not_hold_the_modal_back_and_still_fills_the_cac
     # The lookup went on in the background; the next caller gets the workspace's zone from the cache.
     wait_until(lambda: bot.call(bot.rt.cache.get(f"digest:zone:{seeded.team_id}")) is not None, timeout=10)
     assert bot.call(schedule_for(bot.rt, seeded.team_id, zone_budget=0.3)).timezone == "America/Chicago"
+
+
+def test_a_teams_manager_picks_a_channel_for_their_own_digest_and_it_goes_there(
+    setup_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    from bot.digest import service
+    from bot.digest.model import Week
+    from tests.digest_support import part
+
+    fake.add_channel(seeded.team_id, "C0MINE", "maria-digest", members=[seeded.manager])
+    admin_view = open_setup(fake, seeded, seeded.admin)
+    assert not any(b.get("block_id") == r.B_OWN_DIGEST for b in admin_view["blocks"])  # manages no team
+
+    view = open_setup(fake, seeded, seeded.manager)
+    (own,) = [b for b in view["blocks"] if b.get("block_id") == r.B_OWN_DIGEST]
+    assert own["label"]["text"] == "Your own digest" and "initial_conversation" not in own["element"]
+    refused = fake.actor().submit_view(
+        seeded.team_id, seeded.manager, view["id"], {r.B_OWN_DIGEST: {r.ACTION: "C0NOBOT"}}
+    )
+    assert refused.response_action == "errors" and "I'm not in #no-bot-here" in refused.errors[r.B_OWN_DIGEST]
+    submission = fake.actor().submit_view(
+        seeded.team_id, seeded.manager, view["id"], {r.B_OWN_DIGEST: {r.ACTION: "C0MINE"}}
+    )
+    assert submission.response_action == "close"
+    schedule = wait_until(
+        lambda: (
+            (s := setup_bot.call(schedule_for(setup_bot.rt, seeded.team_id))).manager_channel(seeded.manager)
+            and s
+        )
+    )
+    assert schedule.manager_channel(seeded.manager) == "C0MINE"
+    assert setup_bot.db(digest_repo.get_schedule, seeded.team_id) is None  # the file's digest still rules
+
+    setup_bot.call(
+        service.send_week(setup_bot.rt, seeded.team_id, Week.of(NOW, "UTC"), NOW, reason="now"), timeout=60
+    )
+    (mine,) = [m for m in fake.messages("C0MINE") if part(m) == "manager"]
+    assert "Your teams · scalability digest" in text_of(mine) and "*Payments*" in text_of(mine)
+    again = open_setup(fake, seeded, seeded.manager)
+    (own,) = [b for b in again["blocks"] if b.get("block_id") == r.B_OWN_DIGEST]
+    assert own["element"]["initial_conversation"] == "C0MINE"

@@ -28,7 +28,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.members": {"channels:read", "groups:read"},
     "conversations.open": {"im:write"},
-    "conversations.history": {"channels:history", "groups:history"},
+    # The digest reads back a manager's DM (im:history) to find a message a killed run posted.
+    "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history", "groups:history"},
     "users.info": {"users:read"},
     "users.list": {"users:read"},
@@ -39,6 +40,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
     "oauth.v2.access": set(),
+    "conversations.canvases.create": {"canvases:write"},
+    "canvases.create": {"canvases:write"},
+    "canvases.edit": {"canvases:write"},
 }
 # Needed by what the app is rather than by a Web API call: the slash command itself.
 INTRINSIC_SCOPES = {"commands"}

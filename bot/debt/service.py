@@ -169,6 +169,62 @@ async def team_debt(rt: Runtime, team: Team, on: date | None = None) -> TeamDebt
     return build(team, on or today(rt, team), rows)
 
 
+def _read_all(session: Session, workspace_id: str) -> dict[str, _Rows]:
+    """`_read` of every channel of the workspace, in five queries."""
+    from sqlmodel import col, select
+
+    sprints = list(
+        session.exec(
+            select(repo.DebtSprintRow)
+            .where(repo.DebtSprintRow.workspace_id == workspace_id)
+            .order_by(col(repo.DebtSprintRow.id))
+        )
+    )
+    entries: dict[int, list[repo.DebtEntryRow]] = {}
+    for entry in session.exec(
+        select(repo.DebtEntryRow)
+        .where(repo.DebtEntryRow.workspace_id == workspace_id)
+        .order_by(col(repo.DebtEntryRow.recorded_at), col(repo.DebtEntryRow.id))
+    ):
+        entries.setdefault(entry.sprint_id, []).append(entry)
+    out: dict[str, _Rows] = {}
+
+    def rows(channel: str) -> _Rows:
+        return out.setdefault(channel, _Rows([], [], None))
+
+    for sprint in sprints:
+        if sprint.id in entries:
+            rows(sprint.channel_id).sprints.append((sprint, entries[sprint.id]))
+    for nudge in session.exec(
+        select(status_repo.DebtNudgeRow)
+        .where(status_repo.DebtNudgeRow.workspace_id == workspace_id)
+        .order_by(col(status_repo.DebtNudgeRow.id))
+    ):
+        rows(nudge.channel_id).nudges.append(nudge)
+    for imported in session.exec(
+        select(status_repo.DebtImportRow).where(status_repo.DebtImportRow.workspace_id == workspace_id)
+    ):
+        found = rows(imported.channel_id)
+        out[imported.channel_id] = _Rows(
+            found.sprints, found.nudges, found.imported or imported, found.nudged
+        )
+    for nudged in session.exec(
+        select(status_repo.DebtNudgeSprintRow)
+        .where(status_repo.DebtNudgeSprintRow.workspace_id == workspace_id)
+        .order_by(col(status_repo.DebtNudgeSprintRow.id))
+    ):
+        rows(nudged.channel_id).nudged.append(nudged)
+    return out
+
+
+async def workspace_debt(rt: Runtime, workspace_id: str, teams: list[Team]) -> dict[str, TeamDebt]:
+    """`team_debt` of each of `teams` (of one workspace), read in one round trip."""
+    every = await rt.db.run(_read_all, workspace_id)
+    return {
+        t.channel_id: build(t, today(rt, t), every.get(t.channel_id) or _Rows([], [], None)) for t in teams
+    }
+
+
 async def team_debt_for(rt: Runtime, workspace_id: str, channel_id: str, on: date | None = None) -> TeamDebt:
     """`team_debt` of the team of a channel (see `storage.debt.team_channels` for the channels with sprints)."""
     return await team_debt(rt, await team_for(rt, workspace_id, channel_id), on)

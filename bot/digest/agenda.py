@@ -26,6 +26,8 @@ from bot.digest.model import (
 from bot.digest.roster import members
 from bot.words import plural, quoted
 
+BAND = (0.20, 0.30)
+
 AgendaKind = Literal["trigger", "overdue", "out_of_band", "stale_check", "no_premortem"]
 AGENDA_ORDER: tuple[AgendaKind, ...] = ("trigger", "overdue", "out_of_band", "stale_check", "no_premortem")
 AGENDA_HEADINGS: Mapping[AgendaKind, str] = {
@@ -43,6 +45,17 @@ class AgendaItem:
     team: str
     channel_id: str
     text: str  # mrkdwn, user text escaped
+    # Within its kind, higher is more urgent (see `URGENCY_RULE`).
+    urgency: float = 0.0
+
+
+URGENCY_RULE = (
+    "Breached scaling triggers first, the furthest past its limit first; then overdue mitigations, the "
+    "most days overdue first; then teams out of the tech-debt band, by distance from the band times the "
+    "sprints they have been out of it; then signal checks, never run first and then the oldest; then "
+    "teams with no pre-mortem, by name."
+)
+NEVER_CHECKED = 1e9  # a check never run is more urgent than any stale one
 
 
 @dataclass(frozen=True)
@@ -83,12 +96,13 @@ def _trigger_items(td: TeamDigest) -> list[AgendaItem]:
             td.team.name,
             td.team.channel_id,
             f"{_team(td)}: {t.title} {t.value} ({t.limit}) → {t.action} ({seed_ref(t.seed, t.origin)})",
+            urgency=t.excess,
         )
         for t in facts.triggers
     ]
 
 
-def _overdue_items(td: TeamDigest) -> list[AgendaItem]:
+def _overdue_items(td: TeamDigest, as_of: datetime) -> list[AgendaItem]:
     facts = td.facts("premortem", PremortemFacts)
     if facts is None:
         return []
@@ -102,9 +116,15 @@ def _overdue_items(td: TeamDigest) -> list[AgendaItem]:
                 td.team.name,
                 td.team.channel_id,
                 f"{_team(td)}: {quoted(bk.escape(m.risk))} — {bk.escape(m.plan)} ({owner}, {due}, {m.status})",
+                urgency=float((as_of.date() - m.due).days) if m.due else 0.0,
             )
         )
     return out
+
+
+def band_distance(share: float) -> float:
+    """Percentage points outside the 20–30% band (0 inside it)."""
+    return max(BAND[0] - share, share - BAND[1], 0.0) * 100
 
 
 def _debt_items(td: TeamDigest) -> list[AgendaItem]:
@@ -120,6 +140,7 @@ def _debt_items(td: TeamDigest) -> list[AgendaItem]:
             td.team.channel_id,
             f"{_team(td)}: {facts.rolling_text} of capacity on tech debt over the last sprints, "
             f"{side} the band{run}",
+            urgency=band_distance(facts.rolling) * max(facts.out_of_band_run, 1),
         )
     ]
 
@@ -136,7 +157,7 @@ def _check_items(td: TeamDigest, as_of: datetime) -> list[AgendaItem]:
             f"({bk.date(facts.finished_at, '{date_short_pretty}')}; stale after {STALE_AFTER.days}) "
             f"— `/scale-check` in {bk.channel_link(td.team.channel_id)}"
         )
-        return [AgendaItem("stale_check", td.team.name, td.team.channel_id, text)]
+        return [AgendaItem("stale_check", td.team.name, td.team.channel_id, text, float(days))]
     if isinstance(section.facts, NoChecklist):
         started = " (one is in progress)" if section.facts.open_check else ""
         return [
@@ -145,6 +166,7 @@ def _check_items(td: TeamDigest, as_of: datetime) -> list[AgendaItem]:
                 td.team.name,
                 td.team.channel_id,
                 f"{_team(td)}: no signal checklist yet{started} — `/scale-check` in {bk.channel_link(td.team.channel_id)}",
+                NEVER_CHECKED,
             )
         ]
     return []
@@ -164,17 +186,33 @@ def _premortem_items(td: TeamDigest) -> list[AgendaItem]:
     ]
 
 
+RANK = {k: i for i, k in enumerate(AGENDA_ORDER)}
+
+
+def urgency_key(item: AgendaItem) -> tuple[int, float]:
+    """The one urgency rule (`URGENCY_RULE`): by kind, then most urgent first within the kind."""
+    return RANK[item.kind], -item.urgency
+
+
 def agenda(teams: Sequence[TeamDigest], as_of: datetime) -> list[AgendaItem]:
-    """What needs a decision this week, grouped in `AGENDA_ORDER`, teams in the order given."""
+    """What needs a decision this week, grouped in `AGENDA_ORDER`, most urgent first within a kind (ties
+    in the order of `teams`)."""
     items: list[AgendaItem] = []
     for td in teams:
         items += _trigger_items(td)
-        items += _overdue_items(td)
+        items += _overdue_items(td, as_of)
         items += _debt_items(td)
         items += _check_items(td, as_of)
         items += _premortem_items(td)
-    rank = {k: i for i, k in enumerate(AGENDA_ORDER)}
-    return sorted(items, key=lambda i: rank[i.kind])  # stable: team order kept within a kind
+    return sorted(items, key=urgency_key)  # stable: team order kept among equals
+
+
+def teams_by_urgency(items: Sequence[AgendaItem]) -> list[str]:
+    """The channels of the teams on the agenda, the team of the most urgent item first."""
+    order: dict[str, tuple[int, float]] = {}
+    for item in sorted(items, key=urgency_key):
+        order.setdefault(item.channel_id, urgency_key(item))
+    return list(order)
 
 
 def dependencies(teams: Sequence[TeamDigest]) -> list[Dependency]:

@@ -22,6 +22,14 @@ class DigestConfig(Strict):
     timezone: str = "UTC"
     managers: list[UserId] = []
     grace_hours: float = Field(default=12, ge=0, le=24 * 6)
+    # The org-wide parent lists the most urgent items of each agenda category up to this many, then
+    # "and N more" with a link to the readiness canvas.
+    agenda_cap: int = Field(default=5, ge=1, le=25)
+    # Thread replies: one per team on the agenda, the most urgent first, up to this many (a workspace
+    # with no more teams than this gets one reply per team).
+    reply_cap: int = Field(default=20, ge=0, le=1000)
+    # A team manager's own digest goes by DM, or to the channel named here for them.
+    manager_channels: dict[UserId, ChannelId] = {}
 
     @field_validator("time")
     @classmethod

@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 
 from bot.teams import Team
 
-SectionKind = Literal["checklist", "premortem", "metrics", "debt"]
-SECTION_KINDS: tuple[SectionKind, ...] = ("checklist", "premortem", "metrics", "debt")
+SectionKind = Literal["checklist", "premortem", "metrics", "debt", "launches"]
+SECTION_KINDS: tuple[SectionKind, ...] = ("checklist", "premortem", "metrics", "debt", "launches")
 SECTION_TITLES: Mapping[SectionKind, str] = {
     "checklist": "Signal checklist",
     "premortem": "Pre-mortem mitigations",
     "metrics": "Metrics and 10x headroom",
     "debt": "Tech-debt capacity",
+    "launches": "Launches in the next 30 days",
 }
 
 F = TypeVar("F")
@@ -163,6 +164,7 @@ class TriggerLine:
     action: str  # "evaluate a read replica"
     seed: str | None  # the article the rule comes from
     origin: str = "seed"  # whose limit: the seed's, the team's, `defaults` in the config, or the brief's
+    excess: float = 0.0  # how far past its limit, as a fraction of the limit (0.8 = 80% past it)
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,13 @@ class DebtFacts:
     out_of_band_run: int = 0  # consecutive sprints out of band, ending with the current one
     stale: str | None = None  # the tracker import failed: the reason, with the last good figure shown
     trend: tuple[tuple[str, float], ...] = ()  # (sprint, share), oldest first
+
+
+@dataclass(frozen=True)
+class LaunchesFacts:
+    """The team's launches in the next 30 days, one line each (what, when, multiple, thread)."""
+
+    lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,21 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
-from bot.digest import render, render_team
+from bot.digest import canvas, changes, render, render_team
+from bot.digest.agenda import teams_by_urgency
 from bot.digest.assemble import Digest
 from bot.digest.charts import Chart
 from bot.digest.found import Tag, find_parent, thread_messages
+from bot.digest.post_canvas import CanvasOutcome, CanvasWriter
+from bot.digest.post_managers import ManagerPoster, Recipient
+from bot.digest.render_manager import managers_teams
+from bot.digest.schedule import Schedule
 from bot.digest.slack_calls import paced
 from bot.errors import UserError
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
 from bot.words import quoted
 from storage import digest as repo
+from storage import digest_canvas
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -53,6 +59,10 @@ class Outcome:
     team_failures: list[str] = field(default_factory=list)
     chart_failures: list[str] = field(default_factory=list)
     dms: int = 0
+    managers: int = 0  # managers' own digests sent this run
+    managers_updated: int = 0
+    manager_failures: list[str] = field(default_factory=list)
+    canvas: CanvasOutcome = field(default_factory=CanvasOutcome)
 
 
 class Poster:
@@ -62,11 +72,16 @@ class Poster:
         client: InstrumentedWebClient,
         digest: Digest,
         channel: str,
-        managers: tuple[str, ...],
+        schedule: Schedule,
         charts: list[Chart],
+        previous: tuple[str, str] | None = None,
     ) -> None:
         self.rt, self.client, self.digest = rt, client, digest
-        self.channel, self.managers, self.charts = channel, managers, charts
+        self.channel, self.schedule, self.charts = channel, schedule, charts
+        self.previous = previous  # (week, state) of the latest earlier digest
+        # Digest recipients who manage no team get the org-wide copy; managers get their own.
+        self.own = managers_teams(digest)
+        self.managers = tuple(u for u in schedule.managers if u not in self.own)
         self.ws, self.week = digest.workspace_id, digest.week.key
         self.tag = Tag(self.ws, self.week)
         self._replies: dict[tuple[str, str], dict[str, Any]] | None = None
@@ -165,8 +180,9 @@ class Poster:
                     # Slack refused it: nothing to find again. (A timeout leaves the intent, so the next
                     # run looks for the file before uploading it again.)
                     await self._db(repo.post_failed, self.ws, self.week, "chart", chart.name, reason)
+                what = "Chart" if chart.extension == "png" else "File"
                 notes.append(
-                    f":warning: Chart {quoted(chart.title)} could not be uploaded ({reason}); the digest went out without it."
+                    f":warning: {what} {quoted(chart.title)} could not be uploaded ({reason}); the digest went out without it."
                 )
                 continue
             file_id = str(((response.get("files") or [{}])[0]).get("id") or "uploaded")
@@ -175,10 +191,21 @@ class Poster:
 
     # --- team messages ---------------------------------------------------------------------------
 
+    def reply_teams(self) -> list[Any]:
+        """Every team when there are no more than the cap; else the cap's most urgent on the agenda."""
+        if len(self.digest.teams) <= self.schedule.reply_cap:
+            return list(self.digest.teams)
+        chosen = teams_by_urgency(self.digest.agenda)[: self.schedule.reply_cap]
+        return [td for c in chosen if (td := self.digest.team(c)) is not None]
+
     async def teams_into(
-        self, parent_ts: str, existing: dict[tuple[str, str], repo.DigestPostRow], outcome: Outcome
+        self,
+        parent_ts: str,
+        existing: dict[tuple[str, str], repo.DigestPostRow],
+        outcome: Outcome,
+        teams: list[Any],
     ) -> None:
-        for td in self.digest.teams:
+        for td in teams:
             key = td.team.channel_id
             payload = render_team.team_message(td, self.digest.as_of)
             digest_hash = content_hash(payload)
@@ -226,17 +253,45 @@ class Poster:
 
     # --- managers' copies ------------------------------------------------------------------------
 
-    async def dms(
-        self, parent_ts: str, existing: dict[tuple[str, str], repo.DigestPostRow], outcome: Outcome
-    ) -> None:
-        if not self.managers:
-            return
+    async def _link(self, parent_ts: str) -> str | None:
         try:
-            link = (await self.client.chat_getPermalink(channel=self.channel, message_ts=parent_ts)).get(
-                "permalink"
-            )
+            response = await self.client.chat_getPermalink(channel=self.channel, message_ts=parent_ts)
         except SlackApiError:
-            link = None
+            return None
+        return str(response.get("permalink") or "") or None
+
+    async def _record(self, action: str, kind: str, key: str, **fields: Any) -> None:
+        if action == "intent":
+            await self._intent(kind, key, fields["channel"])
+        elif action == "done":
+            await self._done(kind, key, **fields)
+        else:
+            await self._db(repo.post_failed, self.ws, self.week, kind, key, fields["error"])
+
+    async def own_digests(
+        self,
+        link: str | None,
+        existing: dict[tuple[str, str], repo.DigestPostRow],
+        outcome: Outcome,
+        extras: render.Extras,
+    ) -> None:
+        """Each team manager's digest of their teams, by DM or in the channel they chose."""
+        recipients = [
+            Recipient(user, teams, self.schedule.manager_channel(user)) for user, teams in self.own.items()
+        ]
+        poster = ManagerPoster(self.client, self.digest, self.tag, existing, self._record, content_hash)
+        await poster.send(recipients, link, extras)
+        outcome.managers, outcome.managers_updated = poster.sent, poster.updated
+        outcome.manager_failures = poster.failures
+
+    async def dms(
+        self,
+        link: str | None,
+        existing: dict[tuple[str, str], repo.DigestPostRow],
+        outcome: Outcome,
+        extras: render.Extras,
+    ) -> None:
+        """The org-wide copy, by DM, for each digest recipient who manages no team."""
         for user in self.managers:
             row = existing.get(("dm", user))
             if row is not None and row.ts is None and row.error is None:
@@ -247,14 +302,14 @@ class Poster:
                 continue
             try:
                 if row is not None and row.ts and row.channel_id:
-                    payload = render.dm_message(self.digest, self.channel, link)
+                    payload = render.dm_message(self.digest, self.channel, link, extras)
                     if row.content_hash != content_hash(payload):
                         await self.client.chat_update(channel=row.channel_id, ts=row.ts, **payload)
                         await self._done("dm", user, content_hash=content_hash(payload))
                     continue
                 opened = await self.client.conversations_open(users=user)
                 im = str(opened["channel"]["id"])
-                payload = render.dm_message(self.digest, self.channel, link)
+                payload = render.dm_message(self.digest, self.channel, link, extras)
                 await self._intent("dm", user, im)
                 response = await paced(im, self.client.chat_postMessage, channel=im, **payload)
                 await self._done(
@@ -273,15 +328,35 @@ class Poster:
     async def post(self, run: repo.DigestRunRow) -> Outcome:
         """Post what is missing of the week's digest and edit what changed; `run` is held by the caller."""
         existing = {(p.kind, p.key): p for p in await self._db(repo.posts, self.ws, self.week)}
-        parent_ts, new = await self.parent(run, render.parent_message(self.digest))
-        outcome = Outcome(self.channel, parent_ts, new)
+        body = canvas.markdown(self.digest)
+        written = await CanvasWriter(self.rt, self.client, self.ws, self.channel).write(body, self.week)
+        replies = self.reply_teams()
+        extras = render.Extras(
+            agenda_cap=self.schedule.agenda_cap,
+            canvas_url=written.url,
+            canvas_note=written.unavailable,
+            compare=True,
+            changes=self._changes(),
+            replies=None if len(replies) == len(self.digest.teams) else len(replies),
+        )
+        parent_ts, new = await self.parent(run, render.parent_message(self.digest, extras=extras))
+        outcome = Outcome(self.channel, parent_ts, new, canvas=written)
+        if written.unavailable:
+            alt = f"Scale readiness: every team's row ({len(self.digest.teams)} teams), as Markdown"
+            self.charts = [
+                *self.charts,
+                Chart("scale-readiness", "Scale readiness", alt, body.encode(), "md"),
+            ]
         notes = await self.charts_into(parent_ts, existing)
         outcome.chart_failures = notes
         if notes:
             run = await self._db(repo.get_run, self.ws, self.week)
-            await self.parent(run, render.parent_message(self.digest, chart_notes=notes))
-        await self.teams_into(parent_ts, existing, outcome)
-        await self.dms(parent_ts, existing, outcome)
+            await self.parent(run, render.parent_message(self.digest, chart_notes=notes, extras=extras))
+        await self.teams_into(parent_ts, existing, outcome, replies)
+        link = await self._link(parent_ts)
+        await self.own_digests(link, existing, outcome, extras)
+        await self.dms(link, existing, outcome, extras)
+        await self._db(digest_canvas.save_state, self.ws, self.week, changes.dump(self.digest.teams))
         if outcome.team_failures:
             failed = ", ".join(bk.escape(name) for name in outcome.team_failures[:5])
             raise DigestIncomplete(
@@ -291,6 +366,12 @@ class Poster:
             )
         await self._db(repo.finish_run, self.ws, self.week, self.rt.clock.now())
         return outcome
+
+    def _changes(self) -> changes.Changes | None:
+        if self.previous is None:
+            return None
+        since, state = self.previous
+        return changes.compare(since, changes.load(state), changes.load(changes.dump(self.digest.teams)))
 
 
 def _reason(exc: BaseException) -> str:

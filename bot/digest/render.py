@@ -7,12 +7,14 @@ per team in its thread (`render_team.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot import blocks as bk
 from bot import seeds
 from bot.digest.agenda import AGENDA_HEADINGS, AGENDA_ORDER, AgendaItem, Dependency
 from bot.digest.assemble import Digest
+from bot.digest.changes import Changes, change_block
 from bot.digest.model import SECTION_TITLES
 from bot.digest.render_team import summary_text
 from bot.words import apostrophe, plural, quoted, verb
@@ -26,6 +28,27 @@ SEED_QUOTE = (
 )
 SECTION_BUDGET = 2900  # characters per section, under Slack's 3,000
 MAX_PREVIEW_TEAM_LINES = 60
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What the parent says beyond the digest itself: its caps, the canvas and the week's changes."""
+
+    agenda_cap: int = 5
+    canvas_url: str | None = None
+    canvas_note: str | None = None  # why there is no canvas (the table is a file in the thread)
+    compare: bool = False  # show "what changed since last week" (`changes` None: nothing to compare)
+    changes: Changes | None = None
+    replies: int | None = None  # teams with a thread reply when capped (None: every team has one)
+
+    @property
+    def more_where(self) -> str:
+        """Where the items past a cap are."""
+        if self.canvas_url:
+            return "in " + bk.link(self.canvas_url, "the readiness canvas")
+        if self.canvas_note:
+            return "in the readiness table in the thread"
+        return "in the thread"
 
 
 def title(digest: Digest) -> str:
@@ -48,7 +71,10 @@ def _bullets(lines: Sequence[str], budget: int = SECTION_BUDGET, more_hint: str 
     return "\n".join(out)
 
 
-def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
+def agenda_blocks(
+    items: Sequence[AgendaItem], cap: int | None = None, more_where: str = "in the thread"
+) -> list[bk.Block]:
+    """Per category the most urgent `cap` items (items come most urgent first), then "and N more"."""
     if not items:
         return [
             bk.section(
@@ -66,7 +92,11 @@ def agenda_blocks(items: Sequence[AgendaItem]) -> list[bk.Block]:
         lines = [i.text for i in items if i.kind == kind]
         if lines:
             heading = f"*{AGENDA_HEADINGS[kind]}* ({len(lines)})\n"
-            blocks.append(bk.section(heading + _bullets(lines, SECTION_BUDGET - len(heading))))
+            shown = lines[:cap] if cap else lines
+            body = _bullets(shown, SECTION_BUDGET - len(heading) - 80, more_where)
+            if len(shown) < len(lines) and "…and" not in body:
+                body += f"\n…and {len(lines) - len(shown)} more {more_where}"
+            blocks.append(bk.section(heading + body))
     return blocks
 
 
@@ -112,14 +142,19 @@ def fallback(digest: Digest) -> str:
     )
 
 
-def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk.Block]:
+def parent_blocks(
+    digest: Digest, *, chart_notes: Sequence[str] = (), extras: Extras | None = None
+) -> list[bk.Block]:
+    extras = extras or Extras(agenda_cap=len(digest.agenda) or 1)
     blocks: list[bk.Block] = [
         bk.header(title(digest)),
         bk.context(f"The agenda for this week's product, engineering and support sync. {SEED_QUOTE}"),
         _counts_fields(digest),
         bk.divider(),
-        *agenda_blocks(digest.agenda),
+        *agenda_blocks(digest.agenda, extras.agenda_cap, extras.more_where),
     ]
+    if extras.compare:
+        blocks.append(change_block(extras.changes, extras.agenda_cap, f" {extras.more_where}"))
     deps = dependency_lines(digest.dependencies)
     blocks.append(
         bk.section("*Cross-team dependencies*\n" + _bullets(deps, SECTION_BUDGET - 30))
@@ -128,16 +163,27 @@ def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk
             "*Cross-team dependencies*: none this week (no team's top risk is owned in another team)"
         )
     )
-    notes = [
-        (
+    if extras.replies is None:
+        details = (
             "Details for the team and the charts are in the thread."
             if len(digest.teams) == 1
             else "Details for both teams and the charts are in the thread."
             if len(digest.teams) == 2
             else f"Details for each of the {len(digest.teams)} teams and the charts are in the thread."
-        ),
-        f"As of {bk.date(digest.as_of)}.",
-    ]
+        )
+    else:
+        details = (
+            f"The thread has the charts and the {extras.replies} most urgent of the "
+            f"{len(digest.teams)} teams; every team's row is {extras.more_where}."
+        )
+    notes = [details, f"As of {bk.date(digest.as_of)}."]
+    if extras.canvas_url and extras.replies is None:
+        notes.append("Every team at a glance: " + bk.link(extras.canvas_url, "the readiness canvas") + ".")
+    if extras.canvas_note:
+        notes.append(
+            f":warning: No readiness canvas ({extras.canvas_note}); the same table is a Markdown file "
+            "in the thread."
+        )
     unavailable = _unavailable_note(digest)
     if unavailable:
         notes.append(unavailable)
@@ -146,11 +192,15 @@ def parent_blocks(digest: Digest, *, chart_notes: Sequence[str] = ()) -> list[bk
     return blocks
 
 
-def parent_message(digest: Digest, *, chart_notes: Sequence[str] = ()) -> dict[str, Any]:
-    return bk.message(fallback(digest), parent_blocks(digest, chart_notes=chart_notes))
+def parent_message(
+    digest: Digest, *, chart_notes: Sequence[str] = (), extras: Extras | None = None
+) -> dict[str, Any]:
+    return bk.message(fallback(digest), parent_blocks(digest, chart_notes=chart_notes, extras=extras))
 
 
-def dm_message(digest: Digest, channel_id: str, permalink: str | None) -> dict[str, Any]:
+def dm_message(
+    digest: Digest, channel_id: str, permalink: str | None, extras: Extras | None = None
+) -> dict[str, Any]:
     """A manager's copy: the counts and the agenda, with a link to the thread."""
     where = (
         bk.link(permalink, "the digest and its thread")
@@ -161,7 +211,7 @@ def dm_message(digest: Digest, channel_id: str, permalink: str | None) -> dict[s
         bk.header(title(digest)),
         bk.section(f"Your copy of this week's digest. Per-team details and charts: {where}."),
         _counts_fields(digest),
-        *agenda_blocks(digest.agenda),
+        *agenda_blocks(digest.agenda, (extras or Extras()).agenda_cap, (extras or Extras()).more_where),
     ]
     deps = dependency_lines(digest.dependencies)
     if deps:

@@ -16,6 +16,7 @@ from bot.digest.model import (
     ChecklistFacts,
     DebtFacts,
     HeadroomLine,
+    LaunchesFacts,
     MetricsFacts,
     NoChecklist,
     PremortemFacts,
@@ -173,6 +174,14 @@ def debt_text(section: Section[Any]) -> str:
     )
 
 
+def launches_text(section: Section[Any]) -> str | None:
+    """The team's launches in the next 30 days; nothing when there are none."""
+    facts = section.facts
+    if not isinstance(facts, LaunchesFacts) or not facts.lines:
+        return None
+    return f"{_title('launches')}:\n" + "\n".join(f"• {line}" for line in facts.lines)
+
+
 def people(td: TeamDigest) -> str:
     team = td.team
     bits = [bk.channel_link(team.channel_id)]
@@ -219,5 +228,8 @@ def team_message(td: TeamDigest, as_of: datetime) -> dict[str, Any]:
         *(bk.section(text) for text in metrics_texts(td.section("metrics"))),
         bk.section(debt_text(td.section("debt"))),
     ]
+    launches = launches_text(td.section("launches"))
+    if launches:
+        blocks.append(bk.section(launches))
     text = summary_text(td, as_of).replace("*", "")
     return bk.message(text, blocks)

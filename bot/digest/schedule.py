@@ -8,6 +8,7 @@ and UTC only when Slack does not tell.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -34,6 +35,13 @@ class Schedule:
     in_file: bool = False  # the config file sets a digest for this workspace too
     # Where the zone comes from: named in the file or setup, the workspace's own, or UTC for want of one.
     zone_source: ZoneSource = "set"
+    agenda_cap: int = 5
+    reply_cap: int = 20
+    # A manager's own digest goes to this channel instead of a DM (config file and setup).
+    manager_channels: tuple[tuple[str, str], ...] = ()
+
+    def manager_channel(self, user_id: str) -> str | None:
+        return dict(self.manager_channels).get(user_id)
 
     @property
     def grace(self) -> timedelta:
@@ -96,6 +104,7 @@ def effective(
     *,
     file_sets_workspace: bool = False,
     workspace_zone: str | None = None,
+    own_channels: Mapping[str, str] | None = None,
 ) -> Schedule:
     """The schedule in force: the stored override where it exists, else the file; the zone, when
     neither names one, is `workspace_zone` (else UTC)."""
@@ -104,6 +113,7 @@ def effective(
     if not zone_is_set(file, stored):
         source = "workspace" if workspace_zone else "utc"
         file = file.model_copy(update={"timezone": workspace_zone or "UTC"})
+    channels = tuple(sorted({**file.manager_channels, **dict(own_channels or {})}.items()))
     if stored:
         return Schedule(
             channel=stored.get("channel") or None,
@@ -115,6 +125,9 @@ def effective(
             from_setup=True,
             in_file=in_file,
             zone_source=source,
+            agenda_cap=file.agenda_cap,
+            reply_cap=file.reply_cap,
+            manager_channels=channels,
         )
     return Schedule(
         channel=file.channel,
@@ -125,4 +138,7 @@ def effective(
         grace_hours=file.grace_hours,
         in_file=in_file,
         zone_source=source,
+        agenda_cap=file.agenda_cap,
+        reply_cap=file.reply_cap,
+        manager_channels=channels,
     )

@@ -4,11 +4,17 @@ A provider is `async def section(rt, team, week, as_of) -> Section` in `bot/dige
 it turns the capability's own plain function (the checklist's latest verdict, the metrics reading, the
 tech-debt allocation, the pre-mortem's open mitigations) into the digest's facts. A provider that raises
 or overruns its time becomes `unavailable(reason)` for that team and section only.
+
+A provider module may also define `async def prefetch(rt, workspace_id, teams, week, as_of)`: what it
+reads for every team of the workspace in a few queries, once per digest, instead of a round trip per
+team. Its answer is `batched(kind)` while the teams are collected (None outside a collection, or when the
+prefetch failed: the provider then reads its team alone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -25,6 +31,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Provider = Callable[["Runtime", Team, Week, datetime], Awaitable[Section[Any]]]
+Prefetch = Callable[["Runtime", str, Sequence[Team], Week, datetime], Awaitable[Any]]
+
+_batch: contextvars.ContextVar[dict[SectionKind, Any] | None] = contextvars.ContextVar(
+    "digest_batch", default=None
+)
+
+
+def batched(kind: SectionKind) -> Any:
+    """What `kind`'s prefetch read for the whole workspace (None: read the team alone)."""
+    return (_batch.get() or {}).get(kind)
+
 
 # However slow one source is, a team's section gives up after this and says so.
 SECTION_TIMEOUT = 20.0
@@ -52,6 +69,38 @@ def default_providers() -> dict[SectionKind, Provider]:
             continue
         providers[kind] = module.section
     return providers
+
+
+def _prefetchers(chosen: Mapping[SectionKind, Provider]) -> dict[SectionKind, Prefetch]:
+    """The prefetch of each chosen provider that is its capability's own (a test's stand-in has none)."""
+    out: dict[SectionKind, Prefetch] = {}
+    for kind, provider in chosen.items():
+        module = importlib.import_module(getattr(provider, "__module__", "") or "builtins")
+        prefetch = getattr(module, "prefetch", None)
+        if prefetch is not None and getattr(module, "section", None) is provider:
+            out[kind] = prefetch
+    return out
+
+
+async def _prefetch(
+    rt: Runtime, teams: Sequence[Team], week: Week, as_of: datetime, chosen: Mapping[SectionKind, Provider]
+) -> dict[SectionKind, Any]:
+    if not teams:
+        return {}
+    workspace_id = teams[0].workspace_id
+    kinds = list(_prefetchers(chosen).items())
+    results = await asyncio.gather(
+        *(prefetch(rt, workspace_id, teams, week, as_of) for _, prefetch in kinds), return_exceptions=True
+    )
+    out: dict[SectionKind, Any] = {}
+    for (kind, _), result in zip(kinds, results, strict=True):
+        if isinstance(result, BaseException):
+            log.warning(
+                "digest prefetch failed; reading team by team", extra={"section": kind}, exc_info=result
+            )
+            continue
+        out[kind] = result
+    return out
 
 
 async def _one(
@@ -107,12 +156,16 @@ async def collect(
     """Every team's sections, in the order of `teams`."""
     chosen = providers if providers is not None else default_providers()
     limit = asyncio.Semaphore(concurrency)
+    token = _batch.set(await _prefetch(rt, teams, week, as_of, chosen))
 
     async def bounded(team: Team) -> TeamDigest:
         async with limit:
             return await team_digest(rt, team, week, as_of, chosen, section_seconds)
 
-    return list(await asyncio.gather(*(bounded(t) for t in teams)))
+    try:
+        return list(await asyncio.gather(*(bounded(t) for t in teams)))
+    finally:
+        _batch.reset(token)
 
 
 def unavailable_count(teams: Iterable[TeamDigest]) -> dict[SectionKind, int]:

@@ -25,7 +25,7 @@ from bot.digest.sections import Provider, collect
 from bot.digest.zone import workspace_timezone
 from bot.errors import UserError
 from storage import digest as repo
-from storage import installations
+from storage import digest_canvas, installations
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -52,11 +52,13 @@ async def schedule_for(rt: Runtime, workspace_id: str, zone_budget: float | None
     ws = rt.config.workspaces.get(workspace_id)
     file = rt.config.digest_for(workspace_id)
     own_zone = None if zone_is_set(file, stored) else await workspace_timezone(rt, workspace_id, zone_budget)
+    own_channels = await rt.db.run(digest_canvas.manager_channels, workspace_id)
     return effective(
         file,
         stored,
         file_sets_workspace=bool(ws and ws.digest and ws.digest.channel),
         workspace_zone=own_zone,
+        own_channels=own_channels,
     )
 
 
@@ -155,7 +157,8 @@ async def send_week(
         digest = await build(rt, workspace_id, week, as_of, providers=providers, concurrency=concurrency)
         rendered = await charts.render_charts(digest.teams)
         client = await rt.client_for(workspace_id)
-        poster = Poster(rt, client, digest, run.channel_id or schedule.channel, schedule.managers, rendered)
+        previous = await rt.db.run(digest_canvas.previous_state, workspace_id, week.key)
+        poster = Poster(rt, client, digest, run.channel_id or schedule.channel, schedule, rendered, previous)
         outcome = await poster.post(run)
     log.info(
         "digest sent",
@@ -167,6 +170,8 @@ async def send_week(
             "posted": outcome.posted,
             "updated": outcome.updated,
             "new_parent": outcome.new_parent,
+            "managers": outcome.managers,
+            "canvas_edited": outcome.canvas.edited,
         },
     )
     return outcome

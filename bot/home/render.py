@@ -185,6 +185,7 @@ def home_view(
     total: int,
     can_set_up: bool = True,
     notice: str | None = None,
+    launches: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Home tab (at most 100 blocks however many teams there are); `notice` is the answer to what
     the person just did on it, shown on top."""
@@ -216,6 +217,13 @@ def home_view(
         bk.actions(*buttons),
         bk.divider(),
     ]
+    if launches:
+        shown = "\n".join(f"• {line}" for line in launches[:10])
+        more = f"\n…and {len(launches) - 10} more: `/scale-check launches`" if len(launches) > 10 else ""
+        blocks += [
+            bk.section(f":rocket: *Launches in the next 30 days*\n{shown}{more}", block_id="home.launches")
+        ]
+        blocks.append(bk.divider())
     for td in list(teams)[:MAX_TEAMS]:
         blocks += team_blocks(td, as_of)
         blocks.append(bk.divider())

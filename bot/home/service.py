@@ -23,6 +23,8 @@ from bot.digest.schedule import Schedule
 from bot.digest.sections import collect
 from bot.digest.service import schedule_for
 from bot.home.render import MAX_TEAMS, home_view
+from bot.launch.render import home_lines
+from bot.launch.service import service_for as launch_service
 from bot.redraw import Redraw, Updater
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
@@ -103,6 +105,13 @@ async def open_check_link(
     return str(found.get("permalink") or "") or None
 
 
+async def _launches(rt: Runtime, workspace_id: str, mine: list[Team], manager: bool) -> list[str]:
+    """The launches in the next 30 days of the person's teams (a manager's: every team's)."""
+    channels = {t.channel_id for t in mine}
+    found = await launch_service(rt).upcoming(workspace_id)
+    return home_lines([launch for launch in found if manager or launch.channel_id in channels])
+
+
 class HomeService:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -142,6 +151,7 @@ class HomeService:
             total=len(mine),
             can_set_up=await may_set_up_a_team(rt, client, workspace_id, user, seen.teams),
             notice=kept.decode() if kept else None,
+            launches=await _launches(rt, workspace_id, mine, seen.manager),
         )
         await client.views_publish(user_id=user, view=view)
 

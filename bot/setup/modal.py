@@ -165,9 +165,11 @@ def setup_modal(
     warning: str | None = None,
     digest_editable: bool = True,
     digest_who_can: str = "",
+    own_digest: tuple[str | None] | None = None,
 ) -> dict[str, Any]:
     """The modal for `team` (None: no channel picked yet). The digest's inputs only for those who may
-    change it (`digest_editable`); others see it read-only, with `digest_who_can`."""
+    change it (`digest_editable`); others see it read-only, with `digest_who_can`. `own_digest` (the
+    channel now chosen, in a 1-tuple) asks a team's manager where their own digest goes."""
     metrics = team.metrics if team else None
     picked = [f"{metrics.source}:{name}" for name in metrics.signals] if metrics else []
     signal_options = r.signal_options(config)
@@ -227,6 +229,17 @@ def setup_modal(
         blocks += _digest_inputs(schedule)
     else:
         blocks.append(bk.section(_digest_read_only(schedule, digest_who_can)))
+    if own_digest is not None:
+        blocks.append(
+            bk.input_block(
+                "Your own digest",
+                _conversation(own_digest[0]),
+                block_id=r.B_OWN_DIGEST,
+                optional=True,
+                hint="Each week, the teams you manage: agenda first, one section per team. Left empty, it "
+                "comes by DM; pick a channel to get it there instead.",
+            )
+        )
     shown = r.fingerprint(schedule.shown()) if digest_editable else None
     metadata = SetupMetadata(origin=origin_channel, digest_shown=shown).model_dump_json()
     return bk.modal(

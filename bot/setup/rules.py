@@ -29,6 +29,7 @@ B_SOURCE, B_SERVICE, B_SIGNALS = "metrics_source", "metrics_service", "metrics_s
 B_LEADS, B_MANAGERS = "team_leads", "team_managers"
 B_DIGEST_CHANNEL, B_DAY, B_TIME, B_TZ = "digest_channel", "digest_day", "digest_time", "digest_timezone"
 B_DIGEST_MANAGERS = "digest_managers"
+B_OWN_DIGEST = "own_digest_channel"  # where the person's own digest (the teams they manage) goes
 ACTION = "value"
 
 NAME_MAX = 80
@@ -179,6 +180,11 @@ def _users(values: Mapping[str, Any], block: str) -> tuple[str, ...]:
 
 def _conversation(values: Mapping[str, Any], block: str) -> str | None:
     return _entry(values, block).get("selected_conversation") or None
+
+
+def own_digest_channel(values: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """(whether the modal asked, the channel picked: None for their DM)."""
+    return B_OWN_DIGEST in values, _conversation(values, B_OWN_DIGEST)
 
 
 def parse(

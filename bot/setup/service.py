@@ -12,6 +12,7 @@ from bot.setup.rules import DigestSetup, TeamSetup
 from bot.slack_api import InstrumentedWebClient
 from bot.teams import Team, file_teams, resolve_team
 from storage import digest as digest_repo
+from storage import digest_canvas
 from storage import teams as teams_repo
 
 
@@ -52,8 +53,12 @@ async def save(
     digest_setup: DigestSetup | None,
     user_id: str,
     now: datetime,
+    own_digest: tuple[str | None] | None = None,
 ) -> None:
-    """Store the team's setup, and the digest's schedule when one is given."""
+    """Store the team's setup, the digest's schedule when one is given, and where the person's own
+    digest goes when they chose (`own_digest`: a 1-tuple of the channel, None for their DM)."""
+    if own_digest is not None:
+        await rt.db.run(digest_canvas.save_manager_channel, workspace_id, user_id, own_digest[0], now)
     await rt.db.run(
         teams_repo.save_setup, workspace_id, team_setup.channel, team_setup.stored(rt.config), user_id, now
     )

@@ -1,6 +1,6 @@
 """The Web API methods; importing this package registers every handler in `METHODS`."""
 
-from localslack.methods import chat, conversations, files, oauth, views
+from localslack.methods import canvases, chat, conversations, files, oauth, views
 from localslack.methods.base import METHODS, UNAUTHENTICATED, Call, SlackError
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "UNAUTHENTICATED",
     "Call",
     "SlackError",
+    "canvases",
     "chat",
     "conversations",
     "files",

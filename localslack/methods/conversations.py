@@ -15,6 +15,7 @@ from localslack.methods.base import (
     paginate,
     resolve_channel,
 )
+from localslack.methods.canvases import channel_properties
 from localslack.state import JSON, Channel, Message, User
 from localslack.store import Store
 
@@ -145,6 +146,9 @@ def api_test(call: Call) -> JSON:
 def conversations_info(call: Call) -> JSON:
     channel = resolve_channel(call, call.arg("channel"))
     info = channel_object(call.store, channel, call.workspace.bot_user_id)
+    properties = channel_properties(call.store, channel.id)
+    if properties is not None:
+        info["properties"] = properties
     if call.flag("include_num_members") and not channel.is_im:
         info["num_members"] = len(active_members(call.store, channel))
     return {"channel": info}

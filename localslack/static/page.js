@@ -218,7 +218,7 @@ function atEnd(box) {
 
 export function toEnd(name) {
   follows[name] = true;
-  if (name === "main" && at.surface === "home") return; // the App Home reads from the top
+  if (name === "main" && (at.surface === "home" || at.surface === "canvas")) return; // read from the top
   const box = scrollBox(name);
   if (box) box.scrollTop = box.scrollHeight;
   if (name === "main") newBelow.hidden = true;
@@ -256,8 +256,8 @@ function scrollState(name) {
     const again = scrollBox(name);
     if (!again) return;
     if (name === "main") mainSurface = at.surface;
-    if (name === "main" && at.surface === "home") {
-      again.scrollTop = wasSurface === "home" ? top : 0; // opened at the top, then kept where it was read
+    if (name === "main" && (at.surface === "home" || at.surface === "canvas")) {
+      again.scrollTop = wasSurface === at.surface ? top : 0; // opened at the top, then kept where it was read
       return;
     }
     if (follows[name]) return toEnd(name);

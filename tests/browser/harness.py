@@ -78,6 +78,9 @@ class LocalBot(BotServer):
         return app
 
     def started(self) -> None:
+        # The first run plans a sample launch through the command once the server answers; tests start
+        # from the workspace as it is once that is done.
+        wait_until(lambda: self.local.sample_launch_planned, timeout=30, message="the sample launch")
         with self.store.lock:
             tokens = [t.token for t in self.store.tokens.values()]
         remember_secret(self.state.signing_secret, *tokens)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.checklist.verdict import HEADLINES, VerdictKind
 from bot.digest.model import ChecklistFacts, NoChecklist, Section, Week, available
+from bot.digest.sections import batched
 from bot.teams import Team
 from storage import digest_inputs as inputs
 
@@ -21,10 +23,19 @@ def headline(verdict: str) -> str:
         return verdict.replace("_", " ").capitalize()
 
 
+async def prefetch(rt: Runtime, workspace_id: str, teams: Sequence[Team], week: Week, as_of: datetime) -> Any:
+    """Every team's latest checklist, in one round trip."""
+    return await rt.db.run(inputs.latest_checks, workspace_id, as_of)
+
+
 async def section(
     rt: Runtime, team: Team, week: Week, as_of: datetime
 ) -> Section[ChecklistFacts | NoChecklist]:
-    done, open_check = await rt.db.run(inputs.latest_check, team.workspace_id, team.channel_id, as_of)
+    every = batched("checklist")
+    if every is not None:
+        done, open_check = every.get(team.channel_id, (None, False))
+    else:
+        done, open_check = await rt.db.run(inputs.latest_check, team.workspace_id, team.channel_id, as_of)
     if done is None or done.finished_at is None or done.verdict is None:
         return available("checklist", NoChecklist(open_check=open_check))
     finished = done.finished_at if done.finished_at.tzinfo else done.finished_at.replace(tzinfo=UTC)

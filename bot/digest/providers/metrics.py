@@ -95,7 +95,16 @@ def trigger_line(trigger: Trigger, reading: TeamReading) -> TriggerLine:
         )
         limit = limit_text(signal.signal) if signal else fmt_value(kind, trigger.limit)
         title = trigger.title
-    return TriggerLine(title, value, limit, trigger.action, trigger.seed, trigger.origin)
+    return TriggerLine(
+        title, value, limit, trigger.action, trigger.seed, trigger.origin, excess=excess(trigger)
+    )
+
+
+def excess(trigger: Trigger) -> float:
+    """How far past its limit a breached trigger is, as a fraction of the limit (the urgency rule)."""
+    if not trigger.limit:
+        return 0.0
+    return abs(trigger.value - trigger.limit) / abs(trigger.limit)
 
 
 def _title(reading: TeamReading, name: str) -> str:
