@@ -20,6 +20,7 @@ from bot.launch.config import LaunchConfig
 from bot.logs import redactor
 from bot.metrics.config import MetricsDefaults, SourceConfig, TeamMetricsConfig
 from bot.premortem.config import TeamPremortemConfig
+from bot.presence.config import AwayConfig
 from bot.yamlfile import ConfigFileError, load_yaml_model
 
 DEFAULT_PLAYBOOK = "default"
@@ -49,6 +50,7 @@ class WorkspaceConfig(Strict):
     digest: DigestConfig | None = None
     admins: list[UserId] = []  # people who may run admin-only commands besides Slack's own admins
     launch: LaunchConfig | None = None  # this workspace's launch steps and metric triggers
+    away: AwayConfig | None = None  # who is away: the away list and retries (else the top-level `away`)
 
 
 class AppConfig(Strict):
@@ -59,6 +61,7 @@ class AppConfig(Strict):
     digest: DigestConfig = DigestConfig()
     workspaces: dict[WorkspaceId, WorkspaceConfig] = {}
     launch: LaunchConfig = LaunchConfig()
+    away: AwayConfig = AwayConfig()
 
     _path: Path | None = PrivateAttr(default=None)
     _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
@@ -120,6 +123,10 @@ class AppConfig(Strict):
     def launch_for(self, workspace_id: str) -> LaunchConfig:
         ws = self.workspaces.get(workspace_id)
         return ws.launch if ws and ws.launch else self.launch
+
+    def away_for(self, workspace_id: str) -> AwayConfig:
+        ws = self.workspaces.get(workspace_id)
+        return ws.away if ws and ws.away else self.away
 
     def admins_for(self, workspace_id: str) -> list[str]:
         ws = self.workspaces.get(workspace_id)

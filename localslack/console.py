@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from localslack import away_commands
 from localslack.actor import Actor
 from localslack.console_checks import client_error, coerce
 from localslack.console_html import Scene
@@ -176,6 +177,9 @@ class Console:
         since = self.store.now()
         if text.startswith("/"):
             command, _, args = text.partition(" ")
+            if command in away_commands.COMMANDS:  # Slack's own, handled by the (local) Slack
+                self._slackbot(user_id, channel_id, away_commands.run(self.store, user_id, command, args))
+                return Outcome(since=since)
             if command not in self.commands:
                 self._slackbot(
                     user_id,

@@ -38,6 +38,10 @@ METHOD_TIERS: dict[str, RateLimit] = {
     "canvases.edit": TIER_3,
     "canvases.delete": TIER_3,
     "canvases.access.set": TIER_3,
+    # Who is away: users.profile.get is Tier 4 ("100+ per minute"), dnd.info Tier 3, dnd.teamInfo Tier 2.
+    "users.profile.get": RateLimit(per_minute=100, burst=50),
+    "dnd.info": TIER_3,
+    "dnd.teamInfo": RateLimit(per_minute=20, burst=10),
 }
 
 
@@ -77,6 +81,7 @@ class Faults:
         self.update_limit: RateLimit | None = UPDATE_LIMIT
         self._updates: dict[str, _Bucket] = {}
         self._tiers: dict[tuple[str, str], _Bucket] = {}
+        self.tier_limits: dict[str, RateLimit] = dict(METHOD_TIERS)
 
     def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
         self._push(method, Injection("fail", times, error=error))
@@ -95,6 +100,7 @@ class Faults:
             self.message_rate = None
             self._updates.clear()
             self._tiers.clear()
+            self.tier_limits = dict(METHOD_TIERS)
             self.update_limit = UPDATE_LIMIT
 
     def _push(self, method: str, injection: Injection) -> None:
@@ -172,9 +178,18 @@ class Faults:
                 return None
             return max(1, math.ceil((1.0 - bucket.tokens) / rate))
 
+    def set_tier_limit(self, method: str, limit: RateLimit | None) -> None:
+        """Change one tiered method's limit (None: unlimited) until `clear()`; its buckets start full."""
+        with self._lock:
+            if limit is None:
+                self.tier_limits.pop(method, None)
+            else:
+                self.tier_limits[method] = limit
+            self._tiers = {k: v for k, v in self._tiers.items() if k[0] != method}
+
     def admit_tiered(self, method: str, team_id: str, now: float) -> int | None:
         """None when a call of a tiered method (`METHOD_TIERS`) may go ahead, else the Retry-After."""
-        limit = METHOD_TIERS.get(method)
+        limit = self.tier_limits.get(method)
         if limit is None:
             return None
         with self._lock:

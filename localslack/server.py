@@ -200,6 +200,19 @@ class FakeSlack:
         """Every call with the workspace's tokens answers `account_inactive`."""
         self.store.set_workspace_active(team_id, False)
 
+    def set_status(self, user_id: str, text: str = "", emoji: str = "", expiration: float = 0) -> None:
+        """The person's Slack status (as users.profile.get shows it); expiration 0: none. Empty clears."""
+        with self.store.lock:
+            user = self.store.users[user_id]
+            user.status_text, user.status_emoji, user.status_expiration = text, emoji, int(expiration)
+
+    def set_dnd(self, user_id: str, start: float = 0, end: float = 0, snooze_until: float = 0) -> None:
+        """Do Not Disturb from `start` to `end` (epoch seconds; 0/0 turns it off), and a snooze that only
+        the person themselves can see."""
+        with self.store.lock:
+            user = self.store.users[user_id]
+            user.dnd_start, user.dnd_end, user.snooze_end = int(start), int(end), int(snooze_until)
+
     def deactivate_user(self, user_id: str) -> None:
         """The user is `deleted`, leaves every member list and their tokens stop working."""
         self.store.deactivate_user(user_id)
@@ -240,6 +253,10 @@ class FakeSlack:
         then 50 a minute, as Slack's Tier 3); beyond it 429 `ratelimited` with Retry-After. None turns
         it off; `reset()` and `clear_faults()` restore the default."""
         self.faults.set_update_limit(limit)
+
+    def set_tier_limit(self, method: str, limit: RateLimit | None) -> None:
+        """Limit a tiered method (users.profile.get, dnd.info, dnd.teamInfo) per workspace; None: none."""
+        self.faults.set_tier_limit(method, limit)
 
     def clear_faults(self) -> None:
         self.faults.clear()

@@ -67,6 +67,14 @@ class User:
     deleted: bool = False
     bot_id: str | None = None
     updated: int = 0
+    # What users.profile.get shows (status_expiration 0: no expiry) and Do Not Disturb as dnd.info shows
+    # it: a scheduled window (0/0 when off) and a snooze, visible only to the person themselves.
+    status_text: str = ""
+    status_emoji: str = ""
+    status_expiration: int = 0
+    dnd_start: int = 0
+    dnd_end: int = 0
+    snooze_end: int = 0
 
 
 @dataclass

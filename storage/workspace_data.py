@@ -31,6 +31,8 @@ WORKSPACE_TABLES: tuple[str, ...] = (
     "launch_steps",
     "launches",
     "launch_trigger_notices",
+    "away_offers",
+    "away_holds",
     "checklist_answers",
     "checklist_messages",
     "checklist_checks",

@@ -4,6 +4,7 @@ replacing a lead, reminders and snoozes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,13 +16,13 @@ from bot import blocks as bk
 from bot.errors import UserError
 from bot.metrics.render import value_text
 from bot.metrics.service import read_team_signals
-from bot.premortem import schedule
+from bot.premortem import away, schedule
 from bot.premortem.datasays import signal_view
-from bot.premortem.model import ACTIVE, MAX_LEADS, DataSays, Lead, Premortem, Risk
+from bot.premortem.model import ACTIVE, MAX_LEADS, DataSays, Premortem, Risk
 from bot.premortem.render import mentions, root_message
 from bot.premortem.render_plan import NO_SOURCE, absent_lead_dm, reminder_dm, snoozed_dm
 from bot.premortem.service import PremortemService, closed_sentence
-from bot.premortem.timing import reminder_time, reveal_reason, snooze_step, snoozed_reminder
+from bot.premortem.timing import reveal_reason, snooze_step, snoozed_reminder
 from bot.slack_api import InstrumentedWebClient
 from bot.teams import Team
 from storage import premortem as repo
@@ -92,15 +93,15 @@ async def start(
     absent = [lead.user_id for lead in pm.leads if not lead.in_channel]
     for user in absent:
         await _tell(svc, ws, user, absent_lead_dm(pm, user))
+    svc.background(away.look_at_start(svc, pm))  # leads already away (their status, Do Not Disturb)
     log.info("pre-mortem started", extra={"workspace": ws, "premortem": row.id, "leads": len(wanted)})
     return Started(pm, absent)
 
 
 async def _permalink(client: InstrumentedWebClient, channel: str, ts: str) -> str | None:
-    try:
+    with contextlib.suppress(SlackApiError):
         return str((await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"])
-    except SlackApiError:
-        return None
+    return None
 
 
 def running_sentence(row: repo.PremortemRow) -> str:
@@ -342,7 +343,7 @@ async def remind(
     lead = pm.lead(user_id)
     if pm.status != "collecting" or lead is None or lead.answered:
         return "not needed"
-    if not _still_planned(pm, lead, step, run_time):
+    if not schedule.still_planned(pm, lead, step, run_time):
         return "stale"
     if user_id not in await svc.members(workspace_id, pm.channel_id):
         changed = await svc.rt.db.run(
@@ -355,6 +356,8 @@ async def remind(
     if not lead.in_channel:  # joined since: drop the warning from the thread
         await svc.rt.db.run(answers_repo.set_membership, workspace_id, premortem_id, {user_id: True})
         await svc.refresh(workspace_id, premortem_id)
+    if (held := await away.hold_if_away(svc, pm, lead, step)) is not None:
+        return held  # away (their status or Do Not Disturb): the reminder waits for them
     now = svc.rt.clock.now()
     if not await svc.rt.db.run(answers_repo.claim_reminder, workspace_id, premortem_id, user_id, step, now):
         return "already sent"
@@ -365,20 +368,6 @@ async def remind(
         raise
     await svc.rt.db.run(answers_repo.reminder_sent, workspace_id, premortem_id, user_id, step, channel, ts)
     return "sent"
-
-
-def _still_planned(pm: Premortem, lead: Lead, step: str, run_time: datetime) -> bool:
-    """A job whose step was moved (extension) or dropped, or that a snooze holds, does nothing."""
-    slack = timedelta(minutes=1)
-    if lead.snoozed_until is not None and run_time < lead.snoozed_until:
-        return False
-    if step.endswith("+1d"):
-        if lead.snoozed_until is None:
-            return False
-        at = reminder_time(lead.snoozed_until, lead.tz, pm.deadline)
-        return at is not None and abs(at - run_time) < slack
-    at = schedule.lead_plan(pm, lead).get(step)
-    return at is not None and abs(at - run_time) < slack
 
 
 async def snooze(

@@ -61,6 +61,16 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class AwayMark:
+    """A lead found away when a reminder was due: which reminder waits, until when they are away (None:
+    no end known) and when they are tried again (None: not before the deadline)."""
+
+    step: str
+    until: datetime | None
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Lead:
     user_id: str
     in_channel: bool = True
@@ -68,6 +78,7 @@ class Lead:
     tz: str | None = None
     snoozed_until: datetime | None = None
     added_at: datetime | None = None
+    away: AwayMark | None = None
 
     @property
     def answered(self) -> bool:

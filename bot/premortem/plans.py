@@ -28,7 +28,8 @@ from bot.premortem.mitigation import (
 from bot.premortem.model import MITIGATION_STATUSES, Mitigation, Premortem, Ref
 from bot.premortem.render_modals import mitigation_modal, note_view, override_modal
 from bot.premortem.render_plan import ACTION_OVERRIDE, owner_dm
-from bot.premortem.service import PremortemService, closed_sentence, mitigation_of
+from bot.premortem.service import PremortemService, closed_sentence
+from bot.premortem.state import mitigation_of
 from bot.teams import Team
 from bot.words import quoted
 from storage import premortem as repo

@@ -25,6 +25,7 @@ from bot.premortem.model import (
     Risk,
 )
 from bot.premortem.timing import EXTEND_BY
+from bot.presence.render import AWAY_EMOJI, back_text
 from bot.words import plural, quoted, spelled
 
 ACTION_ANSWER = "premortem:answer"
@@ -113,7 +114,14 @@ def root_message(board: Board) -> Message:
 
 
 def _answered_line(pm: Premortem) -> str:
-    marks = [f"{'✅' if lead.answered else '⏳'} {bk.mention(lead.user_id)}" for lead in pm.leads]
+    marks = []
+    for lead in pm.leads:
+        if lead.answered:
+            marks.append(f"✅ {bk.mention(lead.user_id)}")
+        elif lead.away is not None:
+            marks.append(f"{AWAY_EMOJI} {bk.mention(lead.user_id)} {back_text(lead.away.until, lead.tz)}")
+        else:
+            marks.append(f"⏳ {bk.mention(lead.user_id)}")
     return "*Answered:* " + " · ".join(marks)
 
 

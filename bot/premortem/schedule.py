@@ -12,13 +12,13 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.triggers.date import DateTrigger
 
 from bot.premortem.model import Lead, Premortem
-from bot.premortem.timing import reminder_plan
+from bot.premortem.timing import reminder_plan, reminder_time
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -45,6 +45,24 @@ def lead_plan(pm: Premortem, lead: Lead) -> dict[str, datetime]:
     """A lead's reminders by step, counted from when they became a lead (a replacement starts later)."""
     since = max(pm.started_at, lead.added_at) if lead.added_at else pm.started_at
     return dict(reminder_plan(since, pm.deadline, lead.tz))
+
+
+def still_planned(pm: Premortem, lead: Lead, step: str, run_time: datetime) -> bool:
+    """A job whose step was moved (extension) or dropped, or that a snooze holds, does nothing; one
+    holding a reminder for a lead who was away runs at the time it was held until."""
+    slack = timedelta(minutes=1)
+    if lead.snoozed_until is not None and run_time < lead.snoozed_until:
+        return False
+    held = lead.away
+    if held is not None and held.step == step and held.retry_at and abs(held.retry_at - run_time) < slack:
+        return True
+    if step.endswith("+1d"):
+        if lead.snoozed_until is None:
+            return False
+        at = reminder_time(lead.snoozed_until, lead.tz, pm.deadline)
+        return at is not None and abs(at - run_time) < slack
+    at = lead_plan(pm, lead).get(step)
+    return at is not None and abs(at - run_time) < slack
 
 
 def reminder_jobs(pm: Premortem, leads: Iterable[Lead]) -> list[Planned]:

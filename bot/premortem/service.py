@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Collection, Coroutine, Iterable
+from collections.abc import Collection, Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -22,17 +22,16 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.errors import PermissionDenied, UserError
 from bot.premortem.board import Board
-from bot.premortem.model import DataSays, Lead, Mitigation, Premortem, Risk, Target
+from bot.premortem.model import Premortem
 from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
+from bot.premortem.state import load_rows, state_of
 from bot.redraw import Redraw, Updater, content_digest
 from bot.runtime import Runtime
 from bot.slack_api import InstrumentedWebClient, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
-from storage import premortem_mitigations as mitigations_repo
 from storage import teams as teams_repo
-from storage.premortem import aware, maybe_aware
 
 log = logging.getLogger(__name__)
 
@@ -44,89 +43,6 @@ SHOWN_SECONDS = 7 * 24 * 3600.0  # how long the hash of what a message shows is 
 # A channel's member list answers "is this voter in the channel?" for this long; a "no" is asked again.
 MEMBERS_TTL = 30.0
 USER_TZ_TTL = 3600.0
-
-
-def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
-    assert row.id is not None
-    target = None
-    if row.target_op and row.target_value is not None:
-        target = Target(row.target_op, row.target_value, row.target_text or str(row.target_value))
-    return Mitigation(
-        id=row.id,
-        group_id=row.group_id,
-        title=row.title,
-        plan=row.plan,
-        owner=row.owner,
-        due=row.due,
-        verification="metric" if row.verification == "metric" else "load_test",
-        metric=row.metric,
-        target=target,
-        status=row.status,  # type: ignore[arg-type]
-        created_by=row.created_by,
-        created_at=aware(row.created_at),
-        updated_by=row.updated_by,
-        updated_at=aware(row.updated_at),
-        override_reason=row.override_reason,
-        override_by=row.override_by,
-        owner_tz=row.owner_tz,
-    )
-
-
-def state_of(loaded: repo.Loaded, mitigations: Iterable[mitigations_repo.MitigationRow]) -> Premortem:
-    row = loaded.premortem
-    assert row.id is not None
-    leads = tuple(
-        Lead(
-            user_id=lead.user_id,
-            in_channel=lead.in_channel,
-            answered_at=maybe_aware(lead.answered_at),
-            tz=lead.tz,
-            snoozed_until=maybe_aware(lead.snoozed_until),
-            added_at=aware(lead.added_at),
-        )
-        for lead in loaded.leads
-        if lead.replaced_by is None
-    )
-    current = {lead.user_id for lead in leads}
-    votes: dict[str, set[str]] = {}
-    for vote in loaded.votes:
-        votes.setdefault(vote.group_id, set()).add(vote.user_id)
-    return Premortem(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        channel_id=row.channel_id,
-        team_name=row.team_name,
-        status=row.status,  # type: ignore[arg-type]
-        started_by=row.started_by,
-        started_at=aware(row.started_at),
-        deadline=aware(row.deadline),
-        leads=leads,
-        risks=tuple(
-            Risk(r.lead, r.rank, r.component, r.why, r.evidence_kind, r.evidence)
-            for r in loaded.risks
-            if r.lead in current
-        ),
-        votes={gid: frozenset(users) for gid, users in votes.items()},
-        splits=frozenset(s.group_key for s in loaded.splits),
-        top=tuple(row.top),
-        mitigations=tuple(mitigation_of(m) for m in mitigations),
-        data=DataSays.from_json(row.data_json),
-        root_ts=row.root_ts,
-        permalink=row.permalink,
-        revealed_at=maybe_aware(row.revealed_at),
-        reveal_reason=row.reveal_reason,  # type: ignore[arg-type]
-        closed_at=maybe_aware(row.closed_at),
-        closed_by=row.closed_by,
-        cancelled_at=maybe_aware(row.cancelled_at),
-        cancelled_by=row.cancelled_by,
-    )
-
-
-def _load(session: Any, workspace_id: str, premortem_id: int) -> tuple[repo.Loaded, list[Any]] | None:
-    loaded = repo.load(session, workspace_id, premortem_id)
-    if loaded is None:
-        return None
-    return loaded, mitigations_repo.for_premortem(session, workspace_id, premortem_id)
 
 
 def closed_sentence(pm: Premortem, *, plain: bool = False) -> str:
@@ -178,7 +94,7 @@ class PremortemService:
     # --- reading ----------------------------------------------------------------------------------
 
     async def load(self, workspace_id: str, premortem_id: int) -> Premortem:
-        found = await self.rt.db.run(_load, workspace_id, premortem_id)
+        found = await self.rt.db.run(load_rows, workspace_id, premortem_id)
         if found is None:
             raise UserError(UNKNOWN)
         return state_of(*found)
@@ -288,7 +204,7 @@ class PremortemService:
 
     async def _render(self, key: tuple[str, int], updater: Updater) -> None:
         workspace_id, premortem_id = key
-        found = await self.rt.db.run(_load, workspace_id, premortem_id)
+        found = await self.rt.db.run(load_rows, workspace_id, premortem_id)
         if found is None:
             return
         row = found[0].premortem

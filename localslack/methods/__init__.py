@@ -1,6 +1,6 @@
 """The Web API methods; importing this package registers every handler in `METHODS`."""
 
-from localslack.methods import canvases, chat, conversations, files, oauth, views
+from localslack.methods import canvases, chat, conversations, files, oauth, people, views
 from localslack.methods.base import METHODS, UNAUTHENTICATED, Call, SlackError
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "conversations",
     "files",
     "oauth",
+    "people",
     "views",
 ]

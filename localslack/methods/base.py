@@ -27,15 +27,17 @@ class SlackError(Exception):
         messages: list[str] | None = None,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        fields: JSON | None = None,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.messages = messages or []
         self.status = status
         self.headers = headers or {}
+        self.fields = fields or {}  # more top-level fields, e.g. missing_scope's `needed` and `provided`
 
     def body(self) -> JSON:
-        out: JSON = {"ok": False, "error": self.error}
+        out: JSON = {"ok": False, "error": self.error, **self.fields}
         if self.messages:
             out["response_metadata"] = {"messages": self.messages}
         return out
@@ -148,6 +150,17 @@ def bot_is_member(call: Call, channel: Channel) -> bool:
 def active_members(store: Store, channel: Channel) -> list[str]:
     """Members who are still active (a deactivated user no longer counts as a member)."""
     return [u for u in channel.members if u in store.users and not store.users[u].deleted]
+
+
+def require_scope(call: Call, scope: str) -> None:
+    """Refuse a call whose token was granted scopes without `scope`, as Slack does. (A token minted
+    with no scope list, the fake's pre-installed one, holds them all.)"""
+    token = call.token
+    if token is None or not token.scopes:
+        return
+    granted = [s.strip() for s in token.scopes.split(",") if s.strip()]
+    if scope not in granted:
+        raise SlackError("missing_scope", fields={"needed": scope, "provided": ",".join(granted)})
 
 
 def find_user(call: Call, user_id: str | None) -> User:
