@@ -226,9 +226,9 @@ def trigger_line(t: Trigger, window: str = "") -> str:
     return f"• *{title}* {value} {OP_WORDS.get(t.op, t.op)} {limit} → {action}{seed}"
 
 
-def _window(reading: TeamReading, t: Trigger) -> str:
-    found = reading.get(t.signal)
-    return window_text(found.signal) if found else ""
+def signal_windows(reading: TeamReading) -> dict[str, str]:
+    """Each signal's `window_text`, for `headroom_line` and `trigger_line` wherever they are shown."""
+    return {r.name: window_text(r.signal) for r in reading.signals}
 
 
 def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]:
@@ -244,13 +244,13 @@ def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]
 def reading_blocks(reading: TeamReading) -> list[bk.Block]:
     """The answer to `/scale-check metrics`: a handful of blocks, whatever the number of signals."""
     titles = {r.name: r.signal.title for r in reading.signals}
+    windows = signal_windows(reading)
     blocks: list[bk.Block] = [bk.header(f"Live metrics · {reading.team}")]
     lines = [signal_line(r) for r in reading.signals] or ["No signals configured for this team."]
     blocks += [bk.section(chunk) for chunk in _chunks(lines)]
     blocks.append(bk.divider())
     p = reading.projection
     if p.breaks_first:
-        windows = {r.name: window_text(r.signal) for r in reading.signals}
         ranked = [
             headroom_line(i, h, p.k, titles, windows) for i, h in enumerate(p.breaks_first[:MAX_RANKED], 1)
         ]
@@ -280,7 +280,7 @@ def reading_blocks(reading: TeamReading) -> list[bk.Block]:
         blocks.append(
             bk.section(
                 "*Scaling triggers*\n"
-                + "\n".join(trigger_line(t, _window(reading, t)) for t in reading.triggers)
+                + "\n".join(trigger_line(t, windows.get(t.signal, "")) for t in reading.triggers)
             )
         )
     else:
