@@ -26,6 +26,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
 from bot import single_workspace
+from bot.calibration.install import install as calibration_install
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.limits import MAX_BODY_BYTES, RequestLimits
@@ -315,6 +316,7 @@ def create_app(
         from bot.local import install_local
 
         install_local(app, state)  # the embedded workspace, its Web API and the console
+    calibration_install(app, rt)  # POST /alertmanager/webhook, and ceilings crossed in the readings
     secret_bytes = signing_secret.encode() if signing_secret else None
     oauth_handler = AsyncSlackRequestHandler(bolt)
     script_heads = migrate.script_heads()

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
+from bot.calibration.config import CalibrationConfig
 from bot.configbase import ChannelId, Strict, UserId, WorkspaceId, env_name_for_message, shown
 from bot.debt.config import TeamDebtConfig, TrackerConfig
 from bot.digest.config import DigestConfig
@@ -60,6 +61,7 @@ class AppConfig(Strict):
     teams: list[TeamConfig] = []
     digest: DigestConfig = DigestConfig()
     workspaces: dict[WorkspaceId, WorkspaceConfig] = {}
+    calibration: CalibrationConfig = CalibrationConfig()
     launch: LaunchConfig = LaunchConfig()
     away: AwayConfig = AwayConfig()
 

@@ -13,6 +13,8 @@ With no Slack credentials `create_app` calls `install_local`, which
 - on that first run, once the server answers, has Ana plan a launch three weeks out in #search the way
   anyone would (`/scale-check launch`, then its modal, through the actor), so the console shows a
   launch's message with its timeline (`seed_launch`);
+- on that first run, has people make Search's calibration record through the console's actor: a
+  pre-mortem started, answered, voted and closed, then `/scale-check incident` (`bot/localseed.py`);
 - serves the console, whose every click reaches `/slack/events` as a request signed with this
   session's signing secret by the local Slack's actor, exactly as Slack would send it;
 - when the config declares no metrics sources, serves the demo metrics source (`bot/localdemo.py`) at
@@ -26,6 +28,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from fastapi import FastAPI
 from bot.digest.jobs import ensure_workspace
 from bot.localdemo import PREFIX as DEMO_PREFIX
 from bot.localdemo import LocalDemo, keep_past_weeks, wants_demo
+from bot.localseed import seed_calibration
 from bot.logs import redactor
 from bot.manifest import BOT_SCOPES
 from bot.setup.rules import TeamSetup
@@ -84,7 +88,7 @@ DEMO_BANNER = (
     " (the config declares no metrics sources)"
 )
 DEMO_NOTE = "Demo data: generated metrics served by the local demo source"
-LEAD, MANAGER, ADMIN = "U0LEAD", "U0MANAGER", "U0ADMIN"
+LEAD, MANAGER, MEMBER, ADMIN = "U0LEAD", "U0MANAGER", "U0MEMBER", "U0ADMIN"
 # (channel, team name) set up on the first run, and the digest's channel, day, time and zone (Maria's).
 TEAMS = (("C0PAYMENTS", "Payments"), ("C0SEARCH", "Search"))
 DIGEST = ("C0ENGMGRS", "monday", "09:00", "Europe/London")
@@ -203,6 +207,9 @@ class LocalWorkspace:
     demo: LocalDemo | None = None
     _saver: asyncio.Task[None] | None = None
     _past_weeks: asyncio.Task[None] | None = None
+    seed_history: bool = True  # on the first run, Search's calibration record (bot/localseed.py)
+    _history: asyncio.Future[None] | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _seeder: asyncio.Task[None] | None = None
     _first_run: bool = False
     _saved_revision: int = -1
@@ -276,6 +283,20 @@ class LocalWorkspace:
         await self.save()
         self._saver = asyncio.create_task(self._save_often(), name="localslack-save")
         await ensure_workspace(rt, TEAM_ID)  # the digest's job, now that the workspace is installed
+        if saved is None and self.seed_history:  # people acting in #search: a pre-mortem, what broke
+            self._history = asyncio.get_running_loop().run_in_executor(
+                self.pool,
+                seed_calibration,
+                self.store,
+                # its own actor, patient with a busy machine (the console's gives up after 3 s)
+                Actor(self.store, f"{self.url}/slack/events", secret, timeout=30.0),
+                self._stopping,
+                f"{self.url}/healthz",
+                TEAM_ID,
+                ADMIN,
+                MANAGER,
+                MEMBER,
+            )
         if self._first_run:
             self._seeder = asyncio.create_task(self._seed_launch(), name="localslack-seed-launch")
 
@@ -300,6 +321,7 @@ class LocalWorkspace:
         self.store.restore(json.loads(saved))
 
     async def stop(self, app: FastAPI) -> None:
+        self._stopping.set()
         for task in (self._seeder, self._saver, self._past_weeks):
             if task is not None:
                 task.cancel()

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     scalebot_uninstall_grace: str = "7d"
     log_level: str = "INFO"
     log_format: str = "text"
+    # The bearer token Alertmanager's webhook receiver sends; without it `POST /alertmanager/webhook` is off.
+    scalebot_alertmanager_token: SecretStr | None = None
 
     @field_validator(
         "slack_bot_token",
@@ -67,6 +69,7 @@ class Settings(BaseSettings):
         "slack_app_token",
         "slack_client_secret",
         "redis_url",
+        "scalebot_alertmanager_token",
         mode="before",
     )
     @classmethod
@@ -142,6 +145,7 @@ class Settings(BaseSettings):
                 self.slack_signing_secret,
                 self.slack_app_token,
                 self.slack_client_secret,
+                self.scalebot_alertmanager_token,
             )
             if s is not None
         ]

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import blocks as bk
+from bot.calibration.render import calibration_text
+from bot.calibration.service import team_record
 from bot.checklist.model import Ref
 from bot.checklist.render import ACTION_OPEN, ACTION_SET
 from bot.checklist.render_history import HISTORY_LIMIT, history_message, open_check_message
@@ -83,6 +85,10 @@ class ChecklistListeners:
         team = await ctx.team()
         entries, total = await self.service.history(ctx.workspace_id, team.channel_id, HISTORY_LIMIT)
         message = history_message(team.name, entries, total)
+        calibration = calibration_text(await team_record(self.rt, team))
+        if calibration is not None:  # how the team's pre-mortems compared with what broke
+            message["blocks"].append(bk.context(f":dart: {calibration}"))
+            message["text"] += f" {calibration}"
         await ctx.ephemeral(message["text"], message["blocks"])
 
     # --- buttons ----------------------------------------------------------------------------------

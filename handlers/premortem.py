@@ -52,6 +52,7 @@ from bot.premortem.render_modals import (
     component_option,
     note_view,
     start_modal,
+    surprise_option,
 )
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_OVERRIDE, ACTION_SNOOZE, ACTION_STATUS
 from bot.premortem.service import PremortemService, service_for
@@ -189,9 +190,13 @@ class PremortemListeners:
 
     async def suggest_components(self, ctx: Ctx, body: dict[str, Any]) -> list[dict[str, Any]]:
         ref = Ref.load((body.get("view") or {}).get("private_metadata")) or {}
-        names = await self.svc.component_names(ctx.workspace_id, int(ref.get("pm") or 0))
+        names, surprised = await self.svc.component_names(ctx.workspace_id, int(ref.get("pm") or 0))
         typed = normalise(str(body.get("value") or ""))
-        return [component_option(n) for n in names if typed in normalise(n)][:100]
+        return [
+            surprise_option(n) if n in surprised else component_option(n)
+            for n in names
+            if typed in normalise(n)
+        ][:100]
 
     # --- the starter's controls -----------------------------------------------------------------------
 

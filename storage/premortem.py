@@ -101,6 +101,7 @@ class RiskRow(SQLModel, table=True):
     why: str = Field(default="", sa_column=Column(Text, nullable=False))
     evidence_kind: str | None = Field(default=None, max_length=16)
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    likelihood: float | None = None  # the lead's stated probability that it breaks (calibration)
     recorded_at: datetime
 
 

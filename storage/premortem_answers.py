@@ -32,10 +32,11 @@ def save_answer(
     workspace_id: str,
     premortem_id: int,
     lead: str,
-    risks: Iterable[tuple[int, str, str, str | None, str]],
+    risks: Iterable[tuple[int, str, str, str | None, str, float | None]],
     now: datetime,
 ) -> bool:
-    """Store a lead's risks (rank, component, why, evidence kind, evidence), replacing any earlier answer.
+    """Store a lead's risks (rank, component, why, evidence kind, evidence, likelihood), replacing any
+    earlier answer.
 
     Returns True for a first answer, False for an edit. Raises `Closed` after the reveal, `NotALead`.
     """
@@ -50,7 +51,7 @@ def save_answer(
             col(RiskRow.lead) == lead,
         )
     )
-    for rank, component, why, kind, evidence in risks:
+    for rank, component, why, kind, evidence, likelihood in risks:
         session.add(
             RiskRow(
                 workspace_id=workspace_id,
@@ -61,6 +62,7 @@ def save_answer(
                 why=why,
                 evidence_kind=kind,
                 evidence=evidence,
+                likelihood=likelihood,
                 recorded_at=now,
             )
         )

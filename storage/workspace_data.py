@@ -20,6 +20,8 @@ from sqlmodel import Session, SQLModel
 WORKSPACE_COLUMN = "workspace_id"
 
 WORKSPACE_TABLES: tuple[str, ...] = (
+    "calibration_outcomes",
+    "calibration_predictions",
     "premortem_mitigation_events",
     "premortem_mitigations",
     "premortem_votes",

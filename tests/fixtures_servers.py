@@ -11,10 +11,13 @@ fixture                     scope      what
 ``pg_url``                  function   SQLAlchemy URL of a fresh empty database, dropped after
 ``prometheus_factory``      function   ``factory(openmetrics_text_or_writer) -> PrometheusServer``
                                        (backfilled and started; all stopped after the test)
+``alertmanager_factory``    function   ``factory(webhook_url, token) -> AlertmanagerServer``
+                                       (started; all stopped after the test)
 ==========================  =========  ===========================================================
 
 A test may ``stop()`` and ``start()`` the function-scoped servers; the next test gets them running
-again. Tests using these fixtures get the ``redis`` / ``postgres`` / ``prometheus`` markers.
+again. Tests using these fixtures get the ``redis`` / ``postgres`` / ``prometheus`` /
+``alertmanager`` markers.
 
 If a binary is missing the test is skipped with what to install, or fails when ``CI=true``.
 """
@@ -28,6 +31,7 @@ from typing import Any, NoReturn
 import pytest
 
 from tests.servers import (
+    AlertmanagerServer,
     BinaryNotFound,
     OpenMetricsWriter,
     PostgresServer,
@@ -36,11 +40,13 @@ from tests.servers import (
 )
 
 PrometheusFactory = Callable[..., PrometheusServer]
+AlertmanagerFactory = Callable[..., AlertmanagerServer]
 
 _MARKERS = {
     "redis": {"redis_server", "redis_server_session", "redis_url"},
     "postgres": {"postgres_server", "postgres_server_session", "pg_url"},
     "prometheus": {"prometheus_factory"},
+    "alertmanager": {"alertmanager_factory"},
 }
 
 
@@ -124,6 +130,26 @@ def prometheus_factory() -> Iterator[PrometheusFactory]:
             missing_binary(str(exc))
         started.append(server)
         server.backfill(openmetrics)
+        return server.start()
+
+    yield factory
+    for server in started:
+        server.close()
+
+
+# Alertmanager --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alertmanager_factory() -> Iterator[AlertmanagerFactory]:
+    started: list[AlertmanagerServer] = []
+
+    def factory(webhook_url: str, token: str, **kwargs: Any) -> AlertmanagerServer:
+        try:
+            server = AlertmanagerServer(webhook_url, token, **kwargs)
+        except BinaryNotFound as exc:
+            missing_binary(str(exc))
+        started.append(server)
         return server.start()
 
     yield factory

@@ -1,4 +1,4 @@
-"""Real Redis, PostgreSQL and Prometheus servers for tests.
+"""Real Redis, PostgreSQL, Prometheus and Alertmanager servers for tests.
 
 Every server is started from the Debian binaries on a free 127.0.0.1 port, in a temporary
 directory of its own, and never listens anywhere else. Each class can be used directly (also as a
@@ -9,6 +9,9 @@ context manager) or through the pytest fixtures in ``tests/fixtures_servers.py``
   per :meth:`PostgresServer.create_database` call.
 - :class:`PrometheusServer` — a TSDB backfilled from OpenMetrics text with ``promtool``, then served
   by ``prometheus`` with no scrape targets; :class:`OpenMetricsWriter` generates that text.
+  :meth:`PrometheusServer.alerting` instead gives it a scrape target, a rule file and an Alertmanager.
+- :class:`AlertmanagerServer` — Debian's ``prometheus-alertmanager`` (no clustering) whose one receiver
+  is a webhook; :class:`MetricsExporter` serves fixed metrics for Prometheus to scrape.
 
 A missing binary raises :class:`BinaryNotFound` whose message says what to install.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import json
 import math
 import os
 import re
@@ -40,8 +44,10 @@ HOST = "127.0.0.1"
 
 __all__ = [
     "HOST",
+    "AlertmanagerServer",
     "BinaryNotFound",
     "HistogramStep",
+    "MetricsExporter",
     "OpenMetricsWriter",
     "PostgresServer",
     "PrometheusServer",
@@ -97,6 +103,10 @@ def prometheus_bin() -> str:
 
 def promtool_bin() -> str:
     return find_binary("promtool", "prometheus")
+
+
+def alertmanager_bin() -> str:
+    return find_binary("prometheus-alertmanager", "prometheus-alertmanager")
 
 
 def find_postgres_bindir(preferred: str = "15") -> str:
@@ -632,6 +642,28 @@ class PrometheusServer(_Server):
             )
         self.build_seconds = time.monotonic() - began
 
+    def alerting(self, rules_yaml: str, alertmanager: str, scrape_target: str, interval: str = "1s") -> Self:
+        """Scrape `scrape_target` (host:port) and evaluate `rules_yaml` every `interval`, sending what
+        fires to the Alertmanager at `alertmanager` (host:port). Call before ``start()``."""
+        if self.running:
+            raise ServerError("configure alerting before start()")
+        rules = self.dir / "rules.yml"
+        rules.write_text(rules_yaml)
+        self.config_path.write_text(
+            f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
+            f"rule_files: [{json.dumps(str(rules))}]\n"
+            "alerting:\n  alertmanagers:\n    - static_configs:\n"
+            f"        - targets: [{json.dumps(alertmanager)}]\n"
+            "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
+            f"      - targets: [{json.dumps(scrape_target)}]\n"
+        )
+        return self
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """``/api/v1/alerts``: the alerts Prometheus has pending or firing."""
+        body: dict[str, Any] = self._client.get(f"{self.url}/api/v1/alerts").json()
+        return list(body["data"]["alerts"])
+
     def _command(self) -> list[str]:
         return [
             self.binary,
@@ -699,6 +731,133 @@ class PrometheusServer(_Server):
         )
         body: dict[str, Any] = resp.json()
         return body
+
+
+# --------------------------------------------------------------------------------------------------
+# Alertmanager
+
+
+class AlertmanagerServer(_Server):
+    """Debian's ``prometheus-alertmanager`` on 127.0.0.1, clustering off, whose only receiver posts
+    to `webhook_url` with `token` as its bearer token. Groups are sent after `group_wait`.
+
+    >>> with AlertmanagerServer("http://127.0.0.1:8000/alertmanager/webhook", "s3cret") as am:
+    ...     am.address  # '127.0.0.1:PORT', for Prometheus's alerting config
+    """
+
+    name = "alertmanager"
+    startup_timeout = 30.0
+
+    def __init__(
+        self,
+        webhook_url: str,
+        token: str,
+        *,
+        port: int | None = None,
+        base_dir: str | None = None,
+        group_wait: str = "1s",
+        group_by: Sequence[str] = ("alertname", "team", "component"),
+    ) -> None:
+        self.binary = alertmanager_bin()
+        self.webhook_url = webhook_url
+        super().__init__(port, base_dir)
+        self.config_path = self.dir / "alertmanager.yml"
+        self.config_path.write_text(
+            "route:\n"
+            "  receiver: scalebot\n"
+            f"  group_by: {json.dumps(list(group_by))}\n"
+            f"  group_wait: {group_wait}\n"
+            "  group_interval: 1s\n"
+            "  repeat_interval: 1h\n"
+            "receivers:\n"
+            "  - name: scalebot\n"
+            "    webhook_configs:\n"
+            f"      - url: {json.dumps(webhook_url)}\n"
+            "        send_resolved: true\n"
+            "        http_config:\n"
+            "          authorization:\n"
+            "            type: Bearer\n"
+            f"            credentials: {json.dumps(token)}\n"
+        )
+        self._client = httpx.Client(timeout=10.0, trust_env=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _command(self) -> list[str]:
+        return [
+            self.binary,
+            f"--config.file={self.config_path}",
+            f"--storage.path={self.dir / 'data'}",
+            f"--web.listen-address={self.host}:{self.port}",
+            "--cluster.listen-address=",  # no gossip port: one instance, nothing else listening
+            "--log.level=warn",
+        ]
+
+    def _ready(self) -> bool:
+        try:
+            if self._client.get(f"{self.url}/-/ready", timeout=1.0).status_code != 200:
+                return False
+            status = self._client.get(f"{self.url}/api/v2/status", timeout=1.0).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        # another Alertmanager could answer on this port: check it runs our config
+        return self.webhook_url in str((status.get("config") or {}).get("original", ""))
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """``/api/v2/alerts``: what Alertmanager holds."""
+        return list(self._client.get(f"{self.url}/api/v2/alerts").json())
+
+    def close(self) -> None:
+        super().close()
+        self._client.close()
+
+
+class MetricsExporter:
+    """A tiny HTTP server answering ``GET /metrics`` with fixed exposition text, for Prometheus to scrape."""
+
+    def __init__(self, text: str) -> None:
+        import http.server
+        import threading
+
+        self.text = text
+        exporter = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = exporter.text.encode()
+                self.send_response(200 if self.path.startswith("/metrics") else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> MetricsExporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # --------------------------------------------------------------------------------------------------

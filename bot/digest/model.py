@@ -16,14 +16,22 @@ from zoneinfo import ZoneInfo
 
 from bot.teams import Team
 
-SectionKind = Literal["checklist", "premortem", "metrics", "debt", "launches"]
-SECTION_KINDS: tuple[SectionKind, ...] = ("checklist", "premortem", "metrics", "debt", "launches")
+SectionKind = Literal["checklist", "premortem", "metrics", "debt", "launches", "calibration"]
+SECTION_KINDS: tuple[SectionKind, ...] = (
+    "checklist",
+    "premortem",
+    "metrics",
+    "debt",
+    "launches",
+    "calibration",
+)
 SECTION_TITLES: Mapping[SectionKind, str] = {
     "checklist": "Signal checklist",
     "premortem": "Pre-mortem mitigations",
     "metrics": "Metrics and 10x headroom",
     "debt": "Tech-debt capacity",
     "launches": "Launches in the next 30 days",
+    "calibration": "Pre-mortem calibration",
 }
 
 F = TypeVar("F")
@@ -217,6 +225,14 @@ class LaunchesFacts:
     """The team's launches in the next 30 days, one line each (what, when, multiple, thread)."""
 
     lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CalibrationFacts:
+    """How the team's pre-mortem predictions compared with what broke, in one line (None: nothing
+    resolved yet and no surprise)."""
+
+    line: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from bot import blocks as bk
 from bot.digest.agenda import seed_ref
 from bot.digest.model import (
     SECTION_TITLES,
+    CalibrationFacts,
     ChecklistFacts,
     DebtFacts,
     HeadroomLine,
@@ -182,6 +183,15 @@ def launches_text(section: Section[Any]) -> str | None:
     return f"{_title('launches')}:\n" + "\n".join(f"• {line}" for line in facts.lines)
 
 
+def calibration_text(td: TeamDigest) -> str | None:
+    """The team's calibration line; None while it has nothing to say (and when it could not be read:
+    a missing line is not worth a warning of its own)."""
+    facts = td.facts("calibration", CalibrationFacts)
+    if facts is None or facts.line is None:
+        return None
+    return f":dart: {bk.escape(facts.line)}"
+
+
 def people(td: TeamDigest) -> str:
     team = td.team
     bits = [bk.channel_link(team.channel_id)]
@@ -231,5 +241,8 @@ def team_message(td: TeamDigest, as_of: datetime) -> dict[str, Any]:
     launches = launches_text(td.section("launches"))
     if launches:
         blocks.append(bk.section(launches))
+    calibration = calibration_text(td)
+    if calibration is not None:
+        blocks.append(bk.context(calibration))
     text = summary_text(td, as_of).replace("*", "")
     return bk.message(text, blocks)

@@ -20,7 +20,7 @@ from bot.digest.model import (
     SectionKind,
     TeamDigest,
 )
-from bot.digest.render_team import STATUS_ICONS, multiple
+from bot.digest.render_team import STATUS_ICONS, calibration_text, multiple
 from bot.digest.schedule import Schedule
 from bot.words import plural, verb
 
@@ -158,8 +158,13 @@ def team_blocks(td: TeamDigest, as_of: datetime) -> list[bk.Block]:
             f"*Tech debt (rolling)*\n{debt(td)}",
         ]
     )
+    calibration = calibration_text(td)  # in the glance's own text, so a team stays at three blocks
     head = "\n".join(
-        [f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}", *metrics_notes(td)]
+        [
+            f"*{bk.escape(td.team.name)}* · {bk.channel_link(td.team.channel_id)}",
+            *metrics_notes(td),
+            *([calibration] if calibration else []),
+        ]
     )
     glance["text"] = bk.mrkdwn(bk.truncate(head, bk.MAX_SECTION_TEXT))
     return [glance, team_buttons(td)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -31,7 +31,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MetricsNotConfigured", "SignalReading", "TeamReading", "Trigger", "read_team_signals"]
+__all__ = [
+    "MetricsNotConfigured",
+    "SignalReading",
+    "TeamReading",
+    "Trigger",
+    "on_reading",
+    "read_team_signals",
+]
 
 
 class MetricsNotConfigured(UserError):
@@ -199,7 +206,7 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
     for r in readings:
         if r.error is not None:
             errors.setdefault(r.signal.source, r.error.split(": ", 1)[-1])
-    return TeamReading(
+    reading = TeamReading(
         team=team.name,
         workspace_id=team.workspace_id,
         channel_id=team.channel_id,
@@ -214,6 +221,22 @@ async def read_team_signals(rt: Runtime, team: Team, at: datetime | None = None)
         unchecked=unchecked(signals, rt.config.sources[metrics.source].kind == "prometheus"),
         hints=hints(readings),
     )
+    for hook in tuple(_reading_hooks):
+        try:
+            await hook(rt, team, reading)
+        except Exception:
+            log.error("a reading hook failed", extra={"hook": getattr(hook, "__name__", "?")}, exc_info=True)
+    return reading
+
+
+ReadingHook = Callable[["Runtime", "Team", TeamReading], Awaitable[object]]
+_reading_hooks: list[ReadingHook] = []
+
+
+def on_reading(hook: ReadingHook) -> None:
+    """Call `hook(rt, team, reading)` after every team reading (calibration watches ceilings this way)."""
+    if hook not in _reading_hooks:
+        _reading_hooks.append(hook)
 
 
 async def save_snapshot(rt: Runtime, team: Team, reading: TeamReading) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from bot.premortem.config import COMPONENT_MAX
 from bot.premortem.grouping import component_key, display
 from bot.premortem.mitigation import PLAN_MAX, TargetError, default_op, parse_target
-from bot.premortem.model import EVIDENCE_KINDS, MAX_RISKS, Risk, Target
+from bot.premortem.model import EVIDENCE_KINDS, LIKELIHOODS, MAX_RISKS, Risk, Target
 from bot.premortem.render_modals import (
     DUE,
     METRIC,
@@ -65,12 +65,13 @@ def parse_answer(lead: str, values: Values) -> list[Risk]:
         why = long_text(values, block(n, "why"))
         kind = chosen(values, block(n, "kind"))
         evidence = long_text(values, block(n, "evidence"))
+        stated = chosen(values, block(n, "likelihood"))
         if not component:
             if n == 1:
                 errors[block(n, "component")] = (
                     "Name at least one component: pick one, or type a new one below."
                 )
-            elif why or evidence or kind:
+            elif why or evidence or kind or stated:
                 errors[block(n, "component")] = f"Name the component for risk {n}, or clear its other fields."
             continue
         if len(component) > COMPONENT_MAX:
@@ -83,7 +84,10 @@ def parse_answer(lead: str, values: Values) -> list[Risk]:
             errors[block(n, "why")] = f"Keep it to {WHY_MAX} characters."
         if kind is not None and kind not in EVIDENCE_KINDS:
             errors[block(n, "kind")] = "Pick one of the listed kinds of evidence."
-        risks.append(Risk(lead, len(risks) + 1, component, why, kind, evidence))
+        if stated is not None and stated not in LIKELIHOODS:
+            errors[block(n, "likelihood")] = "Pick one of the listed likelihoods, or leave it empty."
+        likelihood = LIKELIHOODS.get(stated) if stated else None
+        risks.append(Risk(lead, len(risks) + 1, component, why, kind, evidence, likelihood))
     keys = [component_key(r.component) for r in risks]
     for i, key in enumerate(keys):
         if key in keys[:i]:

@@ -150,7 +150,7 @@ async def save_answer(
     svc: PremortemService, workspace_id: str, premortem_id: int, user_id: str, risks: Sequence[Risk]
 ) -> bool:
     """Store the answer (an edit replaces it); a UserError with a plain sentence when it can't be."""
-    rows = [(r.rank, r.component, r.why, r.evidence_kind, r.evidence) for r in risks]
+    rows = [(r.rank, r.component, r.why, r.evidence_kind, r.evidence, r.likelihood) for r in risks]
     row = await svc.rt.db.run(repo.get, workspace_id, premortem_id)
     if row is not None and row.status == "collecting" and svc.rt.clock.now() >= repo.aware(row.deadline):
         svc.background(maybe_reveal(svc, workspace_id, premortem_id))

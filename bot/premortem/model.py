@@ -36,6 +36,21 @@ EVIDENCE_KINDS: Mapping[str, str] = {
     "hunch": "a hunch",
 }
 
+# The likelihood a lead may give each risk in the answer modal, as the probability (of it breaking within
+# the prediction's horizon, 90 days by default) that calibration scores against what really broke.
+LIKELIHOODS: Mapping[str, float] = {"low": 0.1, "medium": 0.4, "high": 0.7}
+LIKELIHOOD_LABELS: Mapping[str, str] = {
+    "low": "Low (about 1 in 10)",
+    "medium": "Medium (about 4 in 10)",
+    "high": "High (about 7 in 10)",
+}
+
+
+def likelihood_key(value: float | None) -> str | None:
+    """The answer modal's choice for a stored likelihood (None when none was given)."""
+    return next((k for k, v in LIKELIHOODS.items() if value is not None and abs(v - value) < 1e-9), None)
+
+
 MitigationStatus = Literal["open", "in_progress", "done", "wont_do"]
 MITIGATION_STATUSES: Mapping[str, str] = {
     "open": "Open",
@@ -58,6 +73,7 @@ class Risk:
     why: str = ""
     evidence_kind: str | None = None
     evidence: str = ""
+    likelihood: float | None = None  # the lead's stated probability that it breaks (see calibration)
 
 
 @dataclass(frozen=True)

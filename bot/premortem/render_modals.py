@@ -12,6 +12,7 @@ from bot.premortem.grouping import Group
 from bot.premortem.mitigation import PLAN_MAX
 from bot.premortem.model import (
     EVIDENCE_KINDS,
+    LIKELIHOOD_LABELS,
     LOAD_TEST,
     MAX_LEADS,
     MAX_RISKS,
@@ -19,6 +20,7 @@ from bot.premortem.model import (
     Mitigation,
     Ref,
     Risk,
+    likelihood_key,
 )
 
 VIEW_START = "premortem:start"
@@ -30,7 +32,7 @@ ACTION_COMPONENT = "premortem:component"  # the external select, answered by blo
 LEADS_BLOCK, LEADS_ACTION = "leads", "leads"
 WHY_MAX, EVIDENCE_MAX = 500, 300
 # Per risk n (1..3): these block ids, each with the action id "value".
-FIELDS = ("component", "other", "why", "kind", "evidence")
+FIELDS = ("component", "other", "why", "kind", "evidence", "likelihood")
 PLAN, OWNER, DUE, VERIFY, METRIC, TARGET, REASON = (
     "plan",
     "owner",
@@ -87,6 +89,11 @@ def component_option(name: str) -> dict[str, Any]:
     return bk.option(name, name[: bk.MAX_OPTION_VALUE])
 
 
+def surprise_option(name: str) -> dict[str, Any]:
+    """A component that broke last time though no pre-mortem named it, offered first."""
+    return bk.option(bk.truncate(f"{name} (broke; not predicted)", 75), name[: bk.MAX_OPTION_VALUE])
+
+
 def answer_modal(premortem_id: int, team: str, existing: Sequence[Risk], error: str | None = None) -> View:
     """Up to three ranked risks; an edit starts from the lead's earlier answer."""
     by_rank = {r.rank: r for r in existing}
@@ -119,6 +126,15 @@ def answer_modal(premortem_id: int, team: str, existing: Sequence[Risk], error: 
         known = risk.evidence_kind if risk is not None else None
         if known is not None and known in EVIDENCE_KINDS:
             kind["initial_option"] = bk.option(EVIDENCE_KINDS[known].capitalize(), known)
+        chance: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": VALUE,
+            "placeholder": bk.plain("How likely in the next 90 days?"),
+            "options": [bk.option(label, key) for key, label in LIKELIHOOD_LABELS.items()],
+        }
+        stated = likelihood_key(risk.likelihood) if risk is not None else None
+        if stated is not None:
+            chance["initial_option"] = bk.option(LIKELIHOOD_LABELS[stated], stated)
         first = n == 1
         title = "most likely to break first" if first else "optional"
         needed = "needed for this risk: " if first else "needed once this risk is named: "
@@ -155,6 +171,13 @@ def answer_modal(premortem_id: int, team: str, existing: Sequence[Risk], error: 
                 ),
                 block_id=block(n, "evidence"),
                 optional=True,
+            ),
+            bk.input_block(
+                "How likely it breaks",
+                chance,
+                block_id=block(n, "likelihood"),
+                optional=True,
+                hint="Optional. Scored against what really breaks (Brier score in `/scale-check history`).",
             ),
         ]
     title = "Edit your answer" if existing else "Your answer"

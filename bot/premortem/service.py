@@ -20,6 +20,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
+from bot.calibration import service as calibration
 from bot.errors import PermissionDenied, UserError
 from bot.premortem.board import Board
 from bot.premortem.model import Premortem
@@ -113,15 +114,17 @@ class PremortemService:
         """The channel's pre-mortems still running (asking, voting or planning)."""
         return list(await self.rt.db.run(repo.active_in_channel, workspace_id, channel_id))
 
-    async def component_names(self, workspace_id: str, premortem_id: int) -> list[str]:
-        """Components to suggest in a pre-mortem's answer form: the team's, then those of its earlier
+    async def component_names(self, workspace_id: str, premortem_id: int) -> tuple[list[str], set[str]]:
+        """Components to suggest in a pre-mortem's answer form: what broke though nobody predicted it
+        (calibration's surprises, returned apart too, to be marked), the team's, then those of its earlier
         pre-mortems (none when the pre-mortem is unknown)."""
         row = await self.rt.db.run(repo.get, workspace_id, premortem_id)
         if row is None:
-            return []
+            return [], set()
         team = await self.team(workspace_id, row.channel_id)
         earlier = await self.rt.db.run(repo.known_components, workspace_id, row.channel_id)
-        return list(dict.fromkeys([*team.premortem.components, *earlier]))
+        surprised = await calibration.surprises(self.rt, workspace_id, row.channel_id)
+        return list(dict.fromkeys([*surprised, *team.premortem.components, *earlier])), set(surprised)
 
     # --- people -----------------------------------------------------------------------------------
 

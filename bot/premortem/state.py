@@ -80,7 +80,7 @@ def state_of(
         deadline=aware(row.deadline),
         leads=leads,
         risks=tuple(
-            Risk(r.lead, r.rank, r.component, r.why, r.evidence_kind, r.evidence)
+            Risk(r.lead, r.rank, r.component, r.why, r.evidence_kind, r.evidence, r.likelihood)
             for r in loaded.risks
             if r.lead in current
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot import blocks as bk
+from bot.calibration import service as calibration
 from bot.errors import UserError
 from bot.premortem.grouping import Group, split_parts
 from bot.premortem.model import Premortem
@@ -117,4 +118,6 @@ async def close(svc: PremortemService, workspace_id: str, premortem_id: int, use
         raise UserError("The pre-mortem was cancelled meanwhile.") from exc
     if closed:
         log.info("pre-mortem voting closed", extra={"premortem": premortem_id, "top": len(top)})
+        voted = await svc.load(workspace_id, premortem_id)
+        await calibration.predict(svc.rt, voted, await svc.board(voted, team), team)
     await svc.refresh(workspace_id, premortem_id)

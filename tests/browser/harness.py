@@ -56,10 +56,15 @@ def local_settings(database_url: str) -> Settings:
 class LocalBot(BotServer):
     """`scalebot serve` in local mode, in this process; start, stop and restart on one port and database."""
 
-    def __init__(self, database_url: str, setup: Setup | None = None, **create: Any) -> None:
+    def __init__(
+        self, database_url: str, setup: Setup | None = None, *, seed_history: bool = False, **create: Any
+    ) -> None:
         super().__init__(local_settings(database_url), **{"run_scheduler": False, **create})
         self.database_url = database_url
         self.setup = setup
+        # The first run's calibration history (people acting in #search) is off unless a test asks for
+        # it, so the console's tests see a quiet workspace.
+        self.seed_history = seed_history
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
     @property
@@ -73,6 +78,7 @@ class LocalBot(BotServer):
     def build_app(self) -> FastAPI:
         app = super().build_app()
         serve_at(app, "127.0.0.1", self.port)
+        app.state.scalebot.extras["local"].seed_history = self.seed_history
         if self.setup is not None:
             self.setup(app)
         return app
