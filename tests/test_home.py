@@ -171,7 +171,7 @@ def test_a_refused_setup_and_help_in_a_new_channel_add_no_team_to_the_home_tab_o
     assert home_bot.db(teams_repo.find, seeded.team_id, "C0RANDOM") is not None  # the channel is known
 
     shown = text_of({"blocks": home_of(fake, seeded, seeded.manager)["blocks"]})
-    assert "As a manager you see all 2 teams." in shown and "C0RANDOM" not in shown
+    assert "As a manager you see both of the workspace's teams." in shown and "C0RANDOM" not in shown
     week = Week.of(NOW, "Europe/Berlin")
     digest = home_bot.call(build(home_bot.rt, seeded.team_id, week, NOW), timeout=30)
     assert [td.team.channel_id for td in digest.teams] == [seeded.channel, seeded.other_channel]

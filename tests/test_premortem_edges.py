@@ -439,7 +439,7 @@ def test_mark_done_anyway_is_refused_when_the_metric_came_back_while_the_form_wa
 
     assert refused.response_action == "errors"
     assert refused.errors == {
-        REASON: "queue_depth can be read again (0.05), so it can't be marked done without it: close this "
+        REASON: "queue_depth can be read again (5% now), so it can't be marked done without it: close this "
         "form and use “Done”, which checks the target."
     }
     (row,) = d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)

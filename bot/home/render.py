@@ -187,11 +187,10 @@ def home_view(
     """The Home tab (at most 100 blocks however many teams there are); `notice` is the answer to what
     the person just did on it, shown on top."""
     if manager:
-        intro = (
-            f"Hi {bk.mention(user_id)}. As a manager you see all {total} teams."
-            if total != 1
-            else f"Hi {bk.mention(user_id)}. As a manager you see the workspace's one team."
+        seen = {1: "the workspace's one team", 2: "both of the workspace's teams"}.get(
+            total, f"all {total} teams"
         )
+        intro = f"Hi {bk.mention(user_id)}. As a manager you see {seen}."
     elif teams:
         intro = f"Hi {bk.mention(user_id)}. Your teams at a glance."
     else:

@@ -47,6 +47,7 @@ class Mitigation:
     target: str | None  # "< 0.6"
     now: float | None  # the metric read now
     met: bool | None  # None: no metric, or no value now
+    shown: str = ""  # the value as the metrics answer shows it, with its window ("62.7% over the last day")
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,8 @@ def gonogo_message(launch: Launch, facts: GoNoGo, late: bool) -> Message:
         for m in facts.mitigations:
             if m.metric and m.now is not None:
                 mark = ":white_check_mark:" if m.met else ":x:"
-                check = f"{bk.escape(m.metric)} {m.now:g} (target {bk.escape(m.target or '')}) {mark}"
+                now = m.shown or f"{m.now:g}"
+                check = f"{bk.escape(m.metric)} {now} (target {bk.escape(m.target or '')}) {mark}"
             elif m.metric:
                 check = f"{bk.escape(m.metric)}: no value now"
             else:

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.launch import rules
 from bot.launch.config import LaunchWatch
-from bot.metrics.render import headroom_line, trigger_line
+from bot.metrics.render import headroom_line, signal_windows, trigger_line
 from bot.metrics.service import TeamReading, read_team_signals
 from bot.premortem.refs import FromCheck
 from bot.premortem.render import start_button
@@ -46,17 +46,25 @@ def candidates(reading: TeamReading, spec: LaunchWatch) -> list[Candidate]:
     """Every trigger the reading can judge (a signal the source marked unavailable is not judged)."""
     usable = {r.name for r in reading.signals if r.status != "unavailable" and r.value is not None}
     titles = {r.name: r.signal.title for r in reading.signals}
+    windows = signal_windows(reading)  # each value says the window it covers
     out = []
     for h in reading.projection.ranked:
         if h.name in usable:
             low = h.headroom < spec.headroom_below
-            line = headroom_line(1, h, 10, titles).removeprefix("1. ")
+            line = headroom_line(1, h, 10, titles, windows).removeprefix("1. ")
             out.append(Candidate(rules.headroom_key(h.name), low, False, f"Headroom at 10x: {line}"))
     seeded = {
         rules.trigger_key(t.signal, t.subject): t for t in reading.triggers if t.seed and t.signal in usable
     }
     for key, t in seeded.items():
-        out.append(Candidate(key, True, True, f"Seed trigger: {trigger_line(t).removeprefix('• ')}"))
+        out.append(
+            Candidate(
+                key,
+                True,
+                True,
+                f"Seed trigger: {trigger_line(t, windows.get(t.signal, '')).removeprefix('• ')}",
+            )
+        )
     for r in reading.signals:
         key = rules.trigger_key(r.name, None)
         rule = r.signal.rule

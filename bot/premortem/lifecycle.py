@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.errors import UserError
+from bot.metrics.render import value_text
 from bot.metrics.service import read_team_signals
 from bot.premortem import away, schedule
 from bot.premortem.datasays import signal_view
@@ -222,7 +223,8 @@ async def read_data(svc: PremortemService, team: Team) -> DataSays:
     for h in reading.projection.ranked:
         found = reading.get(h.name)
         title = found.signal.title if found else h.name
-        signals.append(signal_view(h.name, title, h.kind, h.current, h.headroom, reading.projection.k))
+        shown = value_text(found.signal, h.current) if found else ""
+        signals.append(signal_view(h.name, title, h.kind, h.current, h.headroom, reading.projection.k, shown))
     return DataSays(
         source=reading.source,
         read_at=reading.read_at,

@@ -176,6 +176,7 @@ class SignalView:
     current: float
     headroom: float | None  # None: never breaks (infinite headroom)
     breaks_first: bool  # headroom under 10x
+    shown: str = ""  # the value in its unit with the window it covers ("82% now"); "" in older records
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -185,6 +186,7 @@ class SignalView:
             "current": self.current,
             "headroom": self.headroom,
             "breaks_first": self.breaks_first,
+            "shown": self.shown,
         }
 
 

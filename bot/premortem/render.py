@@ -19,13 +19,14 @@ from bot.premortem.model import (
     QUESTION,
     SEED,
     SYNC_ANSWER,
+    TOP,
     Premortem,
     Risk,
 )
 from bot.premortem.refs import ExtendRef, FromCheck, GroupRef, PremortemRef
 from bot.premortem.timing import EXTEND_BY
 from bot.presence.render import AWAY_EMOJI, back_text
-from bot.words import plural, quoted
+from bot.words import plural, quoted, spelled
 
 ACTION_ANSWER = "premortem:answer"
 ACTION_EXTEND = "premortem:extend"
@@ -181,7 +182,9 @@ def _cancel_button(pm: Premortem, consequence: str) -> dict[str, Any]:
         ACTION_CANCEL,
         PremortemRef(pm=pm.id).dump(),
         style="danger",
-        confirm=bk.confirm_dialog("Cancel the pre-mortem?", consequence),
+        confirm=bk.confirm_dialog(
+            "Cancel the pre-mortem?", consequence, confirm="Cancel pre-mortem", deny="Keep it"
+        ),
     )
 
 
@@ -194,6 +197,16 @@ def _risk_line(risk: Risk) -> str:
         detail = f": {bk.escape(risk.evidence)}" if risk.evidence else ""
         line += f" — _{kind}{detail}_"
     return line
+
+
+def _close_words(n: int) -> tuple[str, str]:
+    """The close-voting button and its confirmation, counted as many risks as will be planned."""
+    if n == 1:
+        return "Close voting and plan the top risk", "The risk gets a mitigation with an owner."
+    return (
+        f"Close voting and plan the top {spelled(n)}",
+        f"The {spelled(n)} risks with the most votes each get a mitigation with an owner.",
+    )
 
 
 def mark_line(mark: Mark) -> str:
@@ -254,16 +267,14 @@ def reveal_messages(board: Board) -> list[Message]:
     if voting:
         buttons = []
         if board.groups:
+            label, consequence = _close_words(min(len(board.groups), TOP))
             buttons.append(
                 bk.button(
-                    "Close voting and plan the top three",
+                    label,
                     ACTION_CLOSE,
                     PremortemRef(pm=pm.id).dump(),
                     style="primary",
-                    confirm=bk.confirm_dialog(
-                        "Close voting?",
-                        "The three risks with the most votes each get a mitigation with an owner.",
-                    ),
+                    confirm=bk.confirm_dialog("Close voting?", consequence),
                 )
             )
         buttons.append(_cancel_button(pm, "The answers stay in the thread; no mitigations are planned."))

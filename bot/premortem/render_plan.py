@@ -9,8 +9,8 @@ from typing import Any
 
 from bot import blocks as bk
 from bot.premortem.board import Board
-from bot.premortem.datasays import headroom_text
-from bot.premortem.mitigation import days_overdue, format_value, local_today
+from bot.premortem.datasays import headroom_text, value_shown
+from bot.premortem.mitigation import days_overdue, local_today
 from bot.premortem.model import (
     MITIGATION_STATUSES,
     QUESTION,
@@ -62,7 +62,7 @@ def data_message(board: Board) -> Message:
             titles = ", ".join(f"*{bk.escape(g.title)}*" for g in mark.groups)
             verdict = VERDICTS[mark.verdict].format(groups=titles)
             flag = " · *breaks first at 10x*" if s.breaks_first else ""
-            line = f"{place}. `{s.name}` — {format_value(s.current)} now · {headroom_text(s)}{flag}"
+            line = f"{place}. `{s.name}` — {value_shown(s)} · {headroom_text(s)}{flag}"
             lines.append(line + (f" · {verdict}" if verdict else ""))
         for start in range(0, len(lines), 10):
             blocks.append(bk.section("\n".join(lines[start : start + 10])))
