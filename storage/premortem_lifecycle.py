@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.premortem import Closed, PremortemRow, RiskRow, aware, get, take
+from storage.premortem import Closed, PremortemRow, RiskRow, get, take
 
 
 def reveal(session: Session, workspace_id: str, premortem_id: int, reason: str, now: datetime) -> bool:
@@ -26,7 +26,7 @@ def reveal(session: Session, workspace_id: str, premortem_id: int, reason: str, 
 def extend(session: Session, workspace_id: str, premortem_id: int, deadline: datetime, now: datetime) -> bool:
     """Set a later deadline while answers are collected; False when it is already that late."""
     row = take(session, workspace_id, premortem_id, ["collecting"], now)
-    if aware(row.deadline) >= deadline:
+    if row.deadline >= deadline:
         return False
     row.deadline = deadline
     session.add(row)
