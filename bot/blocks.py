@@ -31,6 +31,15 @@ MAX_MODAL_TITLE = 24
 MAX_PRIVATE_METADATA = 3000
 MAX_FALLBACK_TEXT = 3000  # Slack accepts 40k; a notification longer than this is useless
 
+# A signal's status (metrics answer, digest, App Home).
+SIGNAL_ICONS = {
+    "ok": ":white_check_mark:",
+    "breached": ":red_circle:",
+    "n/a": ":grey_question:",
+    "unavailable": ":warning:",
+    "no threshold": ":white_circle:",
+}
+
 _ENTITY = re.compile(r"&(?:amp|lt|gt);$|&(?:amp|lt|gt|am|a|l|g)?$")
 
 

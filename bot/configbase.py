@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -12,6 +13,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _WORKSPACE_ID = re.compile(r"^[TE][A-Z0-9]{2,}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _SHOWN_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 # What credentials look like, so a pasted one is never echoed back: vendors' token prefixes (GitHub,
 # Slack, JWTs, Jira/Atlassian, New Relic, Linear, OpenAI-style keys, AWS), long hex, long base64-ish runs.
@@ -114,10 +116,26 @@ def env_name_for_message(env_name: str) -> str:
     return env_name if looks_like_env_name(env_name) else "(the variable this key names)"
 
 
+def _clock_time(value: str) -> str:
+    if not _CLOCK_TIME.fullmatch(value):
+        raise ValueError(f"{shown(value)} is not a time like 09:00 (24-hour HH:MM)")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{shown(value)} is not an IANA time zone like Europe/Berlin") from None
+    return value
+
+
 UserId = Annotated[str, AfterValidator(_user_id)]
 ChannelId = Annotated[str, AfterValidator(_channel_id)]
 WorkspaceId = Annotated[str, AfterValidator(_workspace_id)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
+ClockTime = Annotated[str, AfterValidator(_clock_time)]  # "09:00", 24-hour HH:MM
+TimeZone = Annotated[str, AfterValidator(_time_zone)]  # an IANA name, like Europe/Berlin
 
 
 def read_secret(env_name: str | None) -> str | None:

@@ -22,11 +22,10 @@ from bot.clock import Clock
 from bot.config import AppConfig, TeamConfig
 from bot.logs import redactor
 from bot.metrics.config import PrometheusSource, SignalConfig, TeamMetricsConfig
-from bot.metrics.service import read_team_signals
+from bot.metrics.service import read_team_signals, store_snapshot
 from bot.premortem.config import TeamPremortemConfig
 from bot.teams import file_teams
 from demometrics import DemoSource
-from storage import metrics as metrics_repo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -142,13 +141,4 @@ async def _keep(rt: Runtime, workspace_id: str) -> None:
             continue
         for weeks in range(PAST_WEEKS, 0, -1):
             reading = await read_team_signals(rt, team, at=now - timedelta(weeks=weeks))
-            if any(r.value is not None for r in reading.signals):
-                await rt.db.run(
-                    metrics_repo.save_snapshot,
-                    team.workspace_id,
-                    team.channel_id,
-                    team.name,
-                    reading.source,
-                    reading.read_at,
-                    reading.snapshot(),
-                )
+            await store_snapshot(rt, team, reading)

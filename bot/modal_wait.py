@@ -55,7 +55,7 @@ def saving_view(view: dict[str, Any]) -> dict[str, Any]:
     return _notice(
         view,
         ":hourglass_flowing_sand: Saving… this is taking longer than usual. Keep this window open to "
-        "see the result here; if you close it, you will get a message if anything goes wrong.",
+        "see the result here, or close it: should anything go wrong, I'll send you a message.",
     )
 
 

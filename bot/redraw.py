@@ -38,7 +38,7 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack_api import InstrumentedWebClient
+from bot.slack_api import InstrumentedWebClient, rate_limited_for
 from storage.cache import Cache, locked
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,10 @@ HOOKS_KEPT = 8  # fresh response_urls remembered per message
 _PRUNE_ABOVE = 256
 
 
-def content_digest(payload: dict[str, Any]) -> str:
-    """The hash of what a message shows: a drawing updates only the messages whose hash changed."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+def content_digest(payload: dict[str, Any] | str) -> str:
+    """The hash of what a message (or a canvas's markdown) shows: only what changed is sent again."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -147,15 +148,7 @@ async def _respond(url: str, payload: dict[str, Any]) -> bool:
 
 def retry_after(exc: SlackApiError) -> float:
     """The Retry-After of a 429, clamped to 1–60 s (1 when missing or odd)."""
-    headers = getattr(exc.response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return min(max(float(raw), 1.0), 60.0)
-            except (TypeError, ValueError):
-                break
-    return 1.0
+    return min(max(rate_limited_for(exc) or 1.0, 1.0), 60.0)
 
 
 @dataclass

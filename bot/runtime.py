@@ -7,8 +7,10 @@ import os
 import socket
 import time
 import uuid
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, load_and_check
@@ -143,3 +145,19 @@ def build_runtime(
         clock=clock or SystemClock(),
         telemetry=Telemetry(),
     )
+
+
+S = TypeVar("S")
+
+
+def one_per_runtime(make: Callable[[Runtime], S]) -> Callable[[Runtime], S]:
+    """`service_for(rt)`: one service (and so one redraw engine) per running app, made on first use."""
+    made: weakref.WeakKeyDictionary[Runtime, S] = weakref.WeakKeyDictionary()
+
+    def service_for(rt: Runtime) -> S:
+        found = made.get(rt)
+        if found is None:
+            found = made[rt] = make(rt)
+        return found
+
+    return service_for

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import UserError
 from bot.logs import redactor
+from bot.outbound import retry_after
 from bot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,28 @@ DEAD_TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactiv
 NOT_IN_CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
 
 MAX_RETRY_AFTER_SECONDS = 30
+
+
+def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    """A response header's first value, whatever its case (slack_sdk keeps some as lists)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            first = value[0] if isinstance(value, list | tuple) else value
+            return None if first is None else str(first)
+    return None
+
+
+def rate_limited_for(exc: SlackApiError) -> float | None:
+    """Seconds a call Slack refused with a 429 asks us to wait (its `Retry-After`, read by the one
+    parser, `bot.outbound.retry_after`; 1 when missing or unreadable); None when it is no rate limit."""
+    response = exc.response
+    if response is None:
+        return None
+    data = response.data  # not always Slack's JSON (a proxy's plain-text error page)
+    if response.status_code != 429 and not (isinstance(data, dict) and data.get("error") == "ratelimited"):
+        return None
+    wait = retry_after(header(response.headers, "retry-after"))
+    return 1.0 if wait is None else wait
 
 
 class BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
@@ -51,13 +75,53 @@ class BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        for name, values in response.headers.items():
-            if name.lower() == "retry-after" and values:
-                try:
-                    return int(values[0]) <= self.max_wait
-                except ValueError:
-                    return False
-        return True
+        raw = header(response.headers, "retry-after")
+        if raw is None:
+            return True
+        wait = retry_after(raw)
+        return wait is not None and wait <= self.max_wait
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:  # pragma: no cover - _can_retry_async answered False
+            raise error or RuntimeError("no response to retry")
+        state.next_attempt_requested = True
+        wait = retry_after(header(response.headers, "retry-after"))
+        await asyncio.sleep((1.0 if wait is None else wait) + random.random())
+        state.increment_current_attempt()
+
+
+async def pages(
+    call: Callable[..., Awaitable[Any]], /, *, max_pages: int | None = None, **kwargs: Any
+) -> AsyncIterator[Any]:
+    """Every page of a Slack list method (`conversations.members`, `users.list`,
+    `conversations.history`…), following `response_metadata.next_cursor` until Slack says there is no
+    more (or `max_pages` were read). `call` is the client method, or anything that calls one (a pacer)."""
+    cursor: str | None = None
+    read = 0
+    while max_pages is None or read < max_pages:
+        page = await call(**kwargs, cursor=cursor) if cursor else await call(**kwargs)
+        read += 1
+        yield page
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return
+
+
+async def every(
+    call: Callable[..., Awaitable[Any]], key: str, /, *, max_pages: int | None = None, **kwargs: Any
+) -> list[Any]:
+    """All the items under `key` (`members`, `channels`, `messages`…) on every page of a list method."""
+    found: list[Any] = []
+    async for page in pages(call, max_pages=max_pages, **kwargs):
+        found.extend(page.get(key) or [])
+    return found
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:

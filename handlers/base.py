@@ -245,7 +245,7 @@ async def _finish_later(
             extra={"error_id": error_id, "workspace": ctx.workspace_id, "kind": _kind(ctx.body)},
             exc_info=exc,
         )
-        reason = f"Your answer could not be saved (error id {error_id})."
+        reason = f"What you submitted could not be saved (error id {error_id})."
         await _show(ctx, view, modal_wait.failed_view(view, reason), dm_if_closed=True)
         return
     if (result or {}).get("response_action") == "errors":
@@ -273,9 +273,9 @@ async def _show(ctx: Ctx, view: dict[str, Any], shown: dict[str, Any], *, dm_if_
     if dm_if_closed and ctx.user_id:
         typed = "\n".join(f"> {bk.escape(t)}" for t in modal_wait.typed_values(view))
         text = (
-            "Your answer could not be saved. What you typed:\n" + typed
+            "What you submitted in a form could not be saved. What you typed:\n" + typed
             if typed
-            else "Your answer could not be saved."
+            else "What you submitted in a form could not be saved."
         )
         try:
             await ctx.dm(ctx.user_id, text)

@@ -34,10 +34,7 @@ def _no_arguments(name: str) -> Callable[[str], str | None]:
 
 
 def _ref(raw: str | None) -> Ref:
-    ref = Ref.load(raw)
-    if ref is None:
-        raise UserError(BROKEN_BUTTON)
-    return ref
+    return Ref.parse(raw, BROKEN_BUTTON)
 
 
 def _user(ctx: Ctx) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -12,6 +11,7 @@ from bot import blocks as bk
 from bot import outbound
 from bot.debt import band, command, nudges, render, service, sync
 from bot.debt.model import SOURCE_NAMES, TeamDebt
+from bot.debt.refs import DebtForm, NudgeButton
 from bot.errors import UserError
 from bot.teams import Team
 from handlers.base import Ctx, Listeners, ViewErrors
@@ -127,9 +127,10 @@ def _value(values: dict[str, Any], block: str) -> Any:
 
 
 def _form(ctx: Ctx, view: dict[str, Any]) -> tuple[str, service.Figures]:
-    channel = json.loads(view.get("private_metadata") or "{}").get("channel")
-    if not channel:
-        raise UserError("This form lost its channel; run `/scale-check debt` again in your team's channel.")
+    channel = DebtForm.parse(
+        view.get("private_metadata"),
+        "This form lost its channel; run `/scale-check debt` again in your team's channel.",
+    ).channel
     values = view["state"]["values"]
     errors: dict[str, str] = {}
     name = " ".join(str(_value(values, "sprint").get("value") or "").split())
@@ -205,10 +206,16 @@ def _clicked(ctx: Ctx) -> str | None:
     return str(ts) if ts else None
 
 
+def _nudge_id(action: dict[str, Any]) -> int:
+    return NudgeButton.parse(
+        action.get("value"), "That button is out of date; use the latest nudge in the channel."
+    ).n
+
+
 async def acknowledge(ctx: Ctx, action: dict[str, Any]) -> None:
     team = await ctx.team()
     nudge, changed = await nudges.acknowledge(
-        ctx.rt, ctx.client, team, int(action["value"]), ctx.user_id or "", _clicked(ctx)
+        ctx.rt, ctx.client, team, _nudge_id(action), ctx.user_id or "", _clicked(ctx)
     )
     if not changed and nudge.acknowledged_by:
         await ctx.ephemeral(f"{bk.mention(nudge.acknowledged_by)} acknowledged this already.")
@@ -217,7 +224,7 @@ async def acknowledge(ctx: Ctx, action: dict[str, Any]) -> None:
 async def plan_fixit(ctx: Ctx, action: dict[str, Any]) -> None:
     team = await ctx.team()
     nudge, changed = await nudges.plan_fixit(
-        ctx.rt, ctx.client, team, int(action["value"]), ctx.user_id or "", _clicked(ctx)
+        ctx.rt, ctx.client, team, _nudge_id(action), ctx.user_id or "", _clicked(ctx)
     )
     if not changed:
         await ctx.ephemeral(render.fixit_line(nudge).replace(":hammer_and_wrench: ", "Already planned: "))

@@ -166,19 +166,18 @@ class TeamButtons:
 
     async def debt(self, ctx: Ctx, action: dict[str, Any]) -> None:
         """The tech-debt form, as `/scale-check debt` opens it; anything else it says, on the Home tab."""
-        team = await _clicked_team(ctx, action)
-        if team is None:
-            return
-        there = await _run_in_channel(self.router, ctx, team, "debt")
-        if there.collected:
-            await publish(ctx, _told(team, there))
+        await self._relayed(ctx, action, "debt")
 
     async def premortem(self, ctx: Ctx, action: dict[str, Any]) -> None:
         """A pre-mortem with the team's leads (or the form to pick them), posted in the team's channel."""
+        await self._relayed(ctx, action, "premortem")
+
+    async def _relayed(self, ctx: Ctx, action: dict[str, Any], command: str) -> None:
+        """Run the clicked team's `command` in its channel; what it says only to this person, on the Home tab."""
         team = await _clicked_team(ctx, action)
         if team is None:
             return
-        there = await _run_in_channel(self.router, ctx, team, "premortem")
+        there = await _run_in_channel(self.router, ctx, team, command)
         if there.collected:
             await publish(ctx, _told(team, there))
 

@@ -7,8 +7,6 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
-
 from bot.errors import PermissionDenied, UserError
 from bot.launch import render
 from bot.launch.model import LaunchForm
@@ -43,10 +41,7 @@ def _day(raw: str | None) -> date:
 
 
 def _form(raw: str | None) -> LaunchForm:
-    try:
-        return LaunchForm.model_validate_json(raw or "{}")
-    except ValidationError:
-        raise UserError(BROKEN) from None
+    return LaunchForm.parse(raw or "{}", BROKEN)
 
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:

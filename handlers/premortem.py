@@ -25,7 +25,16 @@ from bot.premortem.forms import (
 )
 from bot.premortem.grouping import normalise
 from bot.premortem.mitigation import REASON_MIN
-from bot.premortem.model import Ref
+from bot.premortem.refs import (
+    ExtendRef,
+    FromCheck,
+    GroupRef,
+    MitigationRef,
+    PremortemRef,
+    SnoozeRef,
+    StartForm,
+    StatusRef,
+)
 from bot.premortem.render import (
     ACTION_ANSWER,
     ACTION_CANCEL,
@@ -83,13 +92,6 @@ def _user(ctx: Ctx) -> str:
     return ctx.user_id
 
 
-def _ref(raw: str | None, *keys: str) -> dict[str, Any]:
-    ref = Ref.load(raw)
-    if ref is None or any(k not in ref for k in keys):
-        raise UserError(BROKEN)
-    return ref
-
-
 class PremortemListeners:
     def __init__(self, svc: PremortemService) -> None:
         self.svc = svc
@@ -133,21 +135,21 @@ class PremortemListeners:
         await ctx.ephemeral(text)
 
     async def start_from_check(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"))
+        ref = FromCheck.parse(action.get("value"), BROKEN)
         team = await ctx.team()
-        await self._start(ctx, list(team.leads), ref.get("check"))
+        await self._start(ctx, list(team.leads), ref.check)
 
     async def submit_start(self, ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
-        if not (Ref.load(view.get("private_metadata")) or {}).get("ch"):
+        if StartForm.load(view.get("private_metadata")) is None:
             raise FieldError("leads", "This form is out of date; run `/scale-check premortem` again.")
         return None
 
     async def after_start(self, ctx: Ctx) -> None:
         view = ctx.body.get("view") or {}
-        ref = _ref(view.get("private_metadata"), "ch")
+        ref = StartForm.parse(view.get("private_metadata"), BROKEN)
         leads = (values_of(view).get("leads") or {}).get("leads", {}).get("selected_users") or []
-        team = await self.svc.team(ctx.workspace_id, ref["ch"])
-        started = await lifecycle.start(self.svc, team, _user(ctx), list(leads), ref.get("check"))
+        team = await self.svc.team(ctx.workspace_id, ref.ch)
+        started = await lifecycle.start(self.svc, team, _user(ctx), list(leads), ref.check)
         if started.absent:
             await ctx.dm(
                 _user(ctx),
@@ -158,17 +160,17 @@ class PremortemListeners:
     # --- answers --------------------------------------------------------------------------------------
 
     async def open_answer(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm")
+        ref = PremortemRef.parse(action.get("value"), BROKEN)
         user = _user(ctx)
-        pm = await lifecycle.answer_form(self.svc, ctx.workspace_id, int(ref["pm"]), user)
+        pm = await lifecycle.answer_form(self.svc, ctx.workspace_id, ref.pm, user)
         if not ctx.trigger_id:
             raise UserError("Slack did not send what I need to open the form; click again.")
         view = answer_modal(pm.id, pm.team_name, pm.risks_of(user))
         await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
     async def submit_answer(self, ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
-        ref = Ref.load(view.get("private_metadata")) or {}
-        if "pm" not in ref:
+        ref = PremortemRef.load(view.get("private_metadata"))
+        if ref is None:
             raise FieldError(
                 block(1, "component"), "This form is out of date; close it and click Add my answer."
             )
@@ -178,19 +180,21 @@ class PremortemListeners:
         except FormErrors as exc:
             raise ViewErrors(exc.errors) from exc
         try:
-            await lifecycle.save_answer(self.svc, ctx.workspace_id, int(ref["pm"]), user, risks)
+            await lifecycle.save_answer(self.svc, ctx.workspace_id, ref.pm, user, risks)
         except UserError as exc:
             raise FieldError(block(1, "component"), exc.message) from exc
         return None
 
     async def after_answer(self, ctx: Ctx) -> None:
-        ref = Ref.load((ctx.body.get("view") or {}).get("private_metadata")) or {}
-        if "pm" in ref:
-            await lifecycle.after_answer(self.svc, ctx.workspace_id, int(ref["pm"]))
+        ref = PremortemRef.load((ctx.body.get("view") or {}).get("private_metadata"))
+        if ref is not None:
+            await lifecycle.after_answer(self.svc, ctx.workspace_id, ref.pm)
 
     async def suggest_components(self, ctx: Ctx, body: dict[str, Any]) -> list[dict[str, Any]]:
-        ref = Ref.load((body.get("view") or {}).get("private_metadata")) or {}
-        names, surprised = await self.svc.component_names(ctx.workspace_id, int(ref.get("pm") or 0))
+        ref = PremortemRef.load((body.get("view") or {}).get("private_metadata"))
+        if ref is None:
+            return []
+        names, surprised = await self.svc.component_names(ctx.workspace_id, ref.pm)
         typed = normalise(str(body.get("value") or ""))
         return [
             surprise_option(n) if n in surprised else component_option(n)
@@ -201,14 +205,14 @@ class PremortemListeners:
     # --- the starter's controls -----------------------------------------------------------------------
 
     async def extend(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm", "to")
-        to = datetime.fromtimestamp(int(ref["to"]), UTC)
-        sentence = await lifecycle.extend(self.svc, ctx.workspace_id, int(ref["pm"]), _user(ctx), to)
+        ref = ExtendRef.parse(action.get("value"), BROKEN)
+        to = datetime.fromtimestamp(ref.to, UTC)
+        sentence = await lifecycle.extend(self.svc, ctx.workspace_id, ref.pm, _user(ctx), to)
         await ctx.ephemeral(sentence)
 
     async def cancel(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm")
-        await lifecycle.cancel(self.svc, ctx.workspace_id, int(ref["pm"]), _user(ctx))
+        ref = PremortemRef.parse(action.get("value"), BROKEN)
+        await lifecycle.cancel(self.svc, ctx.workspace_id, ref.pm, _user(ctx))
 
     async def replace(self, ctx: Ctx, action: dict[str, Any]) -> None:
         parts = str(action.get("block_id") or "").split(":")
@@ -218,10 +222,8 @@ class PremortemListeners:
         await lifecycle.replace(self.svc, ctx.workspace_id, int(parts[1]), _user(ctx), parts[2], str(new))
 
     async def snooze(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm", "step")
-        message = await lifecycle.snooze(
-            self.svc, ctx.workspace_id, int(ref["pm"]), _user(ctx), str(ref["step"])
-        )
+        ref = SnoozeRef.parse(action.get("value"), BROKEN)
+        message = await lifecycle.snooze(self.svc, ctx.workspace_id, ref.pm, _user(ctx), ref.step)
         ts = (ctx.body.get("message") or {}).get("ts")
         if ctx.channel_id and ts:
             await ctx.client.chat_update(channel=ctx.channel_id, ts=ts, **message)
@@ -231,39 +233,39 @@ class PremortemListeners:
     # --- votes ----------------------------------------------------------------------------------------
 
     async def vote(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm", "g")
-        said = await voting.vote(self.svc, ctx.workspace_id, int(ref["pm"]), str(ref["g"]), _user(ctx))
+        ref = GroupRef.parse(action.get("value"), BROKEN)
+        said = await voting.vote(self.svc, ctx.workspace_id, ref.pm, ref.g, _user(ctx))
         if said:
             await ctx.ephemeral(said)
 
     async def unvote(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm", "g")
-        said = await voting.unvote(self.svc, ctx.workspace_id, int(ref["pm"]), str(ref["g"]), _user(ctx))
+        ref = GroupRef.parse(action.get("value"), BROKEN)
+        said = await voting.unvote(self.svc, ctx.workspace_id, ref.pm, ref.g, _user(ctx))
         if said:
             await ctx.ephemeral(said)
 
     async def split(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm", "g")
-        await voting.split(self.svc, ctx.workspace_id, int(ref["pm"]), str(ref["g"]), _user(ctx))
+        ref = GroupRef.parse(action.get("value"), BROKEN)
+        await voting.split(self.svc, ctx.workspace_id, ref.pm, ref.g, _user(ctx))
 
     async def close(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm")
-        await voting.close(self.svc, ctx.workspace_id, int(ref["pm"]), _user(ctx))
+        ref = PremortemRef.parse(action.get("value"), BROKEN)
+        await voting.close(self.svc, ctx.workspace_id, ref.pm, _user(ctx))
 
     # --- mitigations ----------------------------------------------------------------------------------
 
     async def open_mitigation(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "pm", "g")
-        view = await plans.form(self.svc, ctx.workspace_id, int(ref["pm"]), str(ref["g"]), _user(ctx))
+        ref = GroupRef.parse(action.get("value"), BROKEN)
+        view = await plans.form(self.svc, ctx.workspace_id, ref.pm, ref.g, _user(ctx))
         if not ctx.trigger_id:
             raise UserError("Slack did not send what I need to open the form; click again.")
         await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
     async def submit_mitigation(self, ctx: Ctx, view: dict[str, Any]) -> dict[str, Any] | None:
-        ref = Ref.load(view.get("private_metadata")) or {}
-        if "pm" not in ref or "g" not in ref:
+        ref = GroupRef.load(view.get("private_metadata"))
+        if ref is None:
             raise FieldError("plan", "This form is out of date; close it and click Add mitigation again.")
-        signals = await plans.signals_for(self.svc, ctx.workspace_id, int(ref["pm"]))
+        signals = await plans.signals_for(self.svc, ctx.workspace_id, ref.pm)
         today = await plans.today_for(self.svc, ctx.workspace_id, _user(ctx))  # in the submitter's zone
         try:
             parse_mitigation(raw_mitigation(values_of(view)), signals, today)
@@ -274,27 +276,27 @@ class PremortemListeners:
 
     async def after_mitigation(self, ctx: Ctx) -> None:
         view = ctx.body.get("view") or {}
-        ref = _ref(view.get("private_metadata"), "pm", "g")
-        signals = await plans.signals_for(self.svc, ctx.workspace_id, int(ref["pm"]))
+        ref = GroupRef.parse(view.get("private_metadata"), BROKEN)
+        signals = await plans.signals_for(self.svc, ctx.workspace_id, ref.pm)
         today = await plans.today_for(self.svc, ctx.workspace_id, _user(ctx))
         try:
             data = parse_mitigation(raw_mitigation(values_of(view)), signals, today)
             shown = await plans.save(
-                self.svc, ctx.workspace_id, int(ref["pm"]), str(ref["g"]), data, _user(ctx), view.get("id")
+                self.svc, ctx.workspace_id, ref.pm, ref.g, data, _user(ctx), view.get("id")
             )
         except (UserError, FormErrors) as exc:  # the pre-mortem changed between the ack and now
             shown = note_view("Not saved", bk.escape(str(exc)))
         await ctx.client.views_update(view_id=view["id"], view=shown)
 
     async def set_status(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "m", "s")
-        said = await plans.set_status(self.svc, ctx.workspace_id, int(ref["m"]), str(ref["s"]), _user(ctx))
+        ref = StatusRef.parse(action.get("value"), BROKEN)
+        said = await plans.set_status(self.svc, ctx.workspace_id, ref.m, ref.s, _user(ctx))
         if said:
             await ctx.ephemeral(said["text"], said["blocks"])
 
     async def open_override(self, ctx: Ctx, action: dict[str, Any]) -> None:
-        ref = _ref(action.get("value"), "m")
-        view = await plans.override_form(self.svc, ctx.workspace_id, int(ref["m"]), _user(ctx))
+        ref = MitigationRef.parse(action.get("value"), BROKEN)
+        view = await plans.override_form(self.svc, ctx.workspace_id, ref.m, _user(ctx))
         if not ctx.trigger_id:
             raise UserError("Slack did not send what I need to open the form; click again.")
         await ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
@@ -305,27 +307,26 @@ class PremortemListeners:
             raise FieldError(
                 REASON, f"Give a reason of at least {REASON_MIN} characters; it is kept on record."
             )
-        ref = Ref.load(view.get("private_metadata")) or {}
-        if "m" not in ref:
+        ref = MitigationRef.load(view.get("private_metadata"))
+        if ref is None:
             raise FieldError(REASON, "This form is out of date; close it and click the button again.")
-        opened = ref.get("s")
         # Checked again now, not when the form opened: the metric may be back or the item closed since.
         try:
             await plans.override(
                 self.svc,
                 ctx.workspace_id,
-                int(ref["m"]),
+                ref.m,
                 _user(ctx),
                 reason,
-                str(opened) if opened is not None else None,
+                ref.s,
             )
         except UserError as exc:
             raise FieldError(REASON, exc.message) from exc
         return None
 
     async def after_override(self, ctx: Ctx) -> None:
-        ref = _ref((ctx.body.get("view") or {}).get("private_metadata"), "m")
-        await plans.after_override(self.svc, ctx.workspace_id, int(ref["m"]))
+        ref = MitigationRef.parse((ctx.body.get("view") or {}).get("private_metadata"), BROKEN)
+        await plans.after_override(self.svc, ctx.workspace_id, ref.m)
 
 
 def start_from_check_button(state: CheckState, outcome: Outcome) -> dict[str, Any] | None:

@@ -15,6 +15,8 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstrain
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.types import AwareDateTime
+
 
 class PredictionRow(SQLModel, table=True):
     __tablename__ = "calibration_predictions"
@@ -36,8 +38,8 @@ class PredictionRow(SQLModel, table=True):
     likelihood: float | None = None
     signal: str | None = Field(default=None, max_length=120)
     signal_by: str | None = Field(default=None, max_length=32)  # who picked it (None: the team's config)
-    made_at: datetime
-    horizon_at: datetime
+    made_at: datetime = Field(sa_type=AwareDateTime)
+    horizon_at: datetime = Field(sa_type=AwareDateTime)
     horizon_source: str = Field(default="default", max_length=16)  # default | launch
 
 
@@ -52,14 +54,14 @@ class OutcomeRow(SQLModel, table=True):
     workspace_id: str = Field(max_length=32)
     channel_id: str = Field(max_length=32)
     component: str
-    occurred_at: datetime
+    occurred_at: datetime = Field(sa_type=AwareDateTime)
     source: str = Field(max_length=16)  # alertmanager | incident | ceiling
     reporter: str = Field(max_length=200)  # a user id, "alertmanager: <alertname>", "metrics: <signal>"
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     signal: str | None = Field(default=None, max_length=120)
     dedup_key: str | None = Field(default=None, max_length=200)
-    recorded_at: datetime
-    withdrawn_at: datetime | None = None
+    recorded_at: datetime = Field(sa_type=AwareDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     withdrawn_by: str | None = Field(default=None, max_length=32)
 
 

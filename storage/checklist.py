@@ -15,6 +15,8 @@ from typing import Literal
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from storage.types import AwareDateTime
+
 
 class CheckRow(SQLModel, table=True):
     __tablename__ = "checklist_checks"
@@ -29,20 +31,20 @@ class CheckRow(SQLModel, table=True):
     playbook_json: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="open", max_length=16)  # open | done | cancelled
     started_by: str = Field(max_length=32)
-    started_at: datetime
-    updated_at: datetime
+    started_at: datetime = Field(sa_type=AwareDateTime)
+    updated_at: datetime = Field(sa_type=AwareDateTime)
     root_ts: str | None = Field(default=None, max_length=32)
     root_digest: str | None = Field(default=None, max_length=64)
     permalink: str | None = None
-    finished_at: datetime | None = None
+    finished_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     cancelled_by: str | None = Field(default=None, max_length=32)
-    cancelled_at: datetime | None = None
+    cancelled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     verdict: str | None = Field(default=None, max_length=32)
     score: float | None = None
     band: str | None = Field(default=None, max_length=8)
     verdict_ts: str | None = Field(default=None, max_length=32)
     shared_by: str | None = Field(default=None, max_length=32)
-    shared_at: datetime | None = None
+    shared_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class AnswerRow(SQLModel, table=True):
@@ -57,7 +59,7 @@ class AnswerRow(SQLModel, table=True):
     question_id: str = Field(max_length=40)
     value: str = Field(sa_column=Column(Text, nullable=False))
     answered_by: str = Field(max_length=32)
-    answered_at: datetime
+    answered_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class MessageRow(SQLModel, table=True):

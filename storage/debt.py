@@ -8,12 +8,14 @@ workspace id and filters by it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.types import AwareDateTime
 
 
 class DebtSprintRow(SQLModel, table=True):
@@ -29,7 +31,7 @@ class DebtSprintRow(SQLModel, table=True):
     name_key: str = Field(max_length=120)
     starts: date | None = None
     ends: date | None = None
-    created_at: datetime
+    created_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class DebtEntryRow(SQLModel, table=True):
@@ -47,7 +49,7 @@ class DebtEntryRow(SQLModel, table=True):
     unit: str = Field(max_length=8)
     source: str = Field(max_length=16)  # slack, jira_cloud, jira_datacenter, linear, github
     author: str = Field(max_length=80)  # Slack user id, or the tracker's name for imports
-    recorded_at: datetime
+    recorded_at: datetime = Field(sa_type=AwareDateTime)
     starts: date | None = None
     ends: date | None = None
     note: str | None = None
@@ -55,11 +57,6 @@ class DebtEntryRow(SQLModel, table=True):
     issues: int | None = None
     unestimated: int | None = None
     unestimated_rule: str | None = Field(default=None, max_length=60)
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; every one stored here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def name_key(name: str) -> str:

@@ -13,6 +13,8 @@ from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from storage.types import AwareDateTime
+
 
 class DebtNudgeRow(SQLModel, table=True):
     __tablename__ = "debt_nudges"
@@ -24,12 +26,12 @@ class DebtNudgeRow(SQLModel, table=True):
     run_names: str = ""
     run_length: int = 0
     direction: str = Field(default="outside", max_length=8)  # under, over or outside (both)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=AwareDateTime)
     message_ts: str | None = Field(default=None, max_length=32)
     acknowledged_by: str | None = Field(default=None, max_length=32)
-    acknowledged_at: datetime | None = None
+    acknowledged_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     fixit_by: str | None = Field(default=None, max_length=32)
-    fixit_at: datetime | None = None
+    fixit_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     fixit_starts: date | None = None
     fixit_ends: date | None = None
     fixit_after: str | None = Field(default=None, max_length=120)
@@ -68,8 +70,8 @@ class DebtImportRow(SQLModel, table=True):
     kind: str = Field(max_length=16)
     stale: bool = False
     reason: str | None = None
-    last_attempt_at: datetime
-    last_success_at: datetime | None = None
+    last_attempt_at: datetime = Field(sa_type=AwareDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     sprint_name: str | None = Field(default=None, max_length=120)
     issues: int | None = None
     unestimated: int | None = None

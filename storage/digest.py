@@ -9,17 +9,14 @@ two can find its message again instead of posting it twice. Every function takes
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; every one stored here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from storage.types import AwareDateTime
 
 
 class DigestScheduleRow(SQLModel, table=True):
@@ -35,7 +32,7 @@ class DigestScheduleRow(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     managers_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     updated_by: str = Field(max_length=32)
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=AwareDateTime)
 
     @property
     def managers(self) -> list[str]:
@@ -65,16 +62,16 @@ class DigestRunRow(SQLModel, table=True):
     status: str = Field(default="sending", max_length=16)  # sending, sent, missed
     reason: str = Field(default="schedule", max_length=16)  # schedule, now
     requested_by: str | None = Field(default=None, max_length=32)
-    scheduled_for: datetime | None = None
-    started_at: datetime
-    parent_intent_at: datetime | None = None
+    scheduled_for: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    started_at: datetime = Field(sa_type=AwareDateTime)
+    parent_intent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     parent_ts: str | None = Field(default=None, max_length=32)
     parent_hash: str | None = Field(default=None, max_length=64)
-    sent_at: datetime | None = None
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     runs: int = 0
     # Who is sending it now, until when (renewed while it works): one sender at a time per week.
     owner: str | None = Field(default=None, max_length=191)
-    lease_until: datetime | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
     # Each team's state this week (what "changed since last week" compares), written when it is sent.
     state_json: str | None = Field(default=None, sa_column=Column(Text))
 
@@ -94,8 +91,8 @@ class DigestPostRow(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=32)
     file_id: str | None = Field(default=None, max_length=32)
     content_hash: str | None = Field(default=None, max_length=64)
-    intent_at: datetime
-    posted_at: datetime | None = None
+    intent_at: datetime = Field(sa_type=AwareDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     error: str | None = Field(default=None, sa_column=Column(Text))
 
 

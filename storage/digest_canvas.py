@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.digest import DigestRunRow
+from storage.types import AwareDateTime
 
 
 class DigestCanvasRow(SQLModel, table=True):
@@ -30,11 +31,11 @@ class DigestCanvasRow(SQLModel, table=True):
     kind: str = Field(max_length=16)  # channel (the channel's own canvas), standalone (shared to it)
     canvas_id: str | None = Field(default=None, max_length=32)
     foreign_id: str | None = Field(default=None, max_length=32)  # a person's canvas in the channel
-    intent_at: datetime
-    created_at: datetime | None = None
+    intent_at: datetime = Field(sa_type=AwareDateTime)
+    created_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     week: str | None = Field(default=None, max_length=8)  # the week of the content last written
     content_hash: str | None = Field(default=None, max_length=64)
-    edited_at: datetime | None = None
+    edited_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     edits: int = 0
     unavailable: str | None = Field(default=None, max_length=64)  # why the workspace has no canvas
 
@@ -111,7 +112,7 @@ class DigestManagerChannelRow(SQLModel, table=True):
     workspace_id: str = Field(max_length=32)
     user_id: str = Field(max_length=32)
     channel_id: str = Field(max_length=32)
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=AwareDateTime)
 
 
 def manager_channels(session: Session, workspace_id: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from bot.clock import Clock
 from bot.logs import redactor
 from storage.db import Database
+from storage.types import AwareDateTime
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ class InstallationRow(SQLModel, table=True):
     bot_scopes: str = ""
     installer_user_id: str | None = Field(default=None, max_length=32)
     source: str = Field(default="oauth", max_length=16)  # "oauth" or "token"
-    installed_at: datetime
+    installed_at: datetime = Field(sa_type=AwareDateTime)
     active: bool = True
-    deactivated_at: datetime | None = None
+    deactivated_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     deactivated_reason: str | None = None
 
 
@@ -46,7 +47,7 @@ class OAuthStateRow(SQLModel, table=True):
     __tablename__ = "oauth_states"
 
     state: str = Field(primary_key=True, max_length=64)
-    expires_at: datetime
+    expires_at: datetime = Field(sa_type=AwareDateTime)
 
 
 # --- repository functions (each takes a session) -------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.types import AwareDateTime
 
 
 class JobRunRow(SQLModel, table=True):
@@ -15,7 +17,7 @@ class JobRunRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: str = Field(index=True, max_length=191)
-    run_time: datetime
+    run_time: datetime = Field(sa_type=AwareDateTime)
     # Whose job it is, for jobs that belong to a workspace (None for process-wide jobs).
     workspace_id: str | None = Field(default=None, index=True, max_length=32)
     # What to run again if the owner dies: the job kind and its arguments (JSON).
@@ -23,16 +25,21 @@ class JobRunRow(SQLModel, table=True):
     payload: str = "{}"
     status: str = Field(default="running", max_length=16)  # running, done, failed, missed
     owner: str = Field(max_length=191)
-    lease_until: datetime
+    lease_until: datetime = Field(sa_type=AwareDateTime)
     attempts: int = 1
-    started_at: datetime
-    finished_at: datetime | None = None
+    started_at: datetime = Field(sa_type=AwareDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     error: str | None = None
 
 
-def _utc(value: datetime) -> datetime:
-    # One representation for the unique key on every backend: UTC, microseconds as given.
-    return value.astimezone(UTC)
+def _inserted(session: Session, row: JobRunRow) -> bool:
+    """Insert `row`; False when its (job, run time) is already there (another scheduler's, or done)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        return False
 
 
 def claim(
@@ -50,37 +57,31 @@ def claim(
 
     A claim whose lease ran out without finishing (its process died) can be taken over.
     """
-    key_time = _utc(run_time)
-    try:
-        with session.begin_nested():
-            session.add(
-                JobRunRow(
-                    job_id=job_id,
-                    run_time=key_time,
-                    workspace_id=workspace_id,
-                    kind=kind,
-                    payload=payload,
-                    owner=owner,
-                    lease_until=_utc(now + lease),
-                    started_at=_utc(now),
-                )
-            )
+    claimed = JobRunRow(
+        job_id=job_id,
+        run_time=run_time,
+        workspace_id=workspace_id,
+        kind=kind,
+        payload=payload,
+        owner=owner,
+        lease_until=now + lease,
+        started_at=now,
+    )
+    if _inserted(session, claimed):
         return True
-    except IntegrityError:
-        pass
     # Compare-and-set: only one of several schedulers can take over an expired lease.
     result = session.execute(
         update(JobRunRow)
         .where(
             col(JobRunRow.job_id) == job_id,
-            col(JobRunRow.run_time) == key_time,
+            col(JobRunRow.run_time) == run_time,
             col(JobRunRow.status).in_(["running", "failed"]),
-            col(JobRunRow.lease_until) < _utc(now),
+            col(JobRunRow.lease_until) < now,
         )
         .values(
             owner=owner,
             status="running",
-            lease_until=_utc(now + lease),
+            lease_until=now + lease,
             attempts=JobRunRow.attempts + 1,
             error=None,
         )
@@ -94,11 +95,11 @@ def extend(session: Session, job_id: str, run_time: datetime, owner: str, until:
         update(JobRunRow)
         .where(
             col(JobRunRow.job_id) == job_id,
-            col(JobRunRow.run_time) == _utc(run_time),
+            col(JobRunRow.run_time) == run_time,
             col(JobRunRow.owner) == owner,
             col(JobRunRow.status) == "running",
         )
-        .values(lease_until=_utc(until))
+        .values(lease_until=until)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -116,16 +117,16 @@ def finish(
     """Mark a claimed run done, or failed; a failed run may be retried by the sweeper after `retry_after`."""
     values: dict[str, object] = {
         "status": "failed" if error else "done",
-        "finished_at": _utc(now),
+        "finished_at": now,
         "error": error[:2000] if error else None,
     }
     if error and retry_after is not None:
-        values["lease_until"] = _utc(now + retry_after)
+        values["lease_until"] = now + retry_after
     session.execute(
         update(JobRunRow)
         .where(
             col(JobRunRow.job_id) == job_id,
-            col(JobRunRow.run_time) == _utc(run_time),
+            col(JobRunRow.run_time) == run_time,
             col(JobRunRow.owner) == owner,
         )
         .values(**values)
@@ -134,22 +135,16 @@ def finish(
 
 def record_missed(session: Session, job_id: str, run_time: datetime, owner: str, now: datetime) -> bool:
     """Record a run that came back after its grace time, so `scalebot jobs` can show it was skipped."""
-    try:
-        with session.begin_nested():
-            session.add(
-                JobRunRow(
-                    job_id=job_id,
-                    run_time=_utc(run_time),
-                    owner=owner,
-                    status="missed",
-                    lease_until=_utc(now),
-                    started_at=_utc(now),
-                    finished_at=_utc(now),
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
+    missed = JobRunRow(
+        job_id=job_id,
+        run_time=run_time,
+        owner=owner,
+        status="missed",
+        lease_until=now,
+        started_at=now,
+        finished_at=now,
+    )
+    return _inserted(session, missed)
 
 
 def orphaned(session: Session, now: datetime, not_before: datetime, max_attempts: int) -> list[JobRunRow]:
@@ -157,8 +152,8 @@ def orphaned(session: Session, now: datetime, not_before: datetime, max_attempts
     rows = session.exec(
         select(JobRunRow).where(
             col(JobRunRow.status).in_(["running", "failed"]),
-            col(JobRunRow.lease_until) < _utc(now),
-            col(JobRunRow.run_time) >= _utc(not_before),
+            col(JobRunRow.lease_until) < now,
+            col(JobRunRow.run_time) >= not_before,
             col(JobRunRow.attempts) < max_attempts,
         )
     )

@@ -16,6 +16,8 @@ from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint, upda
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.types import AwareDateTime
+
 PENDING, RUNNING, DONE, SKIPPED, CANCELLED = "pending", "running", "done", "skipped", "cancelled"
 
 
@@ -33,9 +35,9 @@ class LaunchRow(SQLModel, table=True):
     leads_json: str = "[]"
     status: str = Field(default="active", max_length=16)  # active | cancelled
     created_by: str = Field(max_length=32)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=AwareDateTime)
     updated_by: str = Field(max_length=32)
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=AwareDateTime)
     root_ts: str | None = Field(default=None, max_length=32)
     permalink: str | None = None
 
@@ -57,7 +59,7 @@ class LaunchStepRow(SQLModel, table=True):
     due_ts: int
     late: bool = False
     status: str = Field(default=PENDING, max_length=16)
-    ran_at: datetime | None = None
+    ran_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     note: str | None = Field(default=None, sa_column=Column(Text))
     premortem_id: int | None = None  # the pre-mortem this step started (its predictions resolve at T+30)
 
@@ -74,8 +76,8 @@ class TriggerNoticeRow(SQLModel, table=True):
     workspace_id: str = Field(max_length=32)
     channel_id: str = Field(max_length=32)
     key: str = Field(max_length=160)
-    breached_since: datetime | None = None
-    posted_at: datetime | None = None
+    breached_since: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 def _detach(session: Session, rows: Sequence[SQLModel]) -> None:

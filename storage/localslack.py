@@ -11,13 +11,15 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel
 
+from storage.types import AwareDateTime
+
 
 class LocalSlackStateRow(SQLModel, table=True):
     __tablename__ = "localslack_state"
 
     workspace_id: str = Field(primary_key=True, max_length=32)
     data: str = Field(sa_column=Column(Text, nullable=False))  # JSON: localslack.Store.snapshot()
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=AwareDateTime)
 
 
 def load_state(session: Session, workspace_id: str) -> str | None:

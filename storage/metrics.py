@@ -17,6 +17,8 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.types import AwareDateTime
+
 
 class MetricsSnapshotRow(SQLModel, table=True):
     __tablename__ = "metrics_snapshots"
@@ -30,7 +32,7 @@ class MetricsSnapshotRow(SQLModel, table=True):
     week_start: date
     team_name: str = Field(max_length=80)
     source: str = Field(max_length=80)
-    read_at: datetime
+    read_at: datetime = Field(sa_type=AwareDateTime)
     # {signal: {"value": float | null, "status": "ok" | "breached" | …}}
     values_json: str = Field(sa_column=Column(Text, nullable=False))
 
@@ -38,11 +40,6 @@ class MetricsSnapshotRow(SQLModel, table=True):
     def values(self) -> dict[str, dict[str, Any]]:
         loaded: dict[str, dict[str, Any]] = json.loads(self.values_json)
         return loaded
-
-    @property
-    def read_at_utc(self) -> datetime:
-        """SQLite hands datetimes back without their zone; every one stored here is UTC."""
-        return self.read_at if self.read_at.tzinfo else self.read_at.replace(tzinfo=UTC)
 
 
 def week_start(when: datetime) -> date:
@@ -106,9 +103,9 @@ def compare_and_keep(
             )
         )
     )
-    inside = [row for row in rows if start <= row.read_at_utc < end]
-    earlier = [row for row in rows if row.read_at_utc < start and row.week_start >= since]
-    previous = max(inside or earlier, key=lambda row: row.read_at_utc, default=None)
+    inside = [row for row in rows if start <= row.read_at < end]
+    earlier = [row for row in rows if row.read_at < start and row.week_start >= since]
+    previous = max(inside or earlier, key=lambda row: row.read_at, default=None)
     history: dict[date, float | None] = {}
     for row in rows:
         if row.week_start >= since:
@@ -116,7 +113,7 @@ def compare_and_keep(
             history[row.week_start] = float(value) if isinstance(value, int | float) else None
     comparison = Comparison(
         previous=previous.values if previous is not None else None,
-        previous_read_at=previous.read_at_utc if previous is not None else None,
+        previous_read_at=previous.read_at if previous is not None else None,
         last_week=bool(inside),
         history=history,
     )
@@ -173,7 +170,7 @@ def _keep(
             row = existing
         else:
             return row
-    if row.read_at_utc <= read_at:
+    if row.read_at <= read_at:
         row.team_name, row.source, row.read_at = team_name[:80], source[:80], read_at
         row.values_json = _clean(values)
         session.add(row)

@@ -11,19 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; every one stored here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def maybe_aware(value: datetime | None) -> datetime | None:
-    return aware(value) if value is not None else None
+from storage.types import AwareDateTime
 
 
 def pm_fk() -> Column:
@@ -40,9 +33,9 @@ class PremortemRow(SQLModel, table=True):
     team_name: str
     status: str = Field(default="collecting", max_length=16)  # collecting | voting | planning | cancelled
     started_by: str = Field(max_length=32)
-    started_at: datetime
-    deadline: datetime
-    updated_at: datetime
+    started_at: datetime = Field(sa_type=AwareDateTime)
+    deadline: datetime = Field(sa_type=AwareDateTime)
+    updated_at: datetime = Field(sa_type=AwareDateTime)
     origin_check: int | None = None  # the signal check whose summary started it
     root_ts: str | None = Field(default=None, max_length=32)
     prompt_ts: str | None = Field(default=None, max_length=32)
@@ -50,13 +43,13 @@ class PremortemRow(SQLModel, table=True):
     data_ts: str | None = Field(default=None, max_length=32)
     top_ts: str | None = Field(default=None, max_length=32)
     permalink: str | None = None
-    revealed_at: datetime | None = None
+    revealed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     reveal_reason: str | None = Field(default=None, max_length=16)
     data_json: str | None = Field(default=None, sa_column=Column(Text))
     top_json: str | None = Field(default=None, sa_column=Column(Text))
-    closed_at: datetime | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     closed_by: str | None = Field(default=None, max_length=32)
-    cancelled_at: datetime | None = None
+    cancelled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     cancelled_by: str | None = Field(default=None, max_length=32)
 
     @property
@@ -78,14 +71,14 @@ class LeadRow(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     position: int
     added_by: str = Field(max_length=32)
-    added_at: datetime
+    added_at: datetime = Field(sa_type=AwareDateTime)
     in_channel: bool = True
     tz: str | None = Field(default=None, max_length=64)
-    answered_at: datetime | None = None
-    answer_updated_at: datetime | None = None
-    snoozed_until: datetime | None = None
+    answered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    answer_updated_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
     replaced_by: str | None = Field(default=None, max_length=32)
-    replaced_at: datetime | None = None
+    replaced_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class RiskRow(SQLModel, table=True):
@@ -102,7 +95,7 @@ class RiskRow(SQLModel, table=True):
     evidence_kind: str | None = Field(default=None, max_length=16)
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
     likelihood: float | None = None  # the lead's stated probability that it breaks (calibration)
-    recorded_at: datetime
+    recorded_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class VoteRow(SQLModel, table=True):
@@ -114,7 +107,7 @@ class VoteRow(SQLModel, table=True):
     premortem_id: int = Field(sa_column=pm_fk())
     group_id: str = Field(max_length=16)
     user_id: str = Field(max_length=32)
-    voted_at: datetime
+    voted_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class SplitRow(SQLModel, table=True):
@@ -126,7 +119,7 @@ class SplitRow(SQLModel, table=True):
     premortem_id: int = Field(sa_column=pm_fk())
     group_key: str
     split_by: str = Field(max_length=32)
-    split_at: datetime
+    split_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class ReminderRow(SQLModel, table=True):
@@ -140,7 +133,7 @@ class ReminderRow(SQLModel, table=True):
     premortem_id: int = Field(sa_column=pm_fk())
     user_id: str = Field(max_length=32)
     step: str = Field(max_length=64)
-    sent_at: datetime
+    sent_at: datetime = Field(sa_type=AwareDateTime)
     dm_channel: str | None = Field(default=None, max_length=32)
     dm_ts: str | None = Field(default=None, max_length=32)
 
@@ -350,7 +343,7 @@ def reveal(session: Session, workspace_id: str, premortem_id: int, reason: str, 
 def extend(session: Session, workspace_id: str, premortem_id: int, deadline: datetime, now: datetime) -> bool:
     """Set a later deadline while answers are collected; False when it is already that late."""
     row = take(session, workspace_id, premortem_id, ["collecting"], now)
-    if aware(row.deadline) >= deadline:
+    if row.deadline >= deadline:
         return False
     row.deadline = deadline
     session.add(row)

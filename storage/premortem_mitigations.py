@@ -13,6 +13,7 @@ from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Text, UniqueCon
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from storage.premortem import PremortemRow, pm_fk, take
+from storage.types import AwareDateTime
 
 OPEN = ("open", "in_progress")
 
@@ -41,15 +42,15 @@ class MitigationRow(SQLModel, table=True):
     target_text: str | None = Field(default=None, max_length=40)
     status: str = Field(default="open", max_length=16)
     created_by: str = Field(max_length=32)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=AwareDateTime)
     updated_by: str = Field(max_length=32)
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=AwareDateTime)
     view_id: str | None = Field(default=None, max_length=32)  # the modal that last saved it
     dm_channel: str | None = Field(default=None, max_length=32)
     dm_ts: str | None = Field(default=None, max_length=32)
     override_reason: str | None = Field(default=None, sa_column=Column(Text))
     override_by: str | None = Field(default=None, max_length=32)
-    override_at: datetime | None = None
+    override_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class MitigationEventRow(SQLModel, table=True):
@@ -64,7 +65,7 @@ class MitigationEventRow(SQLModel, table=True):
     )
     status: str = Field(max_length=16)
     by: str = Field(max_length=32)
-    at: datetime
+    at: datetime = Field(sa_type=AwareDateTime)
     note: str | None = Field(default=None, sa_column=Column(Text))
 
 

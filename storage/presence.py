@@ -8,11 +8,13 @@ held, until when they are away (None: no end known), when they are tried again a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
+
+from storage.types import AwareDateTime
 
 
 class AwayHoldRow(SQLModel, table=True):
@@ -25,10 +27,10 @@ class AwayHoldRow(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     step: str = Field(max_length=32)
     why: str = Field(max_length=16)  # "status" | "dnd"
-    until: datetime | None = None
+    until: datetime | None = Field(default=None, sa_type=AwareDateTime)
     retry_at: datetime | None = None  # None: given up (the daily retries ran out, or it is too late)
     tries: int = 0
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class AwayOfferRow(SQLModel, table=True):
@@ -39,7 +41,7 @@ class AwayOfferRow(SQLModel, table=True):
     workspace_id: str = Field(max_length=32)
     subject: str = Field(max_length=64)
     offered_to: str = Field(max_length=32)
-    offered_at: datetime
+    offered_at: datetime = Field(sa_type=AwareDateTime)
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,8 @@ class Hold:
     tries: int
 
 
-def maybe_aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without their zone; every one stored here is UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _hold(row: AwayHoldRow) -> Hold:
-    return Hold(row.user_id, row.step, row.why, maybe_aware(row.until), maybe_aware(row.retry_at), row.tries)
+    return Hold(row.user_id, row.step, row.why, row.until, row.retry_at, row.tries)
 
 
 def holds(session: Session, workspace_id: str, subject: str) -> dict[str, Hold]:

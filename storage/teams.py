@@ -11,6 +11,8 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.types import AwareDateTime
+
 
 class TeamRow(SQLModel, table=True):
     __tablename__ = "teams"
@@ -20,11 +22,11 @@ class TeamRow(SQLModel, table=True):
     workspace_id: str = Field(index=True, max_length=32)
     channel_id: str = Field(max_length=32)
     name: str
-    first_seen: datetime
+    first_seen: datetime = Field(sa_type=AwareDateTime)
     # What the setup modal stored (JSON), which wins over the config file for this channel.
     setup_json: str | None = None
     setup_by: str | None = Field(default=None, max_length=32)
-    setup_at: datetime | None = None
+    setup_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
     @property
     def setup(self) -> dict[str, Any] | None:

@@ -110,7 +110,7 @@ def test_an_import_missing_what_its_tracker_needs_is_named_with_file_and_key(tmp
 @pytest.mark.parametrize(
     ("setting", "says"),
     [
-        ("schedule: 6am", "'6am' is not a time like 06:00"),
+        ("schedule: 6am", "'6am' is not a time like 09:00 (24-hour HH:MM)"),
         ("timezone: Mars/Olympus", "'Mars/Olympus' is not an IANA time zone"),
         ("unestimated: -1", "a default size cannot be negative"),
         ("tracker: nowhere", "unknown tracker 'nowhere' (declared under trackers: github, jira, linear)"),

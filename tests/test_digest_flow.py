@@ -177,6 +177,7 @@ def test_digest_now_posts_the_agenda_and_one_thread_message_per_team_with_the_se
         "of *Search &lt;&amp;&gt; Discovery*"
     ) in shown
     assert len(parent["blocks"]) <= 50
+    assert "Details for both teams and the charts are in the thread." in shown
 
     payments, search = team_messages(fake, DIGEST, parent["ts"])
     p = text_of(payments)
@@ -289,6 +290,7 @@ def test_preview_is_shown_only_to_the_person_and_posts_nothing(
     )
     shown = text_of(preview)
     assert "Preview only: nothing was posted" in shown and "*Payments* · Watch" in shown
+    assert "· 1 breached trigger" in shown and "1 breached triggers" not in shown
     assert len(preview["blocks"]) <= 50
     assert fake.messages(DIGEST) == []
 

@@ -36,6 +36,7 @@ from bot.digest.model import (
     available,
     unavailable,
 )
+from bot.digest.providers.metrics import change_text
 from bot.digest.render import parent_message, preview_message
 from bot.digest.render_team import team_message
 from bot.digest.schedule import effective
@@ -340,3 +341,11 @@ def test_a_trigger_says_whose_limit_it_crossed() -> None:
     assert line("004_26b48070c33732f0.txt", "team").endswith(
         "(“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson; the team's own limit)"
     )
+
+
+def test_the_change_since_last_week_says_no_change_rather_than_plus_zero() -> None:
+    assert change_text("ratio", 1.0, 1.0) == "no change"
+    assert change_text("rate", 12.5, 12.5) == "no change"
+    assert change_text("ratio", 0.9955, 1.0) == "−0.45 points"
+    assert change_text("latency", 0.171, 0.1707) == "+0.3 ms"
+    assert change_text("rate", 35.5, 33.4) == "+6.3%"

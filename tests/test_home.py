@@ -101,6 +101,20 @@ def test_someone_in_no_team_is_told_how_to_start(
     assert "You are in no team yet" in shown and "*Payments*" not in shown
 
 
+def test_someone_who_joined_a_big_channel_last_sees_their_team(
+    home_bot: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    """The channel's members are read page by page: one who is on no first page still sees the team."""
+    for i in range(1050):  # more than the largest page Slack gives (1,000)
+        fake.add_user(seeded.team_id, f"U0CROWD{i:04d}", f"crowd{i}")
+        fake.join(seeded.channel, f"U0CROWD{i:04d}")
+    fake.join(seeded.channel, seeded.outsider)
+    shown = text_of({"blocks": home_of(fake, seeded, seeded.outsider)["blocks"]})
+    assert "*Payments* · <#C0PAYMENTS>" in shown and "You are in no team yet" not in shown
+    pages = [c for c in fake.calls("conversations.members") if c.args.get("channel") == seeded.channel]
+    assert len(pages) >= 2
+
+
 def test_a_manager_sees_every_team_and_the_tab_stays_within_100_blocks(
     home_bot: BotServer, fake: FakeSlack, seeded: Seeded
 ) -> None:
@@ -157,7 +171,7 @@ def test_a_refused_setup_and_help_in_a_new_channel_add_no_team_to_the_home_tab_o
     assert home_bot.db(teams_repo.find, seeded.team_id, "C0RANDOM") is not None  # the channel is known
 
     shown = text_of({"blocks": home_of(fake, seeded, seeded.manager)["blocks"]})
-    assert "As a manager you see all 2 teams." in shown and "C0RANDOM" not in shown
+    assert "As a manager you see both of the workspace's teams." in shown and "C0RANDOM" not in shown
     week = Week.of(NOW, "Europe/Berlin")
     digest = home_bot.call(build(home_bot.rt, seeded.team_id, week, NOW), timeout=30)
     assert [td.team.channel_id for td in digest.teams] == [seeded.channel, seeded.other_channel]

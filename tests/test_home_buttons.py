@@ -12,6 +12,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
+from bot.debt.refs import DebtForm
 from bot.home.render import ACTION_CHECK, ACTION_DEBT, ACTION_METRICS, ACTION_PREMORTEM
 from localslack import FakeSlack
 from tests.digest_support import TinyPrometheus, add_sprints, text_of
@@ -132,7 +133,7 @@ def test_record_tech_debt_from_home_opens_the_debt_form_for_the_team(
     click(fake, seeded, seeded.lead, ACTION_DEBT)
     form = fake.wait_for(lambda: (fake.views_for(seeded.lead) or [None])[-1], timeout=15)
     assert form["title"]["text"] == "Tech-debt capacity"
-    assert form["private_metadata"] == '{"channel": "C0PAYMENTS"}'
+    assert DebtForm.parse(form["private_metadata"]).channel == "C0PAYMENTS"
     assert form["state"]["values"]["sprint"]["value"]["value"] == "Sprint 3"
 
 

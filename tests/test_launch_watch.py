@@ -114,6 +114,7 @@ def test_a_trigger_posts_once_with_its_evidence_and_a_button_that_starts_a_pre_m
     assert len(notices(fake, s)) == 2
     second = all_text(notices(fake, s)[1])
     assert "Seed trigger" in second and "1%" in second and "headroom ×2" not in second
+    assert "*error rate* 2% now is at or over 1%" in second  # the value says the window it covers
     stored = {r.key for r in bot.db(_rows, s.team_id) if r.posted_at is not None}
     assert stored == {"headroom:db_connections", "trigger:error_rate"}
 
@@ -177,8 +178,9 @@ def test_a_launch_planned_the_day_before_gets_its_go_no_go_at_once_with_headroom
     (gonogo,) = fake.wait_for(lambda: said("Go/no-go for"), message="the go/no-go")
     assert "late start" in gonogo
     assert "Breaks before 5x: db_connections (breaks at 2.0x)" in gonogo and "queue_depth" not in gonogo
-    assert "*error rate* 2% is at or over 1%" in gonogo  # the breached seed trigger
-    assert f"Database — <@{s.lead}> · db_connections 0.4 (target &lt; 0.3) :x:" in gonogo
+    assert "*error rate* 2% now is at or over 1%" in gonogo  # the breached seed trigger, with its window
+    # the metric's value in its unit and with its window, as the metrics answer shows it
+    assert f"Database — <@{s.lead}> · db_connections 40% now (target &lt; 0.3) :x:" in gonogo
     assert "Checklist verdict: none yet" in gonogo
     (premortem,) = fake.wait_for(lambda: said("Pre-mortem (late start"), message="the pre-mortem step")
     assert f"started with <@{s.lead}>, <@{s.lead2}>" in premortem

@@ -173,6 +173,9 @@ def test_scale_check_metrics_in_payments_shows_numbers_headroom_and_the_read_lat
     assert re.search(r"p95 read latency \d+ ms[^()]*\(limit 100 ms\)", text)
     first = text.split("Breaks first at 10x", 1)[1]
     assert re.search(r"1\. database pool — headroom ×1\.\d+", first), first[:300]
+    # each value says the window it covers, as its signal's line does
+    assert re.search(r"database pool — headroom ×[\d.]+ \([\d.]+% over the last day, ceiling 80%\)", first)
+    assert re.search(r"p95 latency — headroom ×[\d.]+ \(\d+ ms over the last 5 minutes, limit", first)
     assert re.search(r"Scaling triggers .*p95 read latency \d+ ms[^→]* is over 100 ms", text)
     assert "from demo (Prometheus)" in text
     assert "no metrics source" not in text

@@ -137,7 +137,7 @@ def test_a_team_set_up_in_slack_reads_from_the_source_it_picked(
         "*availability* 99.85% over the last 7 days (at least 99.9%)" in text
     )  # the default query set, for service growth
     assert (
-        "availability under 99.9%" in text
+        "is under 99.9% → *find what takes the service down before adding load*" in text
         and "(“Scalability is a strategic necessity, not a technical detail”)" in text
     )
 

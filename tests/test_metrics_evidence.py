@@ -192,6 +192,10 @@ async def test_a_selector_only_team_learns_the_read_replica_rule_was_not_checked
 def assert_tells_the_team(text: str) -> None:
     """What a selector-only team must read, wherever it reads its metrics."""
     assert "*read-replica rule* not checked: no read-latency signal" in text
+    article = "“Your System Does Not Need to Scale to a Million Users on Day One” by Eric Hanson"
+    # the seed's words and the article they come from, by title (never the file name)
+    assert f"“if read query latency exceeds 100ms at p95, evaluate a read replica” — {article}." in text
+    assert f"the read-replica rule ({article}) sets for *read queries*" in text
     assert "`p95_read_latency: {}`" in text and "`method`" in text  # the line that enables it
     assert ":bulb: *Hint:* the request p95 latency is 330 ms over the last 5 minutes" in text
     assert "read queries" in text
@@ -211,7 +215,10 @@ def test_slack_says_which_rule_was_not_checked_and_shows_the_hint(
     assert_tells_the_team(text)
     assert "*availability* 99% over the last 7 days (at least 99.9%)" in text
     assert "*p95 latency* 330 ms over the last 5 minutes (limit 2 s)" in text
-    assert "*availability* 99% over the last 7 days is under 99.9% → *availability under 99.9%" in text
+    assert (
+        "*availability* 99% over the last 7 days is under 99.9% → *find what takes the service down before adding load*"
+        in text
+    )
     assert "&lt;p95 of your read queries&gt;" in text  # not a Slack link
     assert "*request rate* 15 req/s over the last 5 minutes (no threshold: the articles set none" in text
 
@@ -238,7 +245,7 @@ def test_the_app_home_and_the_digest_say_it_too(
     assert "availability 99% over the last 7 days (at least 99.9%) :red_circle:" in text
     assert "by day, scale 90–100%" in text
     assert (
-        ":rotating_light: availability 99% over the last 7 days (at least 99.9%) → *availability under"
+        ":rotating_light: availability 99% over the last 7 days (at least 99.9%) → *find what takes the service down"
         in text
     )
 

@@ -592,7 +592,7 @@ async def test_a_datadog_site_becomes_the_api_url(
     monkeypatch: pytest.MonkeyPatch, site: str | None, base_url: str | None, url: str
 ) -> None:
     from bot.metrics.config import DatadogSource
-    from bot.metrics.sources import datadog
+    from bot.metrics.sources import base, datadog
     from bot.metrics.sources.base import HttpPolicy
 
     called: list[str] = []
@@ -603,7 +603,7 @@ async def test_a_datadog_site_becomes_the_api_url(
         called.append(to)  # nothing is sent: the test only looks at where the request would go
         return httpx.Response(200, json={"status": "ok", "series": []})
 
-    monkeypatch.setattr(datadog, "send", no_network)
+    monkeypatch.setattr(base, "send", no_network)  # every HTTP source sends through base.send
     keys = {"api_key_env": "DD_KEY", "app_key_env": "DD_APP"}
     config = DatadogSource(kind="datadog", **({"site": site} if site else {}), base_url=base_url, **keys)  # type: ignore[arg-type]
     client = datadog.DatadogClient("dd", config, lambda name: "key", HttpPolicy(timeout=1))

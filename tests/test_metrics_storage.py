@@ -47,7 +47,7 @@ def test_a_week_keeps_its_latest_reading(db: Database) -> None:
         "db_connections": {"value": 0.5, "status": "ok"},
         "error_rate": {"value": None, "status": "n/a"},
     }
-    assert row.read_at_utc == MONDAY + timedelta(days=3)
+    assert row.read_at == MONDAY + timedelta(days=3)
 
 
 def test_snapshots_belong_to_their_workspace(db: Database) -> None:

@@ -97,5 +97,8 @@ def test_a_save_that_fails_shows_the_persons_own_text(driver: Driver, fake: Fake
         message="the failure view",
     )
     assert "the consumer &amp; its &lt;retries&gt; at 10x" in json.dumps(shown)
+    assert "What you submitted could not be saved (error id " in json.dumps(
+        shown
+    )  # any form, not only answers
     time.sleep(0.5)
     assert _answered(d) == [("Queue", "one consumer")]  # the older answer stays, visibly not replaced

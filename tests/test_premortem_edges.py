@@ -15,6 +15,7 @@ from bot.config import AppConfig, Defaults, TeamConfig
 from bot.metrics.config import MetricsDefaults, PrometheusSource, SignalConfig, TeamMetricsConfig
 from bot.premortem.grouping import component_key, group_id
 from bot.premortem.render import (
+    ACTION_ANSWER,
     ACTION_CANCEL,
     ACTION_CLOSE,
     ACTION_EXTEND,
@@ -438,7 +439,7 @@ def test_mark_done_anyway_is_refused_when_the_metric_came_back_while_the_form_wa
 
     assert refused.response_action == "errors"
     assert refused.errors == {
-        REASON: "queue_depth can be read again (0.05), so it can't be marked done without it: close this "
+        REASON: "queue_depth can be read again (5% now), so it can't be marked done without it: close this "
         "form and use “Done”, which checks the target."
     }
     (row,) = d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)
@@ -509,3 +510,21 @@ def test_in_an_evening_in_utc_minus_8_today_is_a_due_date_and_overdue_follows_th
     assert d.wait_ephemeral(s.manager, "open mitigation") == "1 open mitigation for Payments, 1 overdue"
     listing = all_text(fake.ephemerals(s.manager)[-1])
     assert "due 2026-11-23 :warning: *overdue by 1 day*" in listing
+
+
+def test_a_button_whose_value_is_not_ours_is_answered_with_a_sentence(driver: Driver) -> None:
+    """A forged or mangled value (a pre-mortem id that is not a number) is told to the clicker in words."""
+    d, s = driver, driver.seeded
+    d.start(s.manager, s.lead)
+    prompt = d.prompt()
+    stored = d.fake.store.find_message(s.channel, prompt["ts"])
+    assert stored is not None
+    with d.fake.store.lock:
+        for block in stored.blocks or []:
+            for element in block.get("elements") or []:
+                if element.get("action_id") == ACTION_ANSWER:
+                    element["value"] = '{"pm":"seven"}'
+    d.click(s.lead, prompt, ACTION_ANSWER)  # Slack gets a 200
+    said = d.wait_ephemeral(s.lead, "That button is not one of mine any more")
+    assert "premortem status" in said and "error id" not in said
+    assert d.fake.views_for(s.lead) == []  # no form opened

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import AppConfig, TeamConfig
 from bot.premortem.config import TeamPremortemConfig
 from bot.premortem.grouping import component_key, group_id
-from bot.premortem.model import Ref
+from bot.premortem.refs import StatusRef
 from bot.premortem.render import ACTION_CLOSE, ACTION_UNVOTE, ACTION_VOTE
 from bot.premortem.render_plan import ACTION_MITIGATE, ACTION_STATUS
 from localslack import FakeSlack
@@ -240,11 +240,9 @@ def test_a_full_pre_mortem_from_the_command_to_the_export(driver: Driver, fake: 
 
     # Statuses: the owner from the DM, a manager in the thread; others are told who can.
     caching_dm = d.dms(s.lead3)[-1]
-    mid = int(
-        Ref.load(
-            next(e["value"] for b in caching_dm["blocks"] if b["type"] == "actions" for e in b["elements"])
-        )["m"]
-    )  # type: ignore[index]
+    mid = StatusRef.parse(
+        next(e["value"] for b in caching_dm["blocks"] if b["type"] == "actions" for e in b["elements"])
+    ).m
     im = d.dm_channel(s.lead3)
     assert im is not None
     fake.actor().click(s.team_id, s.lead3, im, caching_dm["ts"], f"{ACTION_STATUS}:in_progress")

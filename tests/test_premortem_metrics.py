@@ -115,15 +115,15 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
     lines = [line for text in texts for line in text.split("\n") if line[:2] in ("1.", "2.", "3.")]
     assert [line.split("`")[1] for line in lines] == expected
     assert (
-        "1. `db_connections` — 0.4 now · 2.0x headroom · *breaks first at 10x* · :white_check_mark: leads agree: *Database connection pool*"
+        "1. `db_connections` — 40% now · 2.0x headroom · *breaks first at 10x* · :white_check_mark: leads agree: *Database connection pool*"
         in all_text(data)
     )
     assert (
-        "2. `cpu` — 0.2 now · 4.0x headroom · *breaks first at 10x* · :white_check_mark: leads agree: *CPU on the API nodes*"
+        "2. `cpu` — 20% now · 4.0x headroom · *breaks first at 10x* · :white_check_mark: leads agree: *CPU on the API nodes*"
         in all_text(data)
     )
     assert (
-        "3. `queue_depth` — 0.05 now · 16.0x headroom · :warning: leads named *Queue depth*; the data shows room"
+        "3. `queue_depth` — 5% now · 16.0x headroom · :warning: leads named *Queue depth*; the data shows room"
         in all_text(data)
     )
     reveal = all_text(d.find("The answers:"))
@@ -149,7 +149,7 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
         block_id=f"plan:{gid('Database connection pool')}",
     )
     said = d.wait_ephemeral(s.lead, "can't be marked done yet")
-    assert "`db_connections` is 0.4 now and its target is < 0.3" in said
+    assert "`db_connections` is 40% now and its target is < 0.3" in said
     # It meets it: done, with the value on record.
     d.click(
         s.lead2,
@@ -161,7 +161,7 @@ def test_data_says_ranks_the_signals_and_a_metric_gates_done(
     rows = {m.title: m for m in d.bot.db(mitigations_repo.for_premortem, s.team_id, 1)}
     assert rows["Database connection pool"].status == "open" and rows["CPU on the API nodes"].status == "done"
     (*_, done) = d.bot.db(mitigations_repo.events, s.team_id, rows["CPU on the API nodes"].id)
-    assert done.note == "cpu = 0.2 meets <= 25%"
+    assert done.note == "cpu = 20% now meets <= 25%"
 
     # The source is down: only a manager can close it, with a reason that is recorded.
     prometheus.stop()

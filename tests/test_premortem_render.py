@@ -3,6 +3,7 @@ the most leads, the longest answers and text made of `&`, `<` and `>`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.premortem.board import Board
@@ -15,6 +16,7 @@ from bot.premortem.model import (
     Mitigation,
     Premortem,
     Risk,
+    SignalView,
     Target,
 )
 from bot.premortem.render import prompt_message, reveal_messages, root_message
@@ -143,3 +145,51 @@ def test_the_modals_are_valid_views() -> None:
     for view in views:
         assert validate_view(view, ("modal",)) == [], view["title"]
         assert_escaped(view["blocks"])
+
+
+def test_data_says_shows_each_value_in_its_unit_with_the_window_it_covers() -> None:
+    """The value reads as the metrics answer shows it; a record stored before values had windows still
+    reads (a bare number "now"), and the window survives the stored JSON."""
+    pm = big_premortem("planning")
+    latency = signal_view(
+        "p95_latency", "p95 latency", "latency", 0.33, 3.0, shown="330 ms over the last 5 minutes"
+    )
+    older = SignalView(**{"name": "cpu", "title": "CPU", "kind": "saturation", "current": 0.4, "headroom": 2.0,
+                          "breaks_first": True})  # fmt: skip
+    data = DataSays(source="prom", read_at=T0, signals=(latency, older))
+    stored = DataSays.from_json(data.to_json())
+    assert stored == data
+    text = "\n".join(mrkdwn(data_message(Board.of(replace(pm, data=stored)))["blocks"]))
+    assert "1. `p95_latency` — 330 ms over the last 5 minutes · 3.0x headroom · *breaks first at 10x*" in text
+    assert "2. `cpu` — 0.4 now · 2.0x headroom" in text
+
+
+def test_the_close_voting_button_counts_the_risks_it_will_plan() -> None:
+    def close_button(components: list[str]) -> dict:
+        risks = tuple(Risk("U0LEAD00", n, c, "why", None, None) for n, c in enumerate(components, start=1))
+        pm = replace(big_premortem("voting"), risks=risks, votes={})
+        blocks = [b for m in reveal_messages(Board.of(pm)) for b in m["blocks"]]
+        return next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if "Close" in str(e))
+
+    two = close_button(["Database pool", "Search index"])
+    assert two["text"]["text"] == "Close voting and plan the top two"
+    assert "The two risks with the most votes" in two["confirm"]["text"]["text"]
+    assert close_button(["Database pool"])["text"]["text"] == "Close voting and plan the top risk"
+    four = close_button(["Database pool", "Search index", "Auth service", "Cache layer"])
+    assert four["text"]["text"] == "Close voting and plan the top three"
+
+
+def test_cancelling_asks_with_buttons_that_say_what_they_do() -> None:
+    """The dialog's 'no' is not labelled "Cancel", which would read as cancelling the pre-mortem."""
+    prompt = prompt_message(big_premortem("collecting"))
+    cancel = next(
+        e
+        for b in prompt["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "cancel" in e["action_id"]
+    )
+    assert (cancel["confirm"]["confirm"]["text"], cancel["confirm"]["deny"]["text"]) == (
+        "Cancel pre-mortem",
+        "Keep it",
+    )

@@ -332,7 +332,11 @@ def test_the_export_is_markdown_with_risks_data_and_mitigations() -> None:
         risks=(risk("U1", 1, "DB | writes"), risk("U2", 1, "database writes")),
         reveal_reason="all_answered",
         revealed_at=T0,
-        data=DataSays(source="prom", read_at=T0, signals=(signal_view("db", "db", "saturation", 0.4, 2.0),)),
+        data=DataSays(
+            source="prom",
+            read_at=T0,
+            signals=(signal_view("db", "db", "saturation", 0.4, 2.0, shown="40% now"),),
+        ),
     )
     gid = group_risks(pm.risks)[0].id
     pm = Premortem(**{**pm.__dict__, "votes": {gid: frozenset({"U9"})}, "top": (gid,),
@@ -343,7 +347,7 @@ def test_the_export_is_markdown_with_risks_data_and_mitigations() -> None:
         "### 1. DB | writes (1 vote)" in md
         and "- @bo, rank 1 (as “database writes”): why database writes" in md
     )
-    assert "| 1 | db | 0.4 | 2.0x headroom (breaks first) | agree |" in md
+    assert "| 1 | db | 40% now | 2.0x headroom (breaks first) | agree |" in md
     assert "| 1 | DB \\| writes | shard | @ana | 2026-12-01 | db < 0.6 | Open |" in md
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.calibration import rules
@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 
 COMPONENT_MAX = 80
 NOTE_MAX = 500
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def signal_for(board: Board, group_id: str, mapping: dict[str, str]) -> str | None:
@@ -237,8 +233,8 @@ def prediction_of(row: repo.PredictionRow) -> rules.Prediction:
         id=row.id,
         component=row.component,
         place=row.place,
-        made_at=_aware(row.made_at),
-        horizon_at=_aware(row.horizon_at),
+        made_at=row.made_at,
+        horizon_at=row.horizon_at,
         likelihood=row.likelihood,
         signal=row.signal,
     )
@@ -249,7 +245,7 @@ def outcome_of(row: repo.OutcomeRow) -> rules.Outcome:
     return rules.Outcome(
         id=row.id,
         component=row.component,
-        at=_aware(row.occurred_at),
+        at=row.occurred_at,
         source=row.source,
         reporter=row.reporter,
         withdrawn=row.withdrawn_at is not None,
@@ -269,7 +265,7 @@ async def check_ceilings(rt: Runtime, team: Team, reading: TeamReading) -> int:
     watched = await rt.db.run(repo.open_predictions_with_signal, team.workspace_id, team.channel_id, now)
     recorded = 0
     for p in watched:
-        if p.signal not in breached or _aware(p.made_at) > now:
+        if p.signal not in breached or p.made_at > now:
             continue
         found = Report(
             component=p.component,

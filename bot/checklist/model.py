@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from bot.checklist.answers import Answer
 from bot.checklist.outcome import missing_required
 from bot.checklist.playbook import Playbook
+from bot.metadata import Carried
 
 Status = Literal["open", "done", "cancelled"]
 
@@ -49,26 +49,13 @@ class CheckState:
         return len(missing_required(self.playbook, self.values))
 
 
-class Ref(BaseModel):
+class Ref(Carried):
     """What a button or a modal carries: the check, and for answers the question, value and playbook."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     c: int = Field(ge=1)  # check id
     q: str | None = None  # question id
     a: str | None = None  # the value a Yes/No/Not sure button sets
     v: str | None = None  # playbook digest the button was rendered from
-
-    def dump(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True), separators=(",", ":"))
-
-    @classmethod
-    def load(cls, raw: str | None) -> Ref | None:
-        """None for a value that is not ours (a forged or truncated payload)."""
-        try:
-            return cls.model_validate_json(raw or "")
-        except ValidationError:
-            return None
 
 
 def may_cancel(user_id: str, started_by: str, managers: Iterable[str], admins: Iterable[str]) -> bool:

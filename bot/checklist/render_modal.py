@@ -62,5 +62,5 @@ def answer_modal(state: CheckState, question: Question) -> dict[str, Any]:
         blocks,
         callback_id=VIEW_ANSWER,
         submit="Save answer",
-        private_metadata=Ref(c=state.id, q=question.id, v=state.digest).dump(),
+        private_metadata=Ref(c=state.id, q=question.id, v=state.digest).metadata(),
     )

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from datetime import UTC, datetime
 from typing import cast
 
 from bot import blocks as bk
@@ -25,7 +23,7 @@ from bot.checklist.render_history import HistoryEntry
 from bot.checklist.thread import payload_digest
 from bot.errors import PermissionDenied, UserError
 from bot.redraw import Redraw, Updater
-from bot.runtime import Runtime
+from bot.runtime import Runtime, one_per_runtime
 from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
 from bot.teams import Team, resolve_team
 from bot.yamlfile import ConfigFileError
@@ -47,11 +45,6 @@ STALE_BUTTON = (
 )
 
 
-def aware(when: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; every one stored is UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def closed_sentence(check: repo.CheckRow, *, plain: bool = False) -> str:
     """Why answers are closed; `plain` for a modal's error, which shows no mentions or dates."""
     again = (
@@ -61,9 +54,9 @@ def closed_sentence(check: repo.CheckRow, *, plain: bool = False) -> str:
         if plain:
             return f"This scale check was cancelled, so its answers are closed. {again}"
         who = bk.mention(check.cancelled_by) if check.cancelled_by else "someone"
-        when = bk.date(aware(check.cancelled_at)) if check.cancelled_at else ""
+        when = bk.date(check.cancelled_at) if check.cancelled_at else ""
         return f"This scale check was cancelled by {who} {when}, so its answers are closed. {again}"
-    when = "" if plain or not check.finished_at else f" {bk.date(aware(check.finished_at))}"
+    when = "" if plain or not check.finished_at else f" {bk.date(check.finished_at)}"
     return f"This scale check finished{when} and its verdict is in the thread, so its answers are closed. {again}"
 
 
@@ -114,7 +107,7 @@ class ChecklistService:
     def state_of(self, loaded: repo.Loaded) -> CheckState:
         check, playbook = loaded.check, self.snapshot(loaded.check)
         answers = {
-            a.question_id: Answer(a.question_id, a.value, a.answered_by, aware(a.answered_at))
+            a.question_id: Answer(a.question_id, a.value, a.answered_by, a.answered_at)
             for a in loaded.answers
             if playbook.question(a.question_id) is not None
         }
@@ -127,14 +120,14 @@ class ChecklistService:
             digest=check.playbook_digest,
             status=cast(Status, check.status),
             started_by=check.started_by,
-            started_at=aware(check.started_at),
+            started_at=check.started_at,
             answers=answers,
             permalink=check.permalink,
-            finished_at=aware(check.finished_at) if check.finished_at else None,
+            finished_at=check.finished_at,
             cancelled_by=check.cancelled_by,
-            cancelled_at=aware(check.cancelled_at) if check.cancelled_at else None,
+            cancelled_at=check.cancelled_at,
             shared_by=check.shared_by,
-            shared_at=aware(check.shared_at) if check.shared_at else None,
+            shared_at=check.shared_at,
         )
 
     @staticmethod
@@ -363,7 +356,7 @@ class ChecklistService:
                 HistoryEntry(
                     id=check.id,
                     started_by=check.started_by,
-                    started_at=aware(check.started_at),
+                    started_at=check.started_at,
                     status=check.status,
                     permalink=check.permalink,
                     answered=len(answered & asked),  # answers to questions the playbook dropped don't count
@@ -389,12 +382,4 @@ class ChecklistService:
         await thread.draw(self, key[0], key[1], updater)
 
 
-_services: weakref.WeakKeyDictionary[Runtime, ChecklistService] = weakref.WeakKeyDictionary()
-
-
-def service_for(rt: Runtime) -> ChecklistService:
-    """One service (and so one redraw engine) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = ChecklistService(rt)
-    return service
+service_for = one_per_runtime(ChecklistService)

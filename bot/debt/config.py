@@ -6,13 +6,11 @@ checks that each team's `import` section has what its tracker's kind needs.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, field_validator
 
-from bot.configbase import EnvName, Strict, shown
+from bot.configbase import ClockTime, EnvName, Strict, TimeZone
 
 
 class TrackerHttp(Strict):
@@ -69,26 +67,8 @@ class DebtImportConfig(Strict):
     estimate_field: str | None = None  # Jira: story points field name or id; GitHub: a project number field
     size_labels: dict[str, float] = {}  # GitHub: label -> size, e.g. {"size/S": 1, "size/M": 3}
     unestimated: Literal["skip"] | float = "skip"  # or a default size
-    schedule: str = "06:00"  # daily, HH:MM
-    timezone: str | None = None  # of `schedule`; default the workspace digest's time zone
-
-    @field_validator("schedule")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError(f"{shown(value)} is not a time like 06:00 (24-hour HH:MM)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{shown(value)} is not an IANA time zone like Europe/Berlin") from None
-        return value
+    schedule: ClockTime = "06:00"  # daily, HH:MM
+    timezone: TimeZone | None = None  # of `schedule`; default the workspace digest's time zone
 
     @field_validator("unestimated")
     @classmethod

@@ -5,7 +5,6 @@ Every sentence about what a band status means quotes the seed it comes from and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -14,6 +13,7 @@ from bot import blocks as bk
 from bot import outbound, seeds
 from bot.debt import band
 from bot.debt.model import SOURCE_NAMES, Entry, Nudge, SprintRecord, TeamDebt
+from bot.debt.refs import DebtForm, NudgeButton
 from bot.words import plural, quoted
 
 SEED_001 = "001_9a79e61d27315dc6.txt"
@@ -293,9 +293,11 @@ def nudge_message(team_name: str, nudge: Nudge) -> dict[str, Any]:
         blocks.append(bk.section("\n".join(done)))
     buttons = []
     if not nudge.fixit_planned:
-        buttons.append(bk.button("Plan a Fix-It sprint", FIXIT_ACTION, str(nudge.id), style="primary"))
+        buttons.append(
+            bk.button("Plan a Fix-It sprint", FIXIT_ACTION, NudgeButton(n=nudge.id).dump(), style="primary")
+        )
     if not nudge.acknowledged_by:
-        buttons.append(bk.button("Acknowledge", ACK_ACTION, str(nudge.id)))
+        buttons.append(bk.button("Acknowledge", ACK_ACTION, NudgeButton(n=nudge.id).dump()))
     if buttons:
         blocks.append(bk.actions(*buttons, block_id=f"debt.nudge.{nudge.id}"))
     text = f"{team_name} has spent {where} the 20–30% tech-debt band for {count} sprints in a row"
@@ -365,5 +367,5 @@ def record_modal(channel_id: str, unit: str, current: SprintRecord | None) -> di
         blocks,
         callback_id=MODAL_CALLBACK,
         submit="Record",
-        private_metadata=json.dumps({"channel": channel_id}),
+        private_metadata=DebtForm(channel=channel_id).metadata(),
     )

@@ -8,10 +8,11 @@ thread (for team messages and charts) and adopts what is there instead of postin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bot.digest.slack_calls import paced
-from bot.slack_api import InstrumentedWebClient
+from bot.slack_api import InstrumentedWebClient, pages
 
 METADATA_EVENT = "scalebot_digest"
 MAX_HISTORY_PAGES = 3
@@ -47,23 +48,13 @@ class Tag:
 
 async def find_parent(client: InstrumentedWebClient, channel: str, tag: Tag) -> str | None:
     """The ts of this week's parent among the channel's latest messages."""
-    cursor = None
-    for _ in range(MAX_HISTORY_PAGES):
-        page = await paced(
-            channel,
-            client.conversations_history,
-            posts=False,
-            channel=channel,
-            limit=100,
-            include_all_metadata=True,
-            cursor=cursor,
-        )
+    history = partial(paced, channel, client.conversations_history, posts=False)
+    async for page in pages(
+        history, max_pages=MAX_HISTORY_PAGES, channel=channel, limit=100, include_all_metadata=True
+    ):
         for message in page.get("messages") or []:
             if tag.of(message) == ("parent", ""):
                 return str(message["ts"])
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return None
     return None
 
 
@@ -72,25 +63,19 @@ async def thread_messages(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """This week's messages in the thread by (part, key), and its files by ("file", name)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    cursor = None
-    for _ in range(MAX_REPLY_PAGES):
-        page = await paced(
-            channel,
-            client.conversations_replies,
-            posts=False,
-            channel=channel,
-            ts=parent_ts,
-            limit=200,
-            include_all_metadata=True,
-            cursor=cursor,
-        )
+    replies = partial(paced, channel, client.conversations_replies, posts=False)
+    async for page in pages(
+        replies,
+        max_pages=MAX_REPLY_PAGES,
+        channel=channel,
+        ts=parent_ts,
+        limit=200,
+        include_all_metadata=True,
+    ):
         for message in page.get("messages") or []:
             ours = tag.of(message)
             if ours is not None:
                 found[ours] = message
             for file in message.get("files") or []:
                 found[("file", str(file.get("name") or file.get("title") or ""))] = message
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            break
     return found

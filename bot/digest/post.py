@@ -9,8 +9,6 @@ only when its content changed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,7 @@ from bot.digest.render_manager import managers_teams
 from bot.digest.schedule import Schedule
 from bot.digest.slack_calls import paced
 from bot.errors import UserError
+from bot.redraw import content_digest
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
 from bot.words import quoted
 from storage import digest as repo
@@ -42,10 +41,6 @@ log = logging.getLogger(__name__)
 
 class DigestIncomplete(UserError):
     """Some team messages could not be posted; the run is retried later (it posts only what is missing)."""
-
-
-def content_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -101,7 +96,7 @@ class Poster:
 
     async def parent(self, run: repo.DigestRunRow, payload: dict[str, Any]) -> tuple[str, bool]:
         """The parent's ts (posted now or found again) and whether it is new this run."""
-        digest_hash = content_hash(payload)
+        digest_hash = content_digest(payload)
         if run.parent_ts is None and run.parent_intent_at is not None:
             found = await find_parent(self.client, self.channel, self.tag)
             if found is not None:
@@ -208,7 +203,7 @@ class Poster:
         for td in teams:
             key = td.team.channel_id
             payload = render_team.team_message(td, self.digest.as_of)
-            digest_hash = content_hash(payload)
+            digest_hash = content_digest(payload)
             row = existing.get(("team", key))
             ts = row.ts if row is not None else None
             if ts is None and row is not None and row.error is None:
@@ -279,7 +274,7 @@ class Poster:
         recipients = [
             Recipient(user, teams, self.schedule.manager_channel(user)) for user, teams in self.own.items()
         ]
-        poster = ManagerPoster(self.client, self.digest, self.tag, existing, self._record, content_hash)
+        poster = ManagerPoster(self.client, self.digest, self.tag, existing, self._record, content_digest)
         await poster.send(recipients, link, extras)
         outcome.managers, outcome.managers_updated = poster.sent, poster.updated
         outcome.manager_failures = poster.failures
@@ -303,9 +298,9 @@ class Poster:
             try:
                 if row is not None and row.ts and row.channel_id:
                     payload = render.dm_message(self.digest, self.channel, link, extras)
-                    if row.content_hash != content_hash(payload):
+                    if row.content_hash != content_digest(payload):
                         await self.client.chat_update(channel=row.channel_id, ts=row.ts, **payload)
-                        await self._done("dm", user, content_hash=content_hash(payload))
+                        await self._done("dm", user, content_hash=content_digest(payload))
                     continue
                 opened = await self.client.conversations_open(users=user)
                 im = str(opened["channel"]["id"])
@@ -313,7 +308,7 @@ class Poster:
                 await self._intent("dm", user, im)
                 response = await paced(im, self.client.chat_postMessage, channel=im, **payload)
                 await self._done(
-                    "dm", user, ts=str(response["ts"]), content_hash=content_hash(payload), channel_id=im
+                    "dm", user, ts=str(response["ts"]), content_hash=content_digest(payload), channel_id=im
                 )
                 outcome.dms += 1
             except WorkspaceInactiveError:

@@ -12,7 +12,6 @@ canvases, the caller uploads the same table as a Markdown file in the parent's t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.digest.canvas import TITLE
 from bot.digest.slack_calls import paced
+from bot.redraw import content_digest
 from bot.slack_api import InstrumentedWebClient, WorkspaceInactiveError
 from storage import digest_canvas as repo
 
@@ -49,10 +49,6 @@ class CanvasOutcome:
     unavailable: str | None = None  # why there is no canvas (plain words)
     created: bool = False
     edited: bool = False
-
-
-def _hash(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _content(body: str) -> dict[str, str]:
@@ -117,7 +113,7 @@ class CanvasWriter:
             )
         canvas_id = str(response["canvas_id"])
         await self._db(repo.canvas_created, self.ws, canvas_id, self.rt.clock.now())
-        await self._db(repo.canvas_written, self.ws, week, _hash(body), self.rt.clock.now())
+        await self._db(repo.canvas_written, self.ws, week, content_digest(body), self.rt.clock.now())
         log.info("readiness canvas created", extra={"workspace": self.ws, "kind": kind})
         return canvas_id
 
@@ -157,7 +153,7 @@ class CanvasWriter:
                 canvas_id, created = await self._found_or_created(body, week)
                 row = await self._db(repo.get_canvas, self.ws)
             edited = False
-            if row is None or row.content_hash != _hash(body):
+            if row is None or row.content_hash != content_digest(body):
                 await paced(
                     self.channel,
                     self.client.api_call,
@@ -168,7 +164,7 @@ class CanvasWriter:
                         "changes": [{"operation": "replace", "document_content": _content(body)}],
                     },
                 )
-                await self._db(repo.canvas_written, self.ws, week, _hash(body), self.rt.clock.now())
+                await self._db(repo.canvas_written, self.ws, week, content_digest(body), self.rt.clock.now())
                 edited = True
         except WorkspaceInactiveError:
             raise

@@ -167,6 +167,8 @@ def parent_blocks(
         details = (
             "Details for the team and the charts are in the thread."
             if len(digest.teams) == 1
+            else "Details for both teams and the charts are in the thread."
+            if len(digest.teams) == 2
             else f"Details for each of the {len(digest.teams)} teams and the charts are in the thread."
         )
     else:

@@ -25,16 +25,10 @@ from bot.digest.model import (
     SectionKind,
     TeamDigest,
 )
-from bot.words import mitigation_count, quoted
+from bot.words import mitigation_count, plural, quoted
 
 MAX_MITIGATIONS = 10
-STATUS_ICONS = {
-    "ok": ":white_check_mark:",
-    "breached": ":red_circle:",
-    "n/a": ":grey_question:",
-    "unavailable": ":warning:",
-    "no threshold": ":white_circle:",
-}
+STATUS_ICONS = bk.SIGNAL_ICONS
 DEBT_ICONS = {"under": ":arrow_down_small:", "in band": ":white_check_mark:", "over": ":arrow_up_small:"}
 
 
@@ -218,7 +212,7 @@ def summary_text(td: TeamDigest, as_of: datetime) -> str:
     metrics = td.facts("metrics", MetricsFacts)
     if metrics is not None:
         n = len(metrics.triggers)
-        bits.append(f"{n} breached trigger{'s' if n != 1 else ''}")
+        bits.append(plural(n, "breached trigger") if n else "no breached triggers")
     debt = td.facts("debt", DebtFacts)
     if debt is not None:
         bits.append(f"debt {debt.rolling_text} {debt.status}")

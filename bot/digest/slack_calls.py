@@ -16,6 +16,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_api import rate_limited_for
+
 log = logging.getLogger(__name__)
 
 # Seconds between posts to one channel, counted from when the previous one was answered (so Slack, which
@@ -66,18 +68,8 @@ def pacer() -> ChannelPacer:
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
-    response = exc.response
-    if response is None:
-        return None
-    if response.status_code != 429 and response.get("error") != "ratelimited":
-        return None
-    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-    raw = headers.get("retry-after", "1")
-    value = raw[0] if isinstance(raw, list) else raw
-    try:
-        return min(max(float(value), 0.5), MAX_RETRY_AFTER)
-    except (TypeError, ValueError):
-        return 1.0
+    wait = rate_limited_for(exc)
+    return None if wait is None else min(max(wait, 0.5), MAX_RETRY_AFTER)
 
 
 async def paced(

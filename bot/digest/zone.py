@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_api import WorkspaceInactiveError
+from bot.slack_api import WorkspaceInactiveError, pages
 from storage import installations
 
 if TYPE_CHECKING:
@@ -43,18 +43,13 @@ async def _ask_slack(rt: Runtime, workspace_id: str) -> str | None:
         found = _zone_of((await client.users_info(user=row.installer_user_id))["user"])
         if found:
             return found
-    cursor: str | None = None
     owner: str | None = None
-    for _ in range(USERS_PAGES):
-        page = await client.users_list(limit=200, cursor=cursor)
+    async for page in pages(client.users_list, max_pages=USERS_PAGES, limit=200):
         for user in page.get("members") or []:
             if user.get("is_primary_owner"):
                 return _zone_of(user)
             if owner is None and user.get("is_owner"):
                 owner = _zone_of(user)
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            break
     return owner
 
 

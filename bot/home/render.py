@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from bot import blocks as bk
 from bot.digest.model import (
     ChecklistFacts,
@@ -22,6 +20,7 @@ from bot.digest.model import (
 )
 from bot.digest.render_team import STATUS_ICONS, calibration_text, multiple
 from bot.digest.schedule import Schedule
+from bot.metadata import Carried
 from bot.words import plural, verb
 
 MAX_TEAMS = 25  # 3 blocks each, well within a Home tab's 100
@@ -121,24 +120,17 @@ def debt(td: TeamDigest) -> str:
     return f"{facts.rolling_text} {facts.status} · {facts.direction} `{facts.sparkline}`"
 
 
-class TeamButton(BaseModel):
+class TeamButton(Carried):
     """A team button's value: the team's channel."""
 
     ch: str
-
-    @classmethod
-    def load(cls, value: str | None) -> TeamButton | None:
-        try:
-            return cls.model_validate_json(value or "")
-        except ValidationError:
-            return None
 
 
 def team_buttons(td: TeamDigest) -> bk.Block:
     """Start a signal check, show the metrics (when the team has a source), record tech debt, start a
     pre-mortem: each as its command would in the team's channel."""
     team = td.team
-    value = TeamButton(ch=team.channel_id).model_dump_json()
+    value = TeamButton(ch=team.channel_id).dump()
     buttons = [bk.button("Start a signal check", ACTION_CHECK, value)]
     if team.metrics is not None:
         buttons.append(bk.button("Show metrics", ACTION_METRICS, value))
@@ -195,11 +187,10 @@ def home_view(
     """The Home tab (at most 100 blocks however many teams there are); `notice` is the answer to what
     the person just did on it, shown on top."""
     if manager:
-        intro = (
-            f"Hi {bk.mention(user_id)}. As a manager you see all {total} teams."
-            if total != 1
-            else f"Hi {bk.mention(user_id)}. As a manager you see the workspace's one team."
+        seen = {1: "the workspace's one team", 2: "both of the workspace's teams"}.get(
+            total, f"all {total} teams"
         )
+        intro = f"Hi {bk.mention(user_id)}. As a manager you see {seen}."
     elif teams:
         intro = f"Hi {bk.mention(user_id)}. Your teams at a glance."
     else:

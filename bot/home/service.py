@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -26,8 +25,8 @@ from bot.home.render import MAX_TEAMS, home_view
 from bot.launch.render import home_lines
 from bot.launch.service import service_for as launch_service
 from bot.redraw import Redraw, Updater
-from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient, user_is_slack_admin
+from bot.runtime import Runtime, one_per_runtime
+from bot.slack_api import InstrumentedWebClient, every, user_is_slack_admin
 from bot.teams import Team
 from storage import checklist as checklist_repo
 
@@ -43,10 +42,12 @@ async def _channel_members(client: InstrumentedWebClient, teams: list[Team]) -> 
     async def one(team: Team) -> tuple[str, set[str]]:
         async with limit:
             try:
-                page = await client.conversations_members(channel=team.channel_id, limit=1000)
+                found = await every(
+                    client.conversations_members, "members", channel=team.channel_id, limit=200
+                )
             except SlackApiError:
                 return team.channel_id, set()
-            return team.channel_id, set(page.get("members") or [])
+            return team.channel_id, set(found)
 
     return dict(await asyncio.gather(*(one(t) for t in teams)))
 
@@ -156,12 +157,4 @@ class HomeService:
         await client.views_publish(user_id=user, view=view)
 
 
-_services: weakref.WeakKeyDictionary[Runtime, HomeService] = weakref.WeakKeyDictionary()
-
-
-def service_for(rt: Runtime) -> HomeService:
-    """One service (and so one redraw engine) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = HomeService(rt)
-    return service
+service_for = one_per_runtime(HomeService)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from bot.metadata import Carried
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Mitigation:
     target: str | None  # "< 0.6"
     now: float | None  # the metric read now
     met: bool | None  # None: no metric, or no value now
+    shown: str = ""  # the value as the metrics answer shows it, with its window ("62.7% over the last day")
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,8 @@ class GoNoGo:
     metrics_note: str | None  # why there is no reading (no source, unavailable)
 
 
-class LaunchForm(BaseModel):
+class LaunchForm(Carried):
     """The launch modal's private_metadata: a new launch (no id) or a move of launch `id`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     channel: str | None = None
     id: int | None = None

@@ -51,7 +51,7 @@ def launch_modal(
             [date_block],
             callback_id=VIEW_LAUNCH,
             submit="Move",
-            private_metadata=form.model_dump_json(exclude_none=True),
+            private_metadata=form.metadata(),
         )
     team: dict[str, Any] = {
         "type": "conversations_select",
@@ -95,7 +95,7 @@ def launch_modal(
         blocks,
         callback_id=VIEW_LAUNCH,
         submit="Plan it",
-        private_metadata=form.model_dump_json(exclude_none=True),
+        private_metadata=form.metadata(),
     )
 
 
@@ -136,7 +136,7 @@ def root_message(launch: Launch) -> Message:
         bk.section(f"*Timeline*\n{timeline(launch)}"),
     ]
     if launch.status == "active":
-        ref = LaunchForm(id=launch.id).model_dump_json(exclude_none=True)
+        ref = LaunchForm(id=launch.id).dump()
         blocks.append(
             bk.actions(
                 bk.button("Move", ACTION_MOVE, ref),
@@ -240,7 +240,8 @@ def gonogo_message(launch: Launch, facts: GoNoGo, late: bool) -> Message:
         for m in facts.mitigations:
             if m.metric and m.now is not None:
                 mark = ":white_check_mark:" if m.met else ":x:"
-                check = f"{bk.escape(m.metric)} {m.now:g} (target {bk.escape(m.target or '')}) {mark}"
+                now = m.shown or f"{m.now:g}"
+                check = f"{bk.escape(m.metric)} {now} (target {bk.escape(m.target or '')}) {mark}"
             elif m.metric:
                 check = f"{bk.escape(m.metric)}: no value now"
             else:

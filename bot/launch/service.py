@@ -38,11 +38,6 @@ WHO_MAY = "the team's leads and managers, and workspace admins"
 UNKNOWN = "I can't find that launch; `/scale-check launches` lists them."
 
 
-def aware(when: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; every one stored is UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def launch_of(row: repo.LaunchRow, steps: list[repo.LaunchStepRow]) -> Launch:
     assert row.id is not None
     return Launch(

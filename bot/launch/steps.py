@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.launch import render, rules
 from bot.launch.model import GoNoGo, Launch, Mitigation
 from bot.launch.service import LaunchService
-from bot.metrics.render import trigger_line
+from bot.metrics.render import signal_windows, trigger_line, value_text
 from bot.metrics.service import MetricsNotConfigured, read_team_signals
 from bot.premortem import lifecycle
 from bot.premortem.service import service_for as premortem_service
@@ -146,10 +146,13 @@ async def go_no_go(svc: LaunchService, launch: Launch, team: Team) -> GoNoGo:
     breaks: tuple[tuple[str, float], ...] = ()
     triggers: tuple[str, ...] = ()
     if reading is not None:
+        windows = signal_windows(reading)
         breaks = tuple(
             (h.name, h.headroom) for h in reading.projection.ranked if h.headroom < launch.multiple
         )
-        triggers = tuple(trigger_line(t).removeprefix("• ") for t in reading.triggers)
+        triggers = tuple(
+            trigger_line(t, windows.get(t.signal, "")).removeprefix("• ") for t in reading.triggers
+        )
         if not reading.projection.ranked and reading.errors:
             note = "metrics unavailable (" + "; ".join(reading.errors.values()) + ")"
     rows = await rt.db.run(mitigations_repo.open_for_team, launch.workspace_id, launch.channel_id)
@@ -161,11 +164,12 @@ async def go_no_go(svc: LaunchService, launch: Launch, team: Team) -> GoNoGo:
         if now is not None and m.target_op and m.target_value is not None:
             met = meets(now, m.target_op, m.target_value)
         target = (
-            f"{m.target_op} {m.target_value:g}"
+            f"{m.target_op} {m.target_text or f'{m.target_value:g}'}"  # as the person wrote it ("< 50%")
             if m.target_op and m.target_value is not None
             else m.target_text
         )
-        mitigations.append(Mitigation(m.title, m.owner, m.metric, target, now, met))
+        shown = value_text(value.signal, now) if value is not None and now is not None else ""
+        mitigations.append(Mitigation(m.title, m.owner, m.metric, target, now, met, shown))
     entries, _ = await checklist_service(rt).history(launch.workspace_id, launch.channel_id, 1)
     latest = entries[0] if entries else None
     verdict = latest.verdict if latest and latest.status == "done" else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -20,9 +20,9 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as bk
 from bot.launch import rules
 from bot.launch.config import LaunchWatch
-from bot.metrics.render import headroom_line, trigger_line
+from bot.metrics.render import headroom_line, signal_windows, trigger_line
 from bot.metrics.service import TeamReading, read_team_signals
-from bot.premortem.model import Ref
+from bot.premortem.refs import FromCheck
 from bot.premortem.render import start_button
 from bot.setup.service import known_teams
 from bot.teams import Team
@@ -46,17 +46,25 @@ def candidates(reading: TeamReading, spec: LaunchWatch) -> list[Candidate]:
     """Every trigger the reading can judge (a signal the source marked unavailable is not judged)."""
     usable = {r.name for r in reading.signals if r.status != "unavailable" and r.value is not None}
     titles = {r.name: r.signal.title for r in reading.signals}
+    windows = signal_windows(reading)  # each value says the window it covers
     out = []
     for h in reading.projection.ranked:
         if h.name in usable:
             low = h.headroom < spec.headroom_below
-            line = headroom_line(1, h, 10, titles).removeprefix("1. ")
+            line = headroom_line(1, h, 10, titles, windows).removeprefix("1. ")
             out.append(Candidate(rules.headroom_key(h.name), low, False, f"Headroom at 10x: {line}"))
     seeded = {
         rules.trigger_key(t.signal, t.subject): t for t in reading.triggers if t.seed and t.signal in usable
     }
     for key, t in seeded.items():
-        out.append(Candidate(key, True, True, f"Seed trigger: {trigger_line(t).removeprefix('• ')}"))
+        out.append(
+            Candidate(
+                key,
+                True,
+                True,
+                f"Seed trigger: {trigger_line(t, windows.get(t.signal, '')).removeprefix('• ')}",
+            )
+        )
     for r in reading.signals:
         key = rules.trigger_key(r.name, None)
         rule = r.signal.rule
@@ -69,10 +77,6 @@ def candidates(reading: TeamReading, spec: LaunchWatch) -> list[Candidate]:
         ):
             out.append(Candidate(key, False, True, ""))  # judged and not breached: its wait starts over
     return out
-
-
-def _aware(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def notice_message(team: Team, evidence: Iterable[str], quiet_days: int) -> dict[str, Any]:
@@ -92,7 +96,7 @@ def notice_message(team: Team, evidence: Iterable[str], quiet_days: int) -> dict
 def start_button_any() -> dict[str, Any]:
     """The pre-mortem's own "Start a pre-mortem" button, with no checklist behind it."""
     button = start_button(0)
-    button["value"] = Ref.dump()
+    button["value"] = FromCheck().dump()
     return button
 
 
@@ -107,7 +111,7 @@ async def evaluate_team(rt: Runtime, team: Team, spec: LaunchWatch) -> list[str]
     hold, quiet = timedelta(minutes=spec.breached_for_minutes), timedelta(days=spec.quiet_days)
     due = []
     for c in found:
-        since, posted = (_aware(v) for v in seen[c.key])
+        since, posted = seen[c.key]
         if not c.breached or (c.hold and not rules.held_long_enough(since, now, hold)):
             continue
         if rules.may_post_again(posted, now, quiet):

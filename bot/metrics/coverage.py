@@ -37,6 +37,7 @@ class Unchecked:
     quote: str  # the seed's own words
     why: str
     add: str  # mrkdwn: the config line(s) under the team's `metrics.signals`
+    seed: str | None = None  # the article the rule comes from (a seed file name; users read its title)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Hint:
     value: float
     limit: float
     rule: str  # the rule it points at
+    seed: str | None = None  # the article the rule comes from
 
 
 def config_line(name: str, prometheus: bool) -> str:
@@ -74,8 +76,8 @@ def unchecked(signals: Sequence[Signal], prometheus: bool) -> tuple[Unchecked, .
     for name, rule, why in SEED_RULES:
         if name in have:
             continue
-        quote = DEFAULT_RULES[name].quote
-        out.append(Unchecked(name, rule, quote, why, config_line(name, prometheus)))
+        default = DEFAULT_RULES[name]
+        out.append(Unchecked(name, rule, default.quote, why, config_line(name, prometheus), default.seed))
     return tuple(out)
 
 
@@ -87,7 +89,8 @@ def hints(readings: Sequence[SignalReading]) -> tuple[Hint, ...]:
         return ()
     if read is not None and read.value is not None:
         return ()  # the rule itself was checked
-    return (Hint(request.signal, request.value, READ_REPLICA_LIMIT, "read-replica rule"),)
+    seed = DEFAULT_RULES[READ].seed
+    return (Hint(request.signal, request.value, READ_REPLICA_LIMIT, "read-replica rule", seed),)
 
 
 def read_latency_note(signal: Signal, sel: str) -> str | None:

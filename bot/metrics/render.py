@@ -4,7 +4,7 @@ headroom, the breached triggers with their seeds, and when and where the data wa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from bot import blocks as bk
@@ -14,16 +14,10 @@ from bot.metrics.coverage import Hint, Unchecked
 from bot.metrics.projection import Headroom
 from bot.metrics.service import SignalReading, TeamReading, Trigger
 from bot.metrics.signals import Signal
-from bot.words import plural
+from bot.words import plural, quoted
 
 SOURCE_NAMES = {"prometheus": "Prometheus", "datadog": "Datadog", "newrelic": "New Relic"}
-STATUS_ICONS = {
-    "ok": ":white_check_mark:",
-    "breached": ":red_circle:",
-    "n/a": ":grey_question:",
-    "unavailable": ":warning:",
-    "no threshold": ":white_circle:",
-}
+STATUS_ICONS = bk.SIGNAL_ICONS
 MAX_RANKED = 10  # lines of the projection; the rest are counted
 
 
@@ -88,6 +82,12 @@ def window_text(signal: Signal) -> str:
     return f"over the last {span_text(signal.window)}"
 
 
+def value_text(signal: Signal, value: float | None) -> str:
+    """A value in its unit with the window it covers, the same on every surface: "82% now",
+    "99.0% over the last 7 days", "330 ms latest in the last 5 minutes"."""
+    return f"{fmt_value(signal.kind, value)} {window_text(signal)}"
+
+
 def _nice(x: float) -> float:
     """The smallest of 1, 2, 5 × 10ⁿ at or above x."""
     magnitude = 10 ** math.floor(math.log10(x))
@@ -142,7 +142,7 @@ def signal_line(r: SignalReading) -> str:
         )
         rates = ", ".join(f"{bk.escape(g.feature)} {fmt_value('rate', g.last_week)}" for g in r.features[:5])
         return f"{head} {bk.escape(top.feature)} {growth} over 7 days ({limit_text(s)}) · {rates}"
-    value = f"{fmt_value(s.kind, r.value)} {window_text(s)}"
+    value = value_text(s, r.value)
     if r.value is None:
         value = f"n/a ({bk.escape(r.note)})" if r.note else "n/a"
     line = f"{head} {value} ({limit_text(s)})"
@@ -150,28 +150,46 @@ def signal_line(r: SignalReading) -> str:
     return f"{line} {trend}" if trend else line
 
 
+def _quote(quote: str, seed: str | None) -> str:
+    """ "“quote” — “Title”": the seed's words and the article they come from."""
+    if not quote:
+        return ""
+    cited = f" — {bk.escape(seeds.cite(seed))}" if seed else ""
+    return f"{bk.escape(quoted(quote.rstrip('.')))}{cited}"
+
+
 def unchecked_line(u: Unchecked) -> str:
-    return f"• *{u.rule}* not checked: {u.why}. “{bk.escape(u.quote)}” To check it, add under the team's `metrics.signals`: {bk.escape(u.add)}"
-
-
-def hint_line(h: Hint) -> str:
-    value = f"{fmt_value('latency', h.value)} {window_text(h.signal)}"
+    quote = _quote(u.quote, u.seed)
+    said = f" {quote}." if quote else ""
     return (
-        f":bulb: *Hint:* the request {bk.escape(h.signal.title)} is {value}, over the "
-        f"{fmt_value('latency', h.limit)} the {h.rule} sets for *read queries*. It is not a trigger (requests "
-        "are not read queries): measure read latency to check the rule."
+        f"• *{u.rule}* not checked: {u.why}.{said} To check it, add under the team's `metrics.signals`: "
+        f"{bk.escape(u.add)}"
     )
 
 
-def headroom_line(i: int, h: Headroom, k: float, titles: dict[str, str]) -> str:
+def hint_line(h: Hint) -> str:
+    value = value_text(h.signal, h.value)
+    cited = f" ({bk.escape(seeds.cite(h.seed))})" if h.seed else ""
+    return (
+        f":bulb: *Hint:* the request {bk.escape(h.signal.title)} is {value}, over the "
+        f"{fmt_value('latency', h.limit)} the {h.rule}{cited} sets for *read queries*. It is not a trigger "
+        "(requests are not read queries): measure read latency to check the rule."
+    )
+
+
+def headroom_line(
+    i: int, h: Headroom, k: float, titles: Mapping[str, str], windows: Mapping[str, str] | None = None
+) -> str:
+    """`windows`: each signal's `window_text`, so the value says what it covers as its line above does."""
     title = bk.escape(titles.get(h.name, h.name))
+    when = (windows or {}).get(h.name, "now")
     if h.kind == "saturation":
-        now = f"{percent(h.current)} now, ceiling {percent(h.limit or 0)}"
+        now = f"{percent(h.current)} {when}, ceiling {percent(h.limit or 0)}"
         at_k = "saturates" if h.saturates else percent(h.at_k or 0)
     else:
         driver = bk.escape(titles.get(h.driven_by or "", h.driven_by or ""))
         limit = f", limit {fmt_value('latency', h.limit)}" if h.limit is not None else ""
-        now = f"{fmt_value('latency', h.current)} now{limit}, driven by {driver}"
+        now = f"{fmt_value('latency', h.current)} {when}{limit}, driven by {driver}"
         at_k = "saturates" if h.saturates or h.at_k is None else fmt_value("latency", h.at_k)
     return f"{i}. *{title}* — headroom {fmt_multiple(h.headroom)} ({now}); at {k:g}x: {at_k}"
 
@@ -202,9 +220,9 @@ def trigger_line(t: Trigger, window: str = "") -> str:
     return f"• *{title}* {value} {OP_WORDS.get(t.op, t.op)} {limit} → {action}{seed}"
 
 
-def _window(reading: TeamReading, t: Trigger) -> str:
-    found = reading.get(t.signal)
-    return window_text(found.signal) if found else ""
+def signal_windows(reading: TeamReading) -> dict[str, str]:
+    """Each signal's `window_text`, for `headroom_line` and `trigger_line` wherever they are shown."""
+    return {r.name: window_text(r.signal) for r in reading.signals}
 
 
 def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]:
@@ -220,13 +238,16 @@ def _chunks(lines: Sequence[str], limit: int = bk.MAX_SECTION_TEXT) -> list[str]
 def reading_blocks(reading: TeamReading) -> list[bk.Block]:
     """The answer to `/scale-check metrics`: a handful of blocks, whatever the number of signals."""
     titles = {r.name: r.signal.title for r in reading.signals}
+    windows = signal_windows(reading)
     blocks: list[bk.Block] = [bk.header(f"Live metrics · {reading.team}")]
     lines = [signal_line(r) for r in reading.signals] or ["No signals configured for this team."]
     blocks += [bk.section(chunk) for chunk in _chunks(lines)]
     blocks.append(bk.divider())
     p = reading.projection
     if p.breaks_first:
-        ranked = [headroom_line(i, h, p.k, titles) for i, h in enumerate(p.breaks_first[:MAX_RANKED], 1)]
+        ranked = [
+            headroom_line(i, h, p.k, titles, windows) for i, h in enumerate(p.breaks_first[:MAX_RANKED], 1)
+        ]
         if len(p.breaks_first) > MAX_RANKED:
             ranked.append(f"…and {len(p.breaks_first) - MAX_RANKED} more under {p.k:g}x")
         text = f"*Breaks first at {p.k:g}x* (least headroom first)\n" + "\n".join(ranked)
@@ -253,7 +274,7 @@ def reading_blocks(reading: TeamReading) -> list[bk.Block]:
         blocks.append(
             bk.section(
                 "*Scaling triggers*\n"
-                + "\n".join(trigger_line(t, _window(reading, t)) for t in reading.triggers)
+                + "\n".join(trigger_line(t, windows.get(t.signal, "")) for t in reading.triggers)
             )
         )
     else:

@@ -239,20 +239,25 @@ def on_reading(hook: ReadingHook) -> None:
         _reading_hooks.append(hook)
 
 
-async def save_snapshot(rt: Runtime, team: Team, reading: TeamReading) -> None:
-    """Keep a reading that has any value, for next week's comparison; a failure is only logged (the
-    answer is out, and a lost snapshot only thins that comparison)."""
+async def store_snapshot(rt: Runtime, team: Team, reading: TeamReading) -> None:
+    """Keep a reading that has any value, for the weekly comparisons (one with none is not kept)."""
     if not any(r.value is not None for r in reading.signals):
         return
+    await rt.db.run(
+        metrics_repo.save_snapshot,
+        team.workspace_id,
+        team.channel_id,
+        team.name,
+        reading.source,
+        reading.read_at,
+        reading.snapshot(),
+    )
+
+
+async def save_snapshot(rt: Runtime, team: Team, reading: TeamReading) -> None:
+    """`store_snapshot` after an answer: a failure is only logged (the answer is out, and a lost
+    snapshot only thins next week's comparison)."""
     try:
-        await rt.db.run(
-            metrics_repo.save_snapshot,
-            team.workspace_id,
-            team.channel_id,
-            team.name,
-            reading.source,
-            reading.read_at,
-            reading.snapshot(),
-        )
+        await store_snapshot(rt, team, reading)
     except Exception:
         log.warning("could not store the metrics snapshot", extra={"team": team.key}, exc_info=True)

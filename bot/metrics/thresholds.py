@@ -41,7 +41,7 @@ REQUEST_LATENCY_QUOTE = (
     "Latency (p95, p99): Response time for key user actions or API calls. High latency kills user "
     "experience. Google found delays over 2 seconds cause massive bounce rates."
 )
-REQUEST_LATENCY_TRIGGER = "over 2 s, where users leave: find the slow path before adding load"
+REQUEST_LATENCY_TRIGGER = "find the slow path before adding load (users leave past 2 s)"
 READ_REPLICA_LIMIT = 0.100
 
 # Quotes are the seeds' own words, so a reader can find the source of each rule.
@@ -65,7 +65,7 @@ DEFAULT_RULES: Mapping[str, Rule] = {
     "error_rate": Rule(
         ">=",
         0.01,
-        "error rate at or above 1%: find and fix what fails before adding load",
+        "find and fix what fails before adding load",
         SEED_001,
         "Error rate (%): Percentage of requests resulting in errors (e.g., 5xx server errors). "
         "Aim for well below 1%.",
@@ -73,7 +73,7 @@ DEFAULT_RULES: Mapping[str, Rule] = {
     "availability": Rule(
         "<",
         0.999,
-        "availability under 99.9%: find what takes the service down before adding load",
+        "find what takes the service down before adding load",
         SEED_001,
         "Availability (uptime %): Percentage of time the service is operational (e.g., 99.9%, 99.99%).",
     ),
@@ -102,7 +102,7 @@ def rule_for(name: str, kind: str, threshold: float | None) -> Rule | None:
     op = default.op if default else KIND_OPS[kind]
     if default is not None and default.limit == threshold:
         return default
-    trigger = default.trigger if default else "over the team's threshold"
+    trigger = default.trigger if default else "find out why before adding load"
     return Rule(op, threshold, trigger, None)
 
 

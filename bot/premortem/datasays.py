@@ -77,8 +77,13 @@ def headroom_text(signal: SignalView) -> str:
     return f"{signal.headroom:.1f}x headroom"
 
 
+def value_shown(signal: SignalView) -> str:
+    """The value as the metrics answer shows it ("82% now"); a bare number "now" in older records."""
+    return signal.shown or f"{signal.current:.4g} now"
+
+
 def signal_view(
-    name: str, title: str, kind: str, current: float, headroom: float, k: float = K
+    name: str, title: str, kind: str, current: float, headroom: float, k: float = K, shown: str = ""
 ) -> SignalView:
     return SignalView(
         name=name,
@@ -87,4 +92,5 @@ def signal_view(
         current=current,
         headroom=None if math.isinf(headroom) else headroom,
         breaks_first=headroom < k,
+        shown=shown,
     )

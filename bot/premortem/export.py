@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from bot import seeds
 from bot.premortem.board import Board
-from bot.premortem.datasays import headroom_text
-from bot.premortem.mitigation import format_value, is_overdue
+from bot.premortem.datasays import headroom_text, value_shown
+from bot.premortem.mitigation import is_overdue
 from bot.premortem.model import EVIDENCE_KINDS, MITIGATION_STATUSES, QUESTION, SEED
 from bot.words import quoted
 
@@ -90,7 +90,7 @@ def to_markdown(board: Board, names: Mapping[str, str], now: datetime) -> str:
         lines += [
             f"Signals ranked by 10x headroom, from {data.source or 'the team source'} at {_when(data.read_at)}.",
             "",
-            "| # | signal | now | 10x headroom | leads |",
+            "| # | signal | value | 10x headroom | leads |",
             "|---|---|---|---|---|",
         ]
         for place, mark in enumerate(board.marks, start=1):
@@ -102,7 +102,7 @@ def to_markdown(board: Board, names: Mapping[str, str], now: datetime) -> str:
                 "neutral": "",
             }[mark.verdict]
             room = headroom_text(s) + (" (breaks first)" if s.breaks_first else "")
-            lines.append(f"| {place} | {s.name} | {format_value(s.current)} | {room} | {leads} |")
+            lines.append(f"| {place} | {s.name} | {value_shown(s)} | {room} | {leads} |")
         for line in data.unavailable:
             lines += ["", f"- {line}"]
         if data.assumptions:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.errors import UserError
+from bot.metrics.render import value_text
 from bot.metrics.service import read_team_signals
 from bot.premortem import away, schedule
 from bot.premortem.datasays import signal_view
@@ -151,7 +152,7 @@ async def save_answer(
     """Store the answer (an edit replaces it); a UserError with a plain sentence when it can't be."""
     rows = [(r.rank, r.component, r.why, r.evidence_kind, r.evidence, r.likelihood) for r in risks]
     row = await svc.rt.db.run(repo.get, workspace_id, premortem_id)
-    if row is not None and row.status == "collecting" and svc.rt.clock.now() >= repo.aware(row.deadline):
+    if row is not None and row.status == "collecting" and svc.rt.clock.now() >= row.deadline:
         svc.background(maybe_reveal(svc, workspace_id, premortem_id))
         raise UserError(
             "The deadline has passed, so answers are closed and are being revealed in the thread. Your "
@@ -222,7 +223,8 @@ async def read_data(svc: PremortemService, team: Team) -> DataSays:
     for h in reading.projection.ranked:
         found = reading.get(h.name)
         title = found.signal.title if found else h.name
-        signals.append(signal_view(h.name, title, h.kind, h.current, h.headroom, reading.projection.k))
+        shown = value_text(found.signal, h.current) if found else ""
+        signals.append(signal_view(h.name, title, h.kind, h.current, h.headroom, reading.projection.k, shown))
     return DataSays(
         source=reading.source,
         read_at=reading.read_at,

@@ -93,8 +93,3 @@ def check_done(mitigation: Mitigation, value: float | None, unavailable: str | N
     if value is None:
         return DoneCheck(False, None, unavailable or "no value")
     return DoneCheck(mitigation.target.met_by(value), value)
-
-
-def format_value(value: float) -> str:
-    """A metric value as people read it: up to four significant digits, no trailing zeros."""
-    return f"{value:.4g}"

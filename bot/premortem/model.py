@@ -176,6 +176,7 @@ class SignalView:
     current: float
     headroom: float | None  # None: never breaks (infinite headroom)
     breaks_first: bool  # headroom under 10x
+    shown: str = ""  # the value in its unit with the window it covers ("82% now"); "" in older records
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -185,6 +186,7 @@ class SignalView:
             "current": self.current,
             "headroom": self.headroom,
             "breaks_first": self.breaks_first,
+            "shown": self.shown,
         }
 
 
@@ -268,21 +270,3 @@ class Premortem:
 
     def mitigation_for(self, group_id: str) -> Mitigation | None:
         return next((m for m in self.mitigations if m.group_id == group_id), None)
-
-
-class Ref:
-    """What a button or modal carries: a small JSON object ({"pm": 3, "g": "ab12…"}), never parsed text."""
-
-    @staticmethod
-    def dump(**values: Any) -> str:
-        return json.dumps(values, separators=(",", ":"), sort_keys=True)
-
-    @staticmethod
-    def load(raw: str | None) -> dict[str, Any] | None:
-        if not raw:
-            return None
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.errors import PermissionDenied, UserError
+from bot.metrics.render import value_text
 from bot.metrics.service import read_team_signals
 from bot.metrics.signals import resolve_signals
 from bot.premortem import owner_away
@@ -20,12 +22,12 @@ from bot.premortem.grouping import Group
 from bot.premortem.mitigation import (
     REASON_MIN,
     check_done,
-    format_value,
     local_today,
     may_change_status,
     may_override,
 )
-from bot.premortem.model import MITIGATION_STATUSES, Mitigation, Premortem, Ref
+from bot.premortem.model import MITIGATION_STATUSES, Mitigation, Premortem
+from bot.premortem.refs import MitigationRef
 from bot.premortem.render_modals import mitigation_modal, note_view, override_modal
 from bot.premortem.render_plan import ACTION_OVERRIDE, owner_dm
 from bot.premortem.service import PremortemService, closed_sentence
@@ -215,24 +217,32 @@ async def _mitigation(
     return pm, await svc.team(workspace_id, pm.channel_id), mitigation_of(row)
 
 
-async def metric_value(
-    svc: PremortemService, team: Team, metric: str | None
-) -> tuple[float | None, str | None]:
+@dataclass(frozen=True)
+class MetricNow:
+    """A mitigation's metric read now: its value, how users read it ("82% now", with the window the
+    metrics answer states), or why it can't be read."""
+
+    value: float | None
+    shown: str = ""
+    why: str | None = None
+
+
+async def metric_value(svc: PremortemService, team: Team, metric: str | None) -> MetricNow:
     """The metric's current value, or None and why it can't be read."""
     if team.metrics is None or not metric:
-        return None, "the team has no metrics source"
+        return MetricNow(None, why="the team has no metrics source")
     try:
         reading = await read_team_signals(svc.rt, team)
     except UserError as exc:
-        return None, exc.message
+        return MetricNow(None, why=exc.message)
     found = reading.get(metric)
     if found is None:
-        return None, f"{metric} is no longer one of the team's signals"
+        return MetricNow(None, why=f"{metric} is no longer one of the team's signals")
     if found.error:
-        return None, found.error
+        return MetricNow(None, why=found.error)
     if found.value is None:
-        return None, found.note or "no data"
-    return found.value, None
+        return MetricNow(None, why=found.note or "no data")
+    return MetricNow(found.value, value_text(found.signal, found.value))
 
 
 async def set_status(
@@ -254,8 +264,8 @@ async def set_status(
         return bk.message(text, [bk.section(text)])
     note = None
     if status == "done" and m.verification == "metric" and m.target is not None:
-        value, why = await metric_value(svc, team, m.metric)
-        check = check_done(m, value, why)
+        now = await metric_value(svc, team, m.metric)
+        check = check_done(m, now.value, now.why)
         target = f"{m.target.op} {bk.escape(m.target.text)}"
         metric = f"`{bk.escape(m.metric or '')}`"
         if check.value is None:
@@ -264,18 +274,18 @@ async def set_status(
                 f"target ({target}). A manager can mark *{bk.escape(m.title)}* done anyway, with a reason."
             )
             button = bk.button(
-                "Mark done anyway (managers)", ACTION_OVERRIDE, Ref.dump(m=m.id), style="danger"
+                "Mark done anyway (managers)", ACTION_OVERRIDE, MitigationRef(m=m.id).dump(), style="danger"
             )
             return bk.message(text, [bk.section(text), bk.actions(button, block_id=f"override:{m.id}")])
         if not check.allowed:
             text = (
-                f"*{bk.escape(m.title)}* can't be marked done yet: {metric} is {format_value(check.value)} now "
+                f"*{bk.escape(m.title)}* can't be marked done yet: {metric} is {now.shown} "
                 f"and its target is {target}. Mark it done once the metric meets it."
             )
             if user_id != m.owner:
                 await _tell_owner(svc, workspace_id, m.owner, text)
             return bk.message(text, [bk.section(text)])
-        note = f"{m.metric} = {format_value(check.value)} meets {m.target.op} {m.target.text}"
+        note = f"{m.metric} = {now.shown} meets {m.target.op} {m.target.text}"
     await svc.rt.db.run(
         mitigations_repo.set_status, workspace_id, m.id, status, user_id, svc.rt.clock.now(), note
     )
@@ -309,9 +319,9 @@ def _refuse_closed(m: Mitigation, opened: str | None) -> None:
         )
 
 
-def _readable_again(m: Mitigation, value: float) -> UserError:
+def _readable_again(m: Mitigation, shown: str) -> UserError:
     return UserError(
-        f"{m.metric} can be read again ({format_value(value)}), so it can't be marked done without it: "
+        f"{m.metric} can be read again ({shown}), so it can't be marked done without it: "
         "close this form and use “Done”, which checks the target."
     )
 
@@ -321,13 +331,13 @@ async def override_form(svc: PremortemService, workspace_id: str, mitigation_id:
     await _may_override(svc, workspace_id, team, user_id)
     if m.status == "done":
         raise UserError(f"*{bk.escape(m.title)}* is already done.")
-    value, why = await metric_value(svc, team, m.metric)
-    if value is not None:
+    now = await metric_value(svc, team, m.metric)
+    if now.value is not None:
         raise UserError(
-            f"`{bk.escape(m.metric or '')}` can be read again ({format_value(value)}), so use “Done”: it "
+            f"`{bk.escape(m.metric or '')}` can be read again ({now.shown}), so use “Done”: it "
             "checks the target."
         )
-    return override_modal(m, why or "unavailable")
+    return override_modal(m, now.why or "unavailable")
 
 
 async def override(
@@ -350,11 +360,11 @@ async def override(
     await _may_override(svc, workspace_id, team, user_id)
     _refuse_closed(m, opened)
     try:
-        value, _ = await asyncio.wait_for(metric_value(svc, team, m.metric), OVERRIDE_READ_SECONDS)
+        read = await asyncio.wait_for(metric_value(svc, team, m.metric), OVERRIDE_READ_SECONDS)
     except TimeoutError:
-        value = None  # no answer in time: as unreadable as the form said
-    if value is not None:
-        raise _readable_again(m, value)
+        read = MetricNow(None)  # no answer in time: as unreadable as the form said
+    if read.value is not None:
+        raise _readable_again(m, read.shown)
     changed = await svc.rt.db.run(
         mitigations_repo.set_status,
         workspace_id,

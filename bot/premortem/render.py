@@ -19,13 +19,14 @@ from bot.premortem.model import (
     QUESTION,
     SEED,
     SYNC_ANSWER,
+    TOP,
     Premortem,
-    Ref,
     Risk,
 )
+from bot.premortem.refs import ExtendRef, FromCheck, GroupRef, PremortemRef
 from bot.premortem.timing import EXTEND_BY
 from bot.presence.render import AWAY_EMOJI, back_text
-from bot.words import plural, quoted
+from bot.words import plural, quoted, spelled
 
 ACTION_ANSWER = "premortem:answer"
 ACTION_EXTEND = "premortem:extend"
@@ -47,7 +48,7 @@ def mentions(users: tuple[str, ...] | list[str]) -> str:
 
 def start_button(check_id: int) -> dict[str, Any]:
     """The "Start a pre-mortem" button on a finished signal check's summary."""
-    return bk.button("Start a pre-mortem", ACTION_START_FROM_CHECK, Ref.dump(check=check_id))
+    return bk.button("Start a pre-mortem", ACTION_START_FROM_CHECK, FromCheck(check=check_id).dump())
 
 
 def status_line(pm: Premortem, board: Board | None = None) -> str:
@@ -160,8 +161,10 @@ def prompt_message(pm: Premortem) -> Message:
         later = pm.deadline + EXTEND_BY
         blocks.append(
             bk.actions(
-                bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
-                bk.button("Extend by 24 hours", ACTION_EXTEND, Ref.dump(pm=pm.id, to=int(later.timestamp()))),
+                bk.button("Add my answer", ACTION_ANSWER, PremortemRef(pm=pm.id).dump(), style="primary"),
+                bk.button(
+                    "Extend by 24 hours", ACTION_EXTEND, ExtendRef(pm=pm.id, to=int(later.timestamp())).dump()
+                ),
                 _cancel_button(pm, "Answers given so far are kept but never revealed."),
                 block_id=f"prompt:{pm.id}",
             )
@@ -177,9 +180,11 @@ def _cancel_button(pm: Premortem, consequence: str) -> dict[str, Any]:
     return bk.button(
         "Cancel",
         ACTION_CANCEL,
-        Ref.dump(pm=pm.id),
+        PremortemRef(pm=pm.id).dump(),
         style="danger",
-        confirm=bk.confirm_dialog("Cancel the pre-mortem?", consequence),
+        confirm=bk.confirm_dialog(
+            "Cancel the pre-mortem?", consequence, confirm="Cancel pre-mortem", deny="Keep it"
+        ),
     )
 
 
@@ -192,6 +197,16 @@ def _risk_line(risk: Risk) -> str:
         detail = f": {bk.escape(risk.evidence)}" if risk.evidence else ""
         line += f" — _{kind}{detail}_"
     return line
+
+
+def _close_words(n: int) -> tuple[str, str]:
+    """The close-voting button and its confirmation, counted as many risks as will be planned."""
+    if n == 1:
+        return "Close voting and plan the top risk", "The risk gets a mitigation with an owner."
+    return (
+        f"Close voting and plan the top {spelled(n)}",
+        f"The {spelled(n)} risks with the most votes each get a mitigation with an owner.",
+    )
 
 
 def mark_line(mark: Mark) -> str:
@@ -244,7 +259,7 @@ def reveal_messages(board: Board) -> list[Message]:
         blocks.append(bk.section(group_text(board, group), block_id=f"group:{group.id}"))
         if not voting:
             continue
-        value = Ref.dump(pm=pm.id, g=group.id)
+        value = GroupRef(pm=pm.id, g=group.id).dump()
         buttons = [bk.button("Vote", ACTION_VOTE, value), bk.button("Remove vote", ACTION_UNVOTE, value)]
         if group.merged:
             buttons.append(bk.button("Not the same", ACTION_SPLIT, value))
@@ -252,16 +267,14 @@ def reveal_messages(board: Board) -> list[Message]:
     if voting:
         buttons = []
         if board.groups:
+            label, consequence = _close_words(min(len(board.groups), TOP))
             buttons.append(
                 bk.button(
-                    "Close voting and plan the top three",
+                    label,
                     ACTION_CLOSE,
-                    Ref.dump(pm=pm.id),
+                    PremortemRef(pm=pm.id).dump(),
                     style="primary",
-                    confirm=bk.confirm_dialog(
-                        "Close voting?",
-                        "The three risks with the most votes each get a mitigation with an owner.",
-                    ),
+                    confirm=bk.confirm_dialog("Close voting?", consequence),
                 )
             )
         buttons.append(_cancel_button(pm, "The answers stay in the thread; no mitigations are planned."))

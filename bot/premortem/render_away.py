@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import blocks as bk
-from bot.premortem.model import Premortem, Ref
+from bot.premortem.model import Premortem
+from bot.premortem.refs import ExtendRef
 from bot.premortem.render import ACTION_EXTEND, Message
 
 
@@ -26,7 +27,7 @@ def offer_dm(pm: Premortem, away: Sequence[tuple[str, str]], to: datetime) -> Me
             bk.button(
                 "Move the deadline",
                 ACTION_EXTEND,
-                Ref.dump(pm=pm.id, to=int(to.timestamp())),
+                ExtendRef(pm=pm.id, to=int(to.timestamp())).dump(),
                 style="primary",
             ),
             block_id=f"away:{pm.id}",

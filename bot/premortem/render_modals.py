@@ -18,10 +18,10 @@ from bot.premortem.model import (
     MAX_RISKS,
     QUESTION,
     Mitigation,
-    Ref,
     Risk,
     likelihood_key,
 )
+from bot.premortem.refs import GroupRef, MitigationRef, PremortemRef, StartForm
 
 VIEW_START = "premortem:start"
 VIEW_ANSWER = "premortem:answer"
@@ -79,7 +79,7 @@ def start_modal(channel_id: str, check_id: int | None = None) -> View:
             block_id=LEADS_BLOCK,
         ),
     ]
-    meta = Ref.dump(ch=channel_id, check=check_id)
+    meta = StartForm(ch=channel_id, check=check_id).metadata()
     return bk.modal(
         "Start a pre-mortem", blocks, callback_id=VIEW_START, submit="Start", private_metadata=meta
     )
@@ -182,7 +182,11 @@ def answer_modal(premortem_id: int, team: str, existing: Sequence[Risk], error: 
         ]
     title = "Edit your answer" if existing else "Your answer"
     return bk.modal(
-        title, blocks, callback_id=VIEW_ANSWER, submit="Save", private_metadata=Ref.dump(pm=premortem_id)
+        title,
+        blocks,
+        callback_id=VIEW_ANSWER,
+        submit="Save",
+        private_metadata=PremortemRef(pm=premortem_id).metadata(),
     )
 
 
@@ -267,7 +271,7 @@ def mitigation_modal(
         blocks.append(
             bk.context("This team has no metrics source, so a mitigation is verified by a load test at 10x.")
         )
-    meta = Ref.dump(pm=premortem_id, g=group.id)
+    meta = GroupRef(pm=premortem_id, g=group.id).metadata()
     return bk.modal("Mitigation", blocks, callback_id=VIEW_MITIGATION, submit="Save", private_metadata=meta)
 
 
@@ -289,7 +293,9 @@ def override_modal(mitigation: Mitigation, unavailable: str) -> View:
         blocks,
         callback_id=VIEW_OVERRIDE,
         submit="Mark done",
-        private_metadata=Ref.dump(m=mitigation.id, s=mitigation.status),  # the status it was opened in
+        private_metadata=MitigationRef(
+            m=mitigation.id, s=mitigation.status
+        ).metadata(),  # the status it was opened in
     )
 
 

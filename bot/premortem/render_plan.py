@@ -9,8 +9,8 @@ from typing import Any
 
 from bot import blocks as bk
 from bot.premortem.board import Board
-from bot.premortem.datasays import headroom_text
-from bot.premortem.mitigation import days_overdue, format_value, local_today
+from bot.premortem.datasays import headroom_text, value_shown
+from bot.premortem.mitigation import days_overdue, local_today
 from bot.premortem.model import (
     MITIGATION_STATUSES,
     QUESTION,
@@ -18,9 +18,9 @@ from bot.premortem.model import (
     Mitigation,
     OpenMitigation,
     Premortem,
-    Ref,
 )
 from bot.premortem.ranking import Ranked
+from bot.premortem.refs import GroupRef, PremortemRef, SnoozeRef, StatusRef
 from bot.premortem.render import ACTION_ANSWER
 from bot.words import mitigation_count, plural, spelled, unmitigated_clause, verb
 
@@ -62,7 +62,7 @@ def data_message(board: Board) -> Message:
             titles = ", ".join(f"*{bk.escape(g.title)}*" for g in mark.groups)
             verdict = VERDICTS[mark.verdict].format(groups=titles)
             flag = " · *breaks first at 10x*" if s.breaks_first else ""
-            line = f"{place}. `{s.name}` — {format_value(s.current)} now · {headroom_text(s)}{flag}"
+            line = f"{place}. `{s.name}` — {value_shown(s)} · {headroom_text(s)}{flag}"
             lines.append(line + (f" · {verdict}" if verdict else ""))
         for start in range(0, len(lines), 10):
             blocks.append(bk.section("\n".join(lines[start : start + 10])))
@@ -110,7 +110,9 @@ def status_buttons(mitigation: Mitigation) -> list[dict[str, Any]]:
     for status, label in MITIGATION_STATUSES.items():
         style = "primary" if status == mitigation.status else None
         buttons.append(
-            bk.button(label, f"{ACTION_STATUS}:{status}", Ref.dump(m=mitigation.id, s=status), style=style)
+            bk.button(
+                label, f"{ACTION_STATUS}:{status}", StatusRef(m=mitigation.id, s=status).dump(), style=style
+            )
         )
     return buttons
 
@@ -123,7 +125,7 @@ def _top_blocks(
         f"*{ranked.place}. {bk.escape(group.title)}* · {plural(ranked.votes, 'vote')} · best rank "
         f"#{group.best_rank} · raised by {plural(len(group.leads), 'lead')}"
     )
-    value = Ref.dump(pm=pm.id, g=group.id)
+    value = GroupRef(pm=pm.id, g=group.id).dump()
     if mitigation is None:
         body = "_No mitigation yet: add a plan, an owner, a due date and how it is verified._"
         buttons = [bk.button("Add mitigation", ACTION_MITIGATE, value, style="primary")]
@@ -184,8 +186,8 @@ def reminder_dm(pm: Premortem, step: str) -> Message:
             f"({where}).\n*{QUESTION}*"
         ),
         bk.actions(
-            bk.button("Add my answer", ACTION_ANSWER, Ref.dump(pm=pm.id), style="primary"),
-            bk.button("Snooze a day", ACTION_SNOOZE, Ref.dump(pm=pm.id, step=step)),
+            bk.button("Add my answer", ACTION_ANSWER, PremortemRef(pm=pm.id).dump(), style="primary"),
+            bk.button("Snooze a day", ACTION_SNOOZE, SnoozeRef(pm=pm.id, step=step).dump()),
             block_id=f"remind:{pm.id}",
         ),
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Collection, Coroutine
 from typing import Any
 
@@ -28,8 +27,8 @@ from bot.premortem.render import prompt_message, reveal_messages, root_message
 from bot.premortem.render_plan import data_message, top_message
 from bot.premortem.state import load_rows, state_of
 from bot.redraw import Redraw, Updater, content_digest
-from bot.runtime import Runtime
-from bot.slack_api import InstrumentedWebClient, is_slack_admin
+from bot.runtime import Runtime, one_per_runtime
+from bot.slack_api import InstrumentedWebClient, every, is_slack_admin
 from bot.teams import Team, resolve_team
 from storage import premortem as repo
 from storage import teams as teams_repo
@@ -168,15 +167,9 @@ class PremortemService:
     async def members(self, workspace_id: str, channel_id: str) -> set[str]:
         """The channel's members, asked of Slack now (and remembered for `is_member`)."""
         client = await self.client(workspace_id)
-        found: set[str] = set()
-        cursor = None
-        while True:
-            page = await client.conversations_members(channel=channel_id, cursor=cursor, limit=200)
-            found.update(page.get("members") or [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                self._members[(workspace_id, channel_id)] = (time.monotonic(), frozenset(found))
-                return found
+        found = set(await every(client.conversations_members, "members", channel=channel_id, limit=200))
+        self._members[(workspace_id, channel_id)] = (time.monotonic(), frozenset(found))
+        return found
 
     async def is_member(self, workspace_id: str, channel_id: str, user_id: str) -> bool:
         """Whether `user_id` is in the channel: a member list read in the last `MEMBERS_TTL` seconds says
@@ -299,12 +292,4 @@ class PremortemService:
         return ts
 
 
-_services: weakref.WeakKeyDictionary[Runtime, PremortemService] = weakref.WeakKeyDictionary()
-
-
-def service_for(rt: Runtime) -> PremortemService:
-    """One service (and so one render queue) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = PremortemService(rt)
-    return service
+service_for = one_per_runtime(PremortemService)

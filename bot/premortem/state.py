@@ -10,7 +10,6 @@ from bot.premortem.model import AwayMark, DataSays, Lead, Mitigation, Premortem,
 from storage import premortem as repo
 from storage import premortem_mitigations as mitigations_repo
 from storage import presence as presence_repo
-from storage.premortem import aware, maybe_aware
 
 
 def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
@@ -30,9 +29,9 @@ def mitigation_of(row: mitigations_repo.MitigationRow) -> Mitigation:
         target=target,
         status=row.status,  # type: ignore[arg-type]
         created_by=row.created_by,
-        created_at=aware(row.created_at),
+        created_at=row.created_at,
         updated_by=row.updated_by,
-        updated_at=aware(row.updated_at),
+        updated_at=row.updated_at,
         override_reason=row.override_reason,
         override_by=row.override_by,
         owner_tz=row.owner_tz,
@@ -56,10 +55,10 @@ def state_of(
         Lead(
             user_id=lead.user_id,
             in_channel=lead.in_channel,
-            answered_at=maybe_aware(lead.answered_at),
+            answered_at=lead.answered_at,
             tz=lead.tz,
-            snoozed_until=maybe_aware(lead.snoozed_until),
-            added_at=aware(lead.added_at),
+            snoozed_until=lead.snoozed_until,
+            added_at=lead.added_at,
             away=_mark(holds.get(lead.user_id)),
         )
         for lead in loaded.leads
@@ -76,8 +75,8 @@ def state_of(
         team_name=row.team_name,
         status=row.status,  # type: ignore[arg-type]
         started_by=row.started_by,
-        started_at=aware(row.started_at),
-        deadline=aware(row.deadline),
+        started_at=row.started_at,
+        deadline=row.deadline,
         leads=leads,
         risks=tuple(
             Risk(r.lead, r.rank, r.component, r.why, r.evidence_kind, r.evidence, r.likelihood)
@@ -91,11 +90,11 @@ def state_of(
         data=DataSays.from_json(row.data_json),
         root_ts=row.root_ts,
         permalink=row.permalink,
-        revealed_at=maybe_aware(row.revealed_at),
+        revealed_at=row.revealed_at,
         reveal_reason=row.reveal_reason,  # type: ignore[arg-type]
-        closed_at=maybe_aware(row.closed_at),
+        closed_at=row.closed_at,
         closed_by=row.closed_by,
-        cancelled_at=maybe_aware(row.cancelled_at),
+        cancelled_at=row.cancelled_at,
         cancelled_by=row.cancelled_by,
     )
 

@@ -17,7 +17,6 @@ from sqlmodel import Session
 from bot.premortem.mitigation import age_days, days_overdue
 from bot.premortem.model import MITIGATION_STATUSES, OpenMitigation
 from storage import premortem_mitigations as repo
-from storage.premortem import aware
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -56,7 +55,7 @@ def _summaries(
                 status=m.status,
                 status_label=MITIGATION_STATUSES.get(m.status, m.status),
                 overdue=days_overdue(m.due, m.status, now, m.owner_tz) > 0,
-                age_days=age_days(aware(m.created_at), now),
+                age_days=age_days(m.created_at, now),
                 permalink=pm.permalink,
                 owner_tz=m.owner_tz,
             )
@@ -71,7 +70,7 @@ def _summaries(
             channel_id=channel,
             has_premortem=count > 0,
             premortems=count,
-            last_started_at=aware(latest) if latest else None,
+            last_started_at=latest,
             open_mitigations=tuple(items.get(channel, ())),
             unmitigated=unmitigated.get(channel, 0),
         )

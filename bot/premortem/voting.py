@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
 
 from bot import blocks as bk
 from bot.calibration import service as calibration
@@ -32,6 +37,31 @@ async def _voting(
     return pm, group
 
 
+@dataclass(frozen=True)
+class Change:
+    """A vote set or taken back: the write, what to say if voting just closed, and if nothing changed."""
+
+    write: Callable[[Session, str, int, str, str, datetime], bool]
+    too_late: str
+    unchanged: str
+
+
+async def _change(
+    svc: PremortemService, workspace_id: str, premortem_id: int, group: Group, user_id: str, change: Change
+) -> str | None:
+    """Apply `change` (a sentence when it changed nothing) and redraw; refused once voting closed."""
+    try:
+        changed = await svc.rt.db.run(
+            change.write, workspace_id, premortem_id, group.id, user_id, svc.rt.clock.now()
+        )
+    except repo.Closed as exc:
+        raise UserError(f"Voting closed a moment ago; {change.too_late}.") from exc
+    if not changed:
+        return change.unchanged.format(title=f"*{bk.escape(group.title)}*")
+    await svc.refresh(workspace_id, premortem_id)
+    return None
+
+
 async def vote(
     svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str, user_id: str
 ) -> str | None:
@@ -42,32 +72,20 @@ async def vote(
             f"Only people in {bk.channel_link(pm.channel_id)} vote on its pre-mortem, and you are not in it, "
             "so your vote was not counted. Join the channel, then vote again."
         )
-    try:
-        added = await svc.rt.db.run(
-            votes_repo.set_vote, workspace_id, premortem_id, group_id, user_id, svc.rt.clock.now()
-        )
-    except repo.Closed as exc:
-        raise UserError("Voting closed a moment ago; your vote was not counted.") from exc
-    if not added:
-        return f"You have already voted for *{bk.escape(group.title)}*; one vote per person per risk."
-    await svc.refresh(workspace_id, premortem_id)
-    return None
+    change = Change(
+        votes_repo.set_vote,
+        "your vote was not counted",
+        "You have already voted for {title}; one vote per person per risk.",
+    )
+    return await _change(svc, workspace_id, premortem_id, group, user_id, change)
 
 
 async def unvote(
     svc: PremortemService, workspace_id: str, premortem_id: int, group_id: str, user_id: str
 ) -> str | None:
     _, group = await _voting(svc, workspace_id, premortem_id, group_id)
-    try:
-        removed = await svc.rt.db.run(
-            votes_repo.remove_vote, workspace_id, premortem_id, group_id, user_id, svc.rt.clock.now()
-        )
-    except repo.Closed as exc:
-        raise UserError("Voting closed a moment ago; the votes are final.") from exc
-    if not removed:
-        return f"You had not voted for *{bk.escape(group.title)}*."
-    await svc.refresh(workspace_id, premortem_id)
-    return None
+    change = Change(votes_repo.remove_vote, "the votes are final", "You had not voted for {title}.")
+    return await _change(svc, workspace_id, premortem_id, group, user_id, change)
 
 
 async def split(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Iterable
 
 from slack_sdk.errors import SlackApiError
@@ -24,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot.presence.config import AwayConfig
 from bot.presence.pace import Pace
 from bot.presence.rules import Dnd, Reach, Reached, Status, judge
-from bot.runtime import Runtime
+from bot.runtime import Runtime, one_per_runtime
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +156,4 @@ class Presence:
             )
 
 
-_services: weakref.WeakKeyDictionary[Runtime, Presence] = weakref.WeakKeyDictionary()
-
-
-def presence_for(rt: Runtime) -> Presence:
-    """One lookup service (and so one DND batch and one cache view) per running app."""
-    service = _services.get(rt)
-    if service is None:
-        service = _services[rt] = Presence(rt)
-    return service
+presence_for = one_per_runtime(Presence)  # one DND batch and one cache view per running app

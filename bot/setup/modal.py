@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from bot import blocks as bk
 from bot.config import AppConfig
 from bot.digest.schedule import DAYS, Schedule
+from bot.metadata import Carried
 from bot.setup import rules as r
 from bot.teams import Team
 from bot.words import quoted
@@ -18,7 +17,7 @@ CALLBACK_ID = "setup"
 CHANNEL_PICKED = "setup.channel"  # dispatched when the team's channel changes: refill the modal
 
 
-class SetupMetadata(BaseModel):
+class SetupMetadata(Carried):
     """What the modal carries: the channel it was opened in, and a fingerprint of the digest's fields as
     shown (None: shown read-only), so that only a change someone made is stored."""
 
@@ -241,17 +240,14 @@ def setup_modal(
             )
         )
     shown = r.fingerprint(schedule.shown()) if digest_editable else None
-    metadata = SetupMetadata(origin=origin_channel, digest_shown=shown).model_dump_json()
+    metadata = SetupMetadata(origin=origin_channel, digest_shown=shown).metadata()
     return bk.modal(
         "Set up a team", blocks, callback_id=CALLBACK_ID, submit="Save", private_metadata=metadata
     )
 
 
 def metadata_of(view: dict[str, Any]) -> SetupMetadata:
-    try:
-        return SetupMetadata.model_validate_json(view.get("private_metadata") or "{}")
-    except ValidationError:
-        return SetupMetadata()
+    return SetupMetadata.load(view.get("private_metadata")) or SetupMetadata()
 
 
 def origin_of(view: dict[str, Any]) -> str | None:

@@ -132,6 +132,15 @@ def estimate(value: Any) -> float | None:
     return None
 
 
+def next_cursor(connection: Any) -> str | None:
+    """The cursor of a GraphQL connection's next page (its `pageInfo`), or None on the last page."""
+    info = connection.get("pageInfo") if isinstance(connection, dict) else None
+    if not isinstance(info, dict) or not info.get("hasNextPage"):
+        return None
+    after = info.get("endCursor")
+    return str(after) if after else None
+
+
 def need(condition: bool, label: str, what: str) -> None:
     """Fail the import when a tracker's answer does not have the shape its documentation gives."""
     if not condition:

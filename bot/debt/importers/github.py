@@ -17,17 +17,8 @@ from typing import Any
 
 from bot import outbound
 from bot.debt.config import DebtImportConfig, GitHubTracker
-from bot.debt.importers.base import (
-    MAX_PAGES,
-    ImportedSprint,
-    ImportFailed,
-    Secret,
-    TrackerClient,
-    TrackerIssue,
-    day,
-    estimate,
-    need,
-)
+from bot.debt.importers import base
+from bot.debt.importers.base import ImportedSprint, ImportFailed, Secret, TrackerClient, TrackerIssue
 
 LABEL = "GitHub"
 CURRENT = "@current"
@@ -76,10 +67,10 @@ def client_for(tracker: GitHubTracker, secret: Secret) -> TrackerClient:
     return TrackerClient(LABEL, str(tracker.url), tracker, headers, limits=outbound.GITHUB)
 
 
-def graphql_url(base: str) -> str:
+def graphql_url(rest: str) -> str:
     """api.github.com/graphql, or …/api/graphql on GitHub Enterprise Server (REST at …/api/v3)."""
-    base = base.rstrip("/")
-    return base[: -len("/v3")] + "/graphql" if base.endswith("/api/v3") else base + "/graphql"
+    rest = rest.rstrip("/")
+    return rest[: -len("/v3")] + "/graphql" if rest.endswith("/api/v3") else rest + "/graphql"
 
 
 async def fetch(
@@ -107,10 +98,10 @@ async def _pages(client: TrackerClient, path: str, params: dict[str, Any]) -> li
     items: list[Any] = []
     url: str | None = path
     query: dict[str, Any] | None = params
-    for _ in range(MAX_PAGES):
+    for _ in range(base.MAX_PAGES):
         assert url is not None
         body, headers = await client.get(url, query)
-        need(isinstance(body, list), LABEL, f"a list ({path})")
+        base.need(isinstance(body, list), LABEL, f"a list ({path})")
         items += body
         match = _NEXT.search(headers.get("Link", ""))
         if match is None:
@@ -125,14 +116,14 @@ async def _milestone(client: TrackerClient, spec: DebtImportConfig, today: date)
     repo = spec.repository
     wanted = spec.milestone or CURRENT
     milestones = await _pages(client, f"/repos/{repo}/milestones", {"state": "all", "per_page": 100})
-    need(
+    base.need(
         all(isinstance(m, dict) and isinstance(m.get("number"), int) for m in milestones), LABEL, "milestones"
     )
     if wanted == CURRENT:
         open_ones = [m for m in milestones if m.get("state") == "open"]
         due = sorted(
-            (m for m in open_ones if (day(m.get("due_on")) or date.max) >= today),
-            key=lambda m: day(m.get("due_on")) or date.max,
+            (m for m in open_ones if (base.day(m.get("due_on")) or date.max) >= today),
+            key=lambda m: base.day(m.get("due_on")) or date.max,
         )
         chosen = due[0] if due else None
     else:
@@ -148,13 +139,13 @@ async def _milestone(client: TrackerClient, spec: DebtImportConfig, today: date)
     )
     issues = []
     for item in items:
-        need(isinstance(item, dict) and isinstance(item.get("number"), int), LABEL, "a page of issues")
+        base.need(isinstance(item, dict) and isinstance(item.get("number"), int), LABEL, "a page of issues")
         labels = {
             str(lb.get("name", "")).casefold() for lb in item.get("labels") or [] if isinstance(lb, dict)
         }
         kind = "pr" if "pull_request" in item else "issue"
         issues.append(TrackerIssue(f"{kind}#{item['number']}", _size(labels, spec), _is_debt(labels, spec)))
-    return ImportedSprint(str(chosen.get("title")), None, day(chosen.get("due_on")), tuple(issues))
+    return ImportedSprint(str(chosen.get("title")), None, base.day(chosen.get("due_on")), tuple(issues))
 
 
 async def _iteration(
@@ -165,7 +156,7 @@ async def _iteration(
     current: dict[str, Any] | None = None
     issues: list[TrackerIssue] = []
     after: str | None = None
-    for _ in range(MAX_PAGES):
+    for _ in range(base.MAX_PAGES):
         variables = {
             "owner": owner,
             "number": spec.project,
@@ -179,7 +170,7 @@ async def _iteration(
         if current is None:
             current = _current_iteration(project, spec, today)
         items = project.get("items")
-        need(
+        base.need(
             isinstance(items, dict) and isinstance(items.get("nodes"), list), LABEL, "a page of project items"
         )
         assert isinstance(items, dict)
@@ -187,20 +178,19 @@ async def _iteration(
             issue = _item(node, spec, f"{owner}/{repo}", current["id"])
             if issue is not None:
                 issues.append(issue)
-        info = items.get("pageInfo") or {}
-        after = info.get("endCursor") if isinstance(info, dict) else None
-        if not (isinstance(info, dict) and info.get("hasNextPage") and after):
+        after = base.next_cursor(items)
+        if after is None:
             break
     else:
         raise ImportFailed("GitHub kept paging the project's items")
     assert current is not None
-    starts = day(current.get("startDate"))
+    starts = base.day(current.get("startDate"))
     ends = starts + timedelta(days=int(current.get("duration") or 1) - 1) if starts else None
     return ImportedSprint(str(current.get("title")), starts, ends, tuple(issues))
 
 
 def _project(body: Any, owner: str, spec: DebtImportConfig) -> dict[str, Any]:
-    need(isinstance(body, dict), LABEL, "a GraphQL answer")
+    base.need(isinstance(body, dict), LABEL, "a GraphQL answer")
     if body.get("errors"):
         errors = body["errors"]
         first = (
@@ -208,11 +198,11 @@ def _project(body: Any, owner: str, spec: DebtImportConfig) -> dict[str, Any]:
         )
         raise ImportFailed(f"GitHub answered an error: {str(first)[:200]}")
     data = body.get("data")
-    need(isinstance(data, dict), LABEL, "a GraphQL answer")
+    base.need(isinstance(data, dict), LABEL, "a GraphQL answer")
     project = (data.get("repositoryOwner") or {}).get("projectV2")
     if project is None:
         raise ImportFailed(f"{owner} has no project number {spec.project} the token can read")
-    need(isinstance(project, dict), LABEL, "a project")
+    base.need(isinstance(project, dict), LABEL, "a project")
     return dict(project)
 
 
@@ -224,7 +214,7 @@ def _current_iteration(project: dict[str, Any], spec: DebtImportConfig, today: d
     if not isinstance(iterations, list):
         raise ImportFailed(f"the project has no iteration field named {spec.iteration_field!r}")
     for iteration in iterations:
-        starts = day(iteration.get("startDate")) if isinstance(iteration, dict) else None
+        starts = base.day(iteration.get("startDate")) if isinstance(iteration, dict) else None
         if starts is None:
             continue
         if starts <= today < starts + timedelta(days=int(iteration.get("duration") or 0)):
@@ -233,7 +223,7 @@ def _current_iteration(project: dict[str, Any], spec: DebtImportConfig, today: d
 
 
 def _item(node: Any, spec: DebtImportConfig, repository: str, iteration_id: str) -> TrackerIssue | None:
-    need(isinstance(node, dict), LABEL, "a project item")
+    base.need(isinstance(node, dict), LABEL, "a project item")
     content = node.get("content")
     iteration = node.get("iteration")
     if not isinstance(content, dict) or content.get("__typename") not in ("Issue", "PullRequest"):
@@ -247,7 +237,7 @@ def _item(node: Any, spec: DebtImportConfig, repository: str, iteration_id: str)
     size = None
     if spec.estimate_field:
         value = node.get("estimate")
-        size = estimate(value.get("number")) if isinstance(value, dict) else None
+        size = base.estimate(value.get("number")) if isinstance(value, dict) else None
     if size is None and spec.size_labels:
         size = _size(labels, spec)
     kind = "pr" if content["__typename"] == "PullRequest" else "issue"

@@ -21,17 +21,8 @@ from typing import Any
 
 from bot import outbound
 from bot.debt.config import DebtImportConfig, JiraCloudTracker, JiraDataCenterTracker
-from bot.debt.importers.base import (
-    MAX_PAGES,
-    ImportedSprint,
-    ImportFailed,
-    Secret,
-    TrackerClient,
-    TrackerIssue,
-    day,
-    estimate,
-    need,
-)
+from bot.debt.importers import base
+from bot.debt.importers.base import ImportedSprint, ImportFailed, Secret, TrackerClient, TrackerIssue
 
 DEFAULT_POINTS_FIELDS = ("Story Points", "Story point estimate")
 
@@ -67,14 +58,14 @@ async def fetch(
             everything = await sprint_issues(client, sprint["id"], fields, tracker.page_size)
         debt_keys = await debt_issue_keys(client, sprint["id"], spec, fields, tracker.page_size, cloud)
     issues = tuple(
-        TrackerIssue(key, estimate(fields_of.get(field)), key in debt_keys)
+        TrackerIssue(key, base.estimate(fields_of.get(field)), key in debt_keys)
         for key, fields_of in everything
         if not _is_subtask(fields_of)
     )
     return ImportedSprint(
         str(sprint.get("name") or f"Sprint {sprint['id']}"),
-        day(sprint.get("startDate")),
-        day(sprint.get("endDate")),
+        base.day(sprint.get("startDate")),
+        base.day(sprint.get("endDate")),
         issues,
     )
 
@@ -85,7 +76,7 @@ async def points_field(client: TrackerClient, configured: str | None, cloud: boo
         return configured
     wanted = [configured] if configured else list(DEFAULT_POINTS_FIELDS)
     body, _ = await client.get(f"/rest/api/{3 if cloud else 2}/field")
-    need(isinstance(body, list), client.label, "a list of fields (/field)")
+    base.need(isinstance(body, list), client.label, "a list of fields (/field)")
     by_name = {
         str(f.get("name", "")).casefold(): str(f.get("id"))
         for f in body
@@ -103,12 +94,12 @@ async def points_field(client: TrackerClient, configured: str | None, cloud: boo
 async def active_sprint(client: TrackerClient, board: int) -> dict[str, Any]:
     sprints: list[dict[str, Any]] = []
     start = 0
-    for _ in range(MAX_PAGES):
+    for _ in range(base.MAX_PAGES):
         body, _ = await client.get(
             f"/rest/agile/1.0/board/{board}/sprint", {"state": "active", "startAt": start}
         )
         values = body.get("values") if isinstance(body, dict) else None
-        need(isinstance(values, list), client.label, "a page of sprints")
+        base.need(isinstance(values, list), client.label, "a page of sprints")
         assert isinstance(values, list)
         sprints += [v for v in values if isinstance(v, dict) and isinstance(v.get("id"), int)]
         start += len(values)
@@ -127,7 +118,7 @@ async def sprint_issues(
     asked for: the server caps it)."""
     out: list[tuple[str, dict[str, Any]]] = []
     start = 0
-    for _ in range(MAX_PAGES):
+    for _ in range(base.MAX_PAGES):
         params: dict[str, Any] = {"startAt": start, "maxResults": page_size, "fields": fields}
         if jql:
             params["jql"] = jql
@@ -171,7 +162,7 @@ async def _enhanced_search(
 ) -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = []
     token: str | None = None
-    for _ in range(MAX_PAGES):
+    for _ in range(base.MAX_PAGES):
         params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
         if token:
             params["nextPageToken"] = token
@@ -192,7 +183,7 @@ async def debt_issue_keys(
         found = await cloud_sprint_issues(client, sprint_id, filter_for(spec), fields, page_size)
         return {key for key, _f in found}
     start = 0
-    for _ in range(MAX_PAGES):
+    for _ in range(base.MAX_PAGES):
         body, _ = await client.get(
             "/rest/api/2/search", {"jql": jql, "startAt": start, "maxResults": page_size, "fields": fields}
         )
@@ -206,11 +197,11 @@ async def debt_issue_keys(
 
 def _issues(client: TrackerClient, body: Any) -> list[tuple[str, dict[str, Any]]]:
     issues = body.get("issues") if isinstance(body, dict) else None
-    need(isinstance(issues, list), client.label, "a page of issues")
+    base.need(isinstance(issues, list), client.label, "a page of issues")
     assert isinstance(issues, list)
     out = []
     for issue in issues:
-        need(
+        base.need(
             isinstance(issue, dict)
             and isinstance(issue.get("key"), str)
             and isinstance(issue.get("fields"), dict),
@@ -219,7 +210,7 @@ def _issues(client: TrackerClient, body: Any) -> list[tuple[str, dict[str, Any]]
         )
         out.append((issue["key"], issue["fields"]))
     if isinstance(body, dict) and "total" in body:
-        need(isinstance(body["total"], int), client.label, "a page of issues")
+        base.need(isinstance(body["total"], int), client.label, "a page of issues")
     return out
 
 

@@ -11,17 +11,8 @@ from typing import Any
 
 from bot import outbound
 from bot.debt.config import DebtImportConfig, LinearTracker
-from bot.debt.importers.base import (
-    MAX_PAGES,
-    ImportedSprint,
-    ImportFailed,
-    Secret,
-    TrackerClient,
-    TrackerIssue,
-    day,
-    estimate,
-    need,
-)
+from bot.debt.importers import base
+from bot.debt.importers.base import ImportedSprint, ImportFailed, Secret, TrackerClient, TrackerIssue
 
 LABEL = "Linear"
 
@@ -63,36 +54,41 @@ async def fetch(
     after: str | None = None
     headers = {"Authorization": secret(tracker.api_key_env)}
     async with TrackerClient(LABEL, url, tracker, headers, limits=outbound.LINEAR) as client:
-        for _ in range(MAX_PAGES):
+        for _ in range(base.MAX_PAGES):
             variables = {"teamKey": spec.team_key, "first": tracker.page_size, "after": after}
             body, _ = await client.post(url, {"query": QUERY, "variables": variables})
             cycle = _cycle(body, spec.team_key)
             page = cycle.get("issues")
-            need(
+            base.need(
                 isinstance(page, dict) and isinstance(page.get("nodes"), list),
                 LABEL,
                 "a page of cycle issues",
             )
             assert isinstance(page, dict)
             for node in page["nodes"]:
-                need(isinstance(node, dict) and isinstance(node.get("identifier"), str), LABEL, "an issue")
+                base.need(
+                    isinstance(node, dict) and isinstance(node.get("identifier"), str), LABEL, "an issue"
+                )
                 labels = {str(n.get("name", "")).casefold() for n in _nodes(node.get("labels"))}
                 issues.append(
-                    TrackerIssue(node["identifier"], estimate(node.get("estimate")), bool(labels & wanted))
+                    TrackerIssue(
+                        node["identifier"], base.estimate(node.get("estimate")), bool(labels & wanted)
+                    )
                 )
-            info = page.get("pageInfo") or {}
-            after = info.get("endCursor") if isinstance(info, dict) else None
-            if not (isinstance(info, dict) and info.get("hasNextPage") and after):
+            after = base.next_cursor(page)
+            if after is None:
                 break
         else:
             raise ImportFailed("Linear kept paging the cycle's issues")
     assert cycle is not None
     name = cycle.get("name") or f"Cycle {cycle.get('number')}"
-    return ImportedSprint(str(name), day(cycle.get("startsAt")), day(cycle.get("endsAt")), tuple(issues))
+    return ImportedSprint(
+        str(name), base.day(cycle.get("startsAt")), base.day(cycle.get("endsAt")), tuple(issues)
+    )
 
 
 def _cycle(body: Any, team_key: str) -> dict[str, Any]:
-    need(isinstance(body, dict), LABEL, "a GraphQL answer")
+    base.need(isinstance(body, dict), LABEL, "a GraphQL answer")
     errors = body.get("errors")
     if errors:
         first = (
@@ -104,14 +100,14 @@ def _cycle(body: Any, team_key: str) -> dict[str, Any]:
         if isinstance(body.get("data"), dict)
         else None
     )
-    need(isinstance(teams, list), LABEL, "a GraphQL answer with teams")
+    base.need(isinstance(teams, list), LABEL, "a GraphQL answer with teams")
     assert isinstance(teams, list)
     if not teams:
         raise ImportFailed(f"Linear has no team with the key {team_key!r}")
     cycle = teams[0].get("activeCycle") if isinstance(teams[0], dict) else None
     if cycle is None:
         raise ImportFailed(f"Linear team {team_key} has no active cycle")
-    need(isinstance(cycle, dict), LABEL, "a cycle")
+    base.need(isinstance(cycle, dict), LABEL, "a cycle")
     assert isinstance(cycle, dict)
     return cycle
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.checklist.verdict import HEADLINES, VerdictKind
@@ -38,13 +38,12 @@ async def section(
         done, open_check = await rt.db.run(inputs.latest_check, team.workspace_id, team.channel_id, as_of)
     if done is None or done.finished_at is None or done.verdict is None:
         return available("checklist", NoChecklist(open_check=open_check))
-    finished = done.finished_at if done.finished_at.tzinfo else done.finished_at.replace(tzinfo=UTC)
     return available(
         "checklist",
         ChecklistFacts(
             verdict=headline(done.verdict),
             stage=done.band,
-            finished_at=finished,
+            finished_at=done.finished_at,
             permalink=done.permalink,
             open_check=open_check,
         ),

@@ -53,12 +53,14 @@ def change_text(kind: str, now: float | None, before: Any) -> str | None:
     delta = now - float(before)
     sign = "+" if delta >= 0 else "−"
     if kind == "latency":
-        return f"{sign}{float(f'{abs(delta) * 1000:.3g}'):g} ms"
-    if kind in ("ratio", "saturation"):
-        return f"{sign}{float(f'{abs(delta) * 100:.2g}'):g} points"
-    if kind == "rate" and before:
-        return f"{sign}{float(f'{abs(delta) / float(before) * 100:.2g}'):g}%"
-    return None
+        size, unit = float(f"{abs(delta) * 1000:.3g}"), " ms"
+    elif kind in ("ratio", "saturation"):
+        size, unit = float(f"{abs(delta) * 100:.2g}"), " points"
+    elif kind == "rate" and before:
+        size, unit = float(f"{abs(delta) / float(before) * 100:.2g}"), "%"
+    else:
+        return None
+    return f"{sign}{size:g}{unit}" if size else "no change"
 
 
 def signal_line(reading: SignalReading, last_week: dict[str, dict[str, Any]]) -> SignalLine:

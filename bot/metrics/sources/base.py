@@ -183,6 +183,29 @@ async def send(
             raise SourceError(_transport_reason(exc, policy.timeout)) from None
 
 
+class HttpSource:
+    """What the HTTP sources share: a name, a policy, and `request`, one request under the outbound
+    policy as the vendor (`service`, `limits`) and the credentials (`identity`) the subclass names."""
+
+    kind: str
+    service: str
+    limits: outbound.Limits
+    has_history = True
+
+    def __init__(self, name: str, policy: HttpPolicy) -> None:
+        self.name = name
+        self.policy = policy
+
+    @property
+    def identity(self) -> str:
+        raise NotImplementedError
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return await send(
+            self.identity, self.policy, method, url, service=self.service, limits=self.limits, **kwargs
+        )
+
+
 def json_body(response: httpx.Response, what: str) -> Any:
     """The parsed body, or a `SourceError` naming what came instead."""
     try:

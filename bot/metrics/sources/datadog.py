@@ -17,16 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.metrics.config import DatadogSource
-from bot.metrics.sources.base import (
-    HttpPolicy,
-    Result,
-    Series,
-    SourceError,
-    http_reason,
-    json_body,
-    number,
-    send,
-)
+from bot.metrics.sources import base
+from bot.metrics.sources.base import Result, Series, SourceError
 from bot.outbound import DATADOG, credential_id
 
 LOOKBACK = timedelta(minutes=5)
@@ -50,17 +42,15 @@ def with_rollup(query: str, step: timedelta) -> str:
     return f"{query.rstrip()}.rollup(avg, {seconds})"
 
 
-class DatadogClient:
-    kind = "datadog"
-    has_history = True
+class DatadogClient(base.HttpSource):
+    kind, service, limits = "datadog", "Datadog", DATADOG
     range_ends_with_value = False  # a range's points are rollup buckets, not the value at a time
 
     def __init__(
-        self, name: str, config: DatadogSource, secret: Callable[[str], str], policy: HttpPolicy
+        self, name: str, config: DatadogSource, secret: Callable[[str], str], policy: base.HttpPolicy
     ) -> None:
-        self.name = name
+        super().__init__(name, policy)
         self.config = config
-        self.policy = policy
         self.base = str(config.base_url).rstrip("/") if config.base_url else f"https://api.{config.site}"
         self.headers = {
             "Accept": "application/json",
@@ -81,16 +71,7 @@ class DatadogClient:
         if history is not None and step is not None:
             query = with_rollup(query, step)
         params = {"from": str(start), "to": str(end), "query": query}
-        response = await send(
-            self.identity,
-            self.policy,
-            "GET",
-            f"{self.base}/api/v1/query",
-            service="Datadog",
-            limits=DATADOG,
-            params=params,
-            headers=self.headers,
-        )
+        response = await self.request("GET", f"{self.base}/api/v1/query", params=params, headers=self.headers)
         credentials = f"sources.{self.name}.api_key_env and app_key_env"
         return parse_response(response, credentials, latest_only=history is None)
 
@@ -107,13 +88,13 @@ def _labels(item: dict[str, Any]) -> dict[str, str]:
 
 
 def parse_response(response: Any, credentials: str, *, latest_only: bool) -> Result:
-    body = json_body(response, "Datadog")
+    body = base.json_body(response, "Datadog")
     if response.status_code >= 400:
         errors = body.get("errors") if isinstance(body, dict) else None
         detail = (
             f": {'; '.join(str(e) for e in errors)[:300]}" if errors and response.status_code == 400 else ""
         )
-        raise SourceError(http_reason(response, credentials) + detail)
+        raise SourceError(base.http_reason(response, credentials) + detail)
     if not isinstance(body, dict):
         raise SourceError("answered JSON that is not a Datadog query answer")
     if body.get("status") == "error" or body.get("error"):
@@ -129,7 +110,7 @@ def parse_response(response: Any, credentials: str, *, latest_only: bool) -> Res
         for raw in item["pointlist"]:
             if not isinstance(raw, list) or len(raw) != 2:
                 raise SourceError("answered a point that is not [time, value]")
-            points.append((number(raw[0]) / 1000.0, number(raw[1])))
+            points.append((base.number(raw[0]) / 1000.0, base.number(raw[1])))
         if latest_only:
             finite = [p for p in points if math.isfinite(p[1])]
             points = finite[-1:] or points[-1:]

@@ -15,16 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.metrics.config import NewRelicSource
-from bot.metrics.sources.base import (
-    HttpPolicy,
-    Result,
-    Series,
-    SourceError,
-    http_reason,
-    json_body,
-    number,
-    send,
-)
+from bot.metrics.sources import base
+from bot.metrics.sources.base import Result, Series, SourceError
 from bot.outbound import NEW_RELIC, credential_id
 
 LOOKBACK = timedelta(minutes=5)
@@ -53,17 +45,15 @@ def nrql_for(query: str, at: datetime, history: timedelta | None, step: timedelt
     return nrql
 
 
-class NewRelicClient:
-    kind = "newrelic"
-    has_history = True
+class NewRelicClient(base.HttpSource):
+    kind, service, limits = "newrelic", "New Relic", NEW_RELIC
     range_ends_with_value = False  # TIMESERIES rows are buckets (a day's aggregate), not the value now
 
     def __init__(
-        self, name: str, config: NewRelicSource, secret: Callable[[str], str], policy: HttpPolicy
+        self, name: str, config: NewRelicSource, secret: Callable[[str], str], policy: base.HttpPolicy
     ) -> None:
-        self.name = name
+        super().__init__(name, policy)
         self.config = config
-        self.policy = policy
         self.url = str(config.url)
         self.headers = {"Content-Type": "application/json", "API-Key": secret(config.user_key_env)}
 
@@ -78,16 +68,7 @@ class NewRelicClient:
             "query": GRAPHQL % max(1, int(self.policy.timeout)),
             "variables": {"accountId": self.config.account_id, "nrql": nrql_for(query, at, history, step)},
         }
-        response = await send(
-            self.identity,
-            self.policy,
-            "POST",
-            self.url,
-            service="New Relic",
-            limits=NEW_RELIC,
-            json=payload,
-            headers=self.headers,
-        )
+        response = await self.request("POST", self.url, json=payload, headers=self.headers)
         instant = at.timestamp() if history is None else None
         return parse_response(response, f"sources.{self.name}.user_key_env", instant)
 
@@ -97,14 +78,14 @@ def _numbers(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
         for key, inner in value.items():
             yield from _numbers(inner, f"{path}.{key}" if path else str(key))
     elif value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        yield path, number(value)
+        yield path, base.number(value)
 
 
 def parse_response(response: Any, credentials: str, instant: float | None = None) -> Result:
     """Rows to series; `instant` is the time an aggregate over the last minutes stands for."""
     if response.status_code in (401, 403):
-        raise SourceError(http_reason(response, credentials))
-    body = json_body(response, "NerdGraph")
+        raise SourceError(base.http_reason(response, credentials))
+    body = base.json_body(response, "NerdGraph")
     if not isinstance(body, dict):
         raise SourceError("answered JSON that is not a NerdGraph answer")
     errors = body.get("errors") or []
@@ -117,7 +98,7 @@ def parse_response(response: Any, credentials: str, instant: float | None = None
             raise SourceError(f"the credentials were refused (check {credentials})")
         raise SourceError(f"query failed: {str(first.get('message') or 'no detail')[:300]}")
     if response.status_code >= 400:
-        raise SourceError(http_reason(response, credentials))
+        raise SourceError(base.http_reason(response, credentials))
     try:
         rows = body["data"]["actor"]["account"]["nrql"]["results"]
     except (KeyError, TypeError):
@@ -133,7 +114,7 @@ def parse_response(response: Any, credentials: str, instant: float | None = None
         if len(values) != 1:
             raise SourceError(f"a result row has {len(values)} numeric fields; select exactly one")
         when = instant if instant is not None else row.get("endTimeSeconds") or row.get("timestamp") or 0
-        grouped.setdefault(tuple(sorted(labels.items())), []).append((number(when), values[0][1]))
+        grouped.setdefault(tuple(sorted(labels.items())), []).append((base.number(when), values[0][1]))
     series = tuple(Series(dict(k), tuple(sorted(p))) for k, p in grouped.items())
     return Result(series)
 

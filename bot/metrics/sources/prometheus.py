@@ -11,32 +11,22 @@ from typing import Any
 import httpx
 
 from bot.metrics.config import PrometheusSource
-from bot.metrics.sources.base import (
-    HttpPolicy,
-    Result,
-    Series,
-    SourceError,
-    http_reason,
-    json_body,
-    number,
-    send,
-)
+from bot.metrics.sources import base
+from bot.metrics.sources.base import Result, Series, SourceError
 from bot.outbound import PROMETHEUS, credential_id
 
 
-class PrometheusClient:
-    kind = "prometheus"
-    has_history = True
+class PrometheusClient(base.HttpSource):
+    kind, service, limits = "prometheus", "Prometheus", PROMETHEUS
     # True on Prometheus itself; Thanos (--query-range.align-range-with-step) and VictoriaMetrics align a
     # range to the step, so its last point can fall before `at` and the value needs an instant query.
     range_ends_with_value = True
 
     def __init__(
-        self, name: str, config: PrometheusSource, secret: Callable[[str], str], policy: HttpPolicy
+        self, name: str, config: PrometheusSource, secret: Callable[[str], str], policy: base.HttpPolicy
     ) -> None:
-        self.name = name
+        super().__init__(name, policy)
         self.config = config
-        self.policy = policy
         self.base = str(config.url).rstrip("/")
         self.headers = {"Accept": "application/json", **config.headers}
         self.auth: httpx.Auth | None = None
@@ -79,16 +69,8 @@ class PrometheusClient:
                 "step": f"{step_s:g}",
             }
             path = "/api/v1/query_range"
-        response = await send(
-            self.identity,
-            self.policy,
-            "GET",
-            self.base + path,
-            service="Prometheus",
-            limits=PROMETHEUS,
-            params=params,
-            headers=self.headers,
-            auth=self.auth,
+        response = await self.request(
+            "GET", self.base + path, params=params, headers=self.headers, auth=self.auth
         )
         return parse_response(response, self.credentials_key)
 
@@ -96,15 +78,15 @@ class PrometheusClient:
 def parse_response(response: httpx.Response, credentials_key: str = "the source's credentials") -> Result:
     """Turn an API answer into a `Result`, or raise `SourceError` saying what was wrong with it."""
     if response.status_code in (401, 403, 404, 429):
-        raise SourceError(http_reason(response, credentials_key))
-    body = json_body(response, "Prometheus")
+        raise SourceError(base.http_reason(response, credentials_key))
+    body = base.json_body(response, "Prometheus")
     if not isinstance(body, dict) or "status" not in body:
         raise SourceError(f"answered HTTP {response.status_code} with JSON that is not a Prometheus answer")
     if body["status"] == "error":
         kind = body.get("errorType") or "error"
         raise SourceError(f"query failed ({kind}): {str(body.get('error') or 'no detail')[:300]}")
     if response.status_code >= 400 or body["status"] != "success":
-        raise SourceError(http_reason(response, credentials_key))
+        raise SourceError(base.http_reason(response, credentials_key))
     warnings = tuple(str(w)[:300] for w in body.get("warnings") or ())
     data = body.get("data")
     if not isinstance(data, dict):
@@ -115,7 +97,7 @@ def parse_response(response: httpx.Response, credentials_key: str = "the source'
 def _pair(raw: Any) -> tuple[float, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 2:
         raise SourceError("answered a sample that is not [time, value]")
-    return float(number(raw[0])), number(raw[1])
+    return float(base.number(raw[0])), base.number(raw[1])
 
 
 def _series(result_type: Any, result: Any) -> tuple[Series, ...]:
