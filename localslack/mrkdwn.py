@@ -18,6 +18,17 @@ from zoneinfo import ZoneInfo
 # The shortcodes apps commonly use, and every one the bot writes (tests/test_local_emoji.py checks);
 # an unknown one is shown as typed, as Slack does for emoji it does not know.
 EMOJI = {
+    # Away statuses the bot recognises (bot/presence/config.py) and shows in pre-mortem threads.
+    "palm_tree": "🌴",
+    "airplane": "✈️",
+    "baby": "👶",
+    "beach_with_umbrella": "🏖️",
+    "desert_island": "🏝️",
+    "face_with_thermometer": "🤒",
+    "thermometer": "🌡️",
+    "mask": "😷",
+    "fast_forward": "⏩",
+    "dart": "🎯",
     "white_check_mark": "✅",
     "heavy_check_mark": "✔️",
     "x": "❌",

@@ -61,6 +61,7 @@ class LaunchStepRow(SQLModel, table=True):
     status: str = Field(default=PENDING, max_length=16)
     ran_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     note: str | None = Field(default=None, sa_column=Column(Text))
+    premortem_id: int | None = None  # the pre-mortem this step started (its predictions resolve at T+30)
 
 
 class TriggerNoticeRow(SQLModel, table=True):
@@ -259,6 +260,47 @@ def finish_step(
         )
         .values(status=status, note=note, ran_at=now)
     )
+
+
+def link_premortem(session: Session, workspace_id: str, launch_id: int, step: str, premortem_id: int) -> None:
+    """Remember the pre-mortem a step started."""
+    session.execute(
+        update(LaunchStepRow)
+        .where(
+            col(LaunchStepRow.workspace_id) == workspace_id,
+            col(LaunchStepRow.launch_id) == launch_id,
+            col(LaunchStepRow.step) == step,
+        )
+        .values(premortem_id=premortem_id)
+    )
+
+
+def launch_of_premortem(session: Session, workspace_id: str, premortem_id: int) -> LaunchRow | None:
+    """The active launch whose step started the pre-mortem, if any."""
+    row = session.exec(
+        select(LaunchRow)
+        .join(LaunchStepRow, col(LaunchStepRow.launch_id) == col(LaunchRow.id))
+        .where(
+            LaunchStepRow.workspace_id == workspace_id,
+            LaunchStepRow.premortem_id == premortem_id,
+            LaunchRow.status == "active",
+        )
+    ).first()
+    if row is not None:
+        session.expunge(row)
+    return row
+
+
+def premortems_of(session: Session, workspace_id: str, launch_id: int) -> list[int]:
+    """The pre-mortems the launch's steps started."""
+    found = session.exec(
+        select(LaunchStepRow.premortem_id).where(
+            LaunchStepRow.workspace_id == workspace_id,
+            LaunchStepRow.launch_id == launch_id,
+            col(LaunchStepRow.premortem_id).is_not(None),
+        )
+    )
+    return [pm for pm in found if pm is not None]
 
 
 # --- metric triggers -------------------------------------------------------------------------------

@@ -17,11 +17,13 @@ from bot.digest.render_team import team_message
 from bot.digest.sections import default_providers, team_digest
 from bot.launch.render import ACTION_CANCEL, ACTION_MOVE
 from bot.launch.service import service_for
+from bot.premortem.render import ACTION_CLOSE
 from common.clock import ManualClock
 from localslack import FakeSlack
+from storage import calibration as calibration_repo
 from storage import launches as repo
-from tests.harness import SIGNING_SECRET, BotServer, Seeded
-from tests.premortem_driver import all_text, pace_quickly
+from tests.harness import SIGNING_SECRET, BotServer, Seeded, wait_until
+from tests.premortem_driver import Driver, all_text, pace_quickly
 
 # Monday 23 November 2026, 08:00 in Berlin, where Ana (the team's lead) plans the launch.
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -262,3 +264,35 @@ def test_the_launch_message_buttons_move_and_cancel_it_for_those_who_may(
     fake.wait_for(lambda: c.said(f"<@{s.lead}> cancelled this launch"), message="the cancel")
     assert "Cancelled: Launch: Black Friday" in all_text(c.root())
     assert not [b for b in c.root()["blocks"] if b["type"] == "actions"]  # no more buttons
+
+
+def test_a_launchs_pre_mortem_predicts_up_to_its_t_plus_30_and_the_horizon_follows_a_move(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded
+) -> None:
+    s, clock = seeded, ManualClock(T0)
+    bot: BotServer = make_bot(config=config(s), clock=clock, run_scheduler=True)
+    c = Launches(fake, s, clock, [bot])
+    plan_launch(fake, s, s.lead, "2026-12-21")  # Monday 21 December, in Berlin
+    fake.wait_for(lambda: c.said("planned this launch"), message="the launch's thread")
+    c.to(ten_berlin(7) + SECOND)
+    fake.wait_for(lambda: c.said("Pre-mortem: started"), message="the pre-mortem step")
+
+    # The leads answer the launch's pre-mortem and the manager closes the vote.
+    d = Driver(fake, s, bot, fake.actor())
+    d.root_ts = d.roots()[-1]["ts"]
+    d.answer(s.lead, [{"other": "database", "why": "one primary"}])
+    d.answer(s.lead2, [{"other": "database", "why": "connection pool"}, {"other": "search index"}])
+    d.find("The answers:")
+    d.click(s.manager, d.find("Close voting"), ACTION_CLOSE)
+
+    def horizons() -> set[tuple[datetime, str]]:
+        rows = bot.db(calibration_repo.predictions, s.team_id, s.channel)
+        return {(r.horizon_at.replace(tzinfo=UTC), r.horizon_source) for r in rows}
+
+    # Not 90 days on: the end of T+30 (Wednesday 20 January) in Berlin.
+    assert wait_until(horizons, timeout=10) == {(datetime(2027, 1, 20, 23, 0, tzinfo=UTC), "launch")}
+
+    # The manager moves the launch a week later: the predictions now resolve at the new T+30.
+    c.command(s.manager, "launch move 1 2026-12-28")
+    fake.wait_for(lambda: c.said("moved this launch"), message="the move in the thread")
+    assert horizons() == {(datetime(2027, 1, 27, 23, 0, tzinfo=UTC), "launch")}

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.launch.config import LaunchConfig, LaunchOffsets
 from bot.launch.rules import (
+    calibration_until,
     held_long_enough,
     launch_day_problem,
     may_post_again,
@@ -106,3 +107,14 @@ def test_a_trigger_posts_at_most_once_per_thirty_days_and_only_after_it_held() -
     assert not held_long_enough(None, now, hold)
     assert not held_long_enough(now - timedelta(minutes=59), now, hold)
     assert held_long_enough(now - timedelta(minutes=60), now, hold)
+
+
+def test_a_launchs_pre_mortem_resolves_at_the_end_of_t_plus_30_in_the_launchs_zone() -> None:
+    # Monday 21 December 2026 in Berlin (winter, UTC+1): T+30 is Wednesday 20 January, ending at midnight.
+    assert calibration_until(date(2026, 12, 21), "Europe/Berlin") == datetime(2027, 1, 20, 23, 0, tzinfo=UTC)
+    # Across a clock change: 1 March + 30 is 31 March, after Berlin moved to summer time (UTC+2).
+    assert calibration_until(date(2027, 3, 1), "Europe/Berlin") == datetime(2027, 3, 31, 22, 0, tzinfo=UTC)
+    # The same date in Los Angeles ends nine hours later than in Berlin.
+    assert calibration_until(date(2026, 12, 21), "America/Los_Angeles") == datetime(
+        2027, 1, 21, 8, 0, tzinfo=UTC
+    )

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.premortem.render import ACTION_EXTEND
+from bot.premortem.grouping import component_key, group_id
+from bot.premortem.render import ACTION_CLOSE, ACTION_EXTEND, ACTION_VOTE
+from bot.premortem.render_plan import ACTION_MITIGATE
 from bot.presence.pace import Pace
 from bot.presence.rules import Away, Reached
 from bot.presence.service import Presence
@@ -206,3 +208,48 @@ def test_a_round_of_1000_people_stays_within_slacks_tiers(
     before = len(fake.calls())
     bot.call(presence.reach_many(s.team_id, people[:100]))
     assert len(fake.calls()) == before
+
+
+def test_a_mitigation_owner_on_vacation_gets_its_dm_when_back_and_the_saver_is_told(
+    make_bot: Any, fake: FakeSlack, seeded: Seeded, clock: ManualClock
+) -> None:
+    s = seeded
+    c = Clocked(
+        Driver(fake, s, make_bot(config=config(48), clock=clock, run_scheduler=True), fake.actor()), clock
+    )
+    d, risk = c.d, group_id(component_key("Database writes"))
+    d.start(s.manager, s.lead)
+    d.answer(s.lead, [{"other": "Database writes", "why": "one primary"}])
+    d.click(s.member, d.find("The answers:"), ACTION_VOTE, block_id=f"vote:{risk}")
+    fake.wait_for(lambda: "1 vote" in all_text(d.find("The answers:")))
+    d.click(s.manager, d.find("Close voting"), ACTION_CLOSE)
+
+    # Bo (New York) is on vacation until Tuesday 12:00 UTC when the manager makes him the owner.
+    fake.set_status(s.lead2, "Vacation", ":palm_tree:", expiration=ts(at(24, 12)))
+    view = d.open_modal(
+        s.manager, lambda: d.click(s.manager, d.find_top(), ACTION_MITIGATE, block_id=f"plan:{risk}")
+    )
+    values = {"plan": {"value": "Batch the ledger writes"}, "owner": {"value": s.lead2},
+              "due": {"value": "2026-12-04"}, "verify": {"value": "load_test"}}  # fmt: skip
+    fake.actor().submit_view(s.team_id, s.manager, view, values)
+    told = fake.wait_for(lambda: "when they are back" in (t := all_text(fake.view(view))) and t)
+    assert f"<@{s.lead2}> is away until Tue 24 Nov; they get it by DM when they are back." in told
+
+    def owner_dms() -> list[dict[str, Any]]:
+        im = d.dm_channel(s.lead2)
+        return [
+            call.args
+            for call in fake.calls("chat.postMessage")
+            if call.ok
+            and call.args.get("channel") == im
+            and "You own a mitigation" in str(call.args.get("text"))
+        ]
+
+    # His status ends at 12:00 UTC (07:00 in New York): the DM waits for his 09:00, then comes once.
+    c.to(at(24, 13) + SECOND)
+    c.settle()
+    assert owner_dms() == []
+    c.to(at(24, 14) + SECOND)
+    fake.wait_for(owner_dms, message="the owner's DM once he is back")
+    c.settle()
+    assert len(owner_dms()) == 1

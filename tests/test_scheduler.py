@@ -72,7 +72,7 @@ async def test_a_due_job_runs_once_per_scheduled_time(rt: Runtime, tmp_path: Pat
         rt.scheduler.wakeup()
         await eventually(lambda h=hour: len(runs(out)) == h)
     assert runs(out) == {(T0 + timedelta(hours=h)).isoformat(): 1 for h in range(1, 4)}
-    (job,) = rt.scheduler.jobs()
+    (job,) = rt.scheduler.jobs("test.record/")
     assert job.next_run == T0 + timedelta(hours=4)
 
 

@@ -95,15 +95,15 @@ async def test_a_one_off_job_runs_once_and_leaves_the_list(rt: Runtime, tmp_path
         "test.record", "once", DateTrigger(at, timezone=UTC), workspace_id=None, out=str(out)
     )
     rt.scheduler.start()
-    assert [job.id for job in rt.scheduler.jobs()] == ["test.record/-/once"]
+    assert [job.id for job in rt.scheduler.jobs("test.record/")] == ["test.record/-/once"]
     rt.clock.set(at)  # type: ignore[attr-defined]
     rt.scheduler.wakeup()
     await eventually(lambda: len(runs(out)) == 1)
-    await eventually(lambda: rt.scheduler is not None and rt.scheduler.jobs() == [])
+    await eventually(lambda: rt.scheduler is not None and rt.scheduler.jobs("test.record/") == [])
     # A one-off whose time has passed already (within its grace) runs at once.
     rt.scheduler.schedule("test.record", "late", DateTrigger(T0, timezone=UTC), out=str(out))
     await eventually(lambda: runs(out) == {at.isoformat(): 1, T0.isoformat(): 1})
-    await eventually(lambda: rt.scheduler is not None and rt.scheduler.jobs() == [])
+    await eventually(lambda: rt.scheduler is not None and rt.scheduler.jobs("test.record/") == [])
 
 
 async def test_two_schedulers_on_one_database_run_each_scheduled_time_once(

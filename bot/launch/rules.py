@@ -19,6 +19,7 @@ STEP_TITLES: dict[str, str] = {
     "retro": "Retro prompt",
 }
 SATURDAY = 5
+CALIBRATION_DAYS = 30  # a launch's pre-mortem is checked against what broke up to T+30
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,13 @@ def plan(
             continue
         out.append(PlannedStep(step, at, False) if at > start else PlannedStep(step, start, True))
     return out
+
+
+def calibration_until(launch_day: date, zone: str, days: int = CALIBRATION_DAYS) -> datetime:
+    """When the predictions of a launch's pre-mortem resolve: the end of the launch's T+`days` (the
+    midnight after it) in the launch's zone, in UTC. An outcome on T+30 itself still counts."""
+    end = datetime.combine(launch_day + timedelta(days=days + 1), time(0, 0), tzinfo=ZoneInfo(zone))
+    return end.astimezone(UTC)
 
 
 def launch_day_problem(launch_day: date, zone: str, now: datetime) -> str | None:

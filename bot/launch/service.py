@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.errors import PermissionDenied, UserError
-from bot.launch import render, rules
+from bot.launch import horizon, render, rules
 from bot.launch.model import Launch, Step
 from bot.runtime import Runtime
 from bot.setup.service import team_of_channel
@@ -211,6 +211,7 @@ class LaunchService:
             raise UserError("This launch was cancelled meanwhile; nothing was moved.")
         after = await self.load(workspace_id, launch_id)
         await self.schedule(after)
+        await horizon.follow_move(self.rt, after)
         await self.redraw(client, after)
         await self.say(client, after, render.moved_text(after, launch.day, user_id))
         return after

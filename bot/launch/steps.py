@@ -99,6 +99,8 @@ async def _premortem(
     except UserError as exc:
         await svc.post(client, launch, render.step_started("premortem", late, f"not started — {exc.message}"))
         return "not started"
+    # Its predictions resolve at the launch's T+30 (bot/launch/horizon.py).
+    await svc.rt.db.run(repo.link_premortem, launch.workspace_id, launch.id, "premortem", started.pm.id)
     where = bk.link(started.pm.permalink, "its thread") if started.pm.permalink else "the channel"
     detail = f"started with {', '.join(bk.mention(u) for u in started.pm.lead_ids)}; answers go in {where}."
     await svc.post(client, launch, render.step_started("premortem", late, detail))

@@ -11,10 +11,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
-from bot.premortem import lifecycle, reminders
+from bot.premortem import lifecycle, plans, reminders
+from bot.premortem.owner_away import OWNER_DM
 from bot.premortem.schedule import DEADLINE, REMIND
 from bot.premortem.service import service_for
+from bot.premortem.state import mitigation_of
 from bot.scheduler import job_kind
+from storage import premortem_mitigations as mitigations_repo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -51,3 +54,28 @@ async def deadline(
     except UserError:
         revealed = False
     log.info("pre-mortem deadline", extra={"premortem": premortem_id, "revealed": revealed})
+
+
+@job_kind(OWNER_DM, grace=timedelta(days=1), summary="DM a mitigation to its owner once they are back")
+async def owner_dm(
+    rt: Runtime,
+    run_time: datetime,
+    mitigation_id: int,
+    owner: str,
+    workspace_id: str | None = None,
+    **_: Any,
+) -> None:
+    """The DM held for an away owner: sent now (or held again), unless it went meanwhile, the mitigation
+    has another owner or is done, or its pre-mortem was cancelled."""
+    assert workspace_id is not None
+    svc = service_for(rt)
+    row = await rt.db.run(mitigations_repo.get, workspace_id, mitigation_id)
+    if row is None or row.owner != owner or row.dm_ts or row.status == "done":
+        outcome = "not needed"
+    else:
+        pm = await svc.load(workspace_id, row.premortem_id)
+        if pm.status == "cancelled":
+            outcome = "cancelled"
+        else:
+            outcome = (await plans.dm_owner(svc, pm, mitigation_of(row))).strip()
+    log.info("mitigation owner DM", extra={"mitigation": mitigation_id, "outcome": outcome})

@@ -16,6 +16,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.metrics.render import value_text
 from bot.metrics.service import read_team_signals
 from bot.metrics.signals import resolve_signals
+from bot.premortem import owner_away
 from bot.premortem.forms import MitigationForm
 from bot.premortem.grouping import Group
 from bot.premortem.mitigation import (
@@ -31,6 +32,7 @@ from bot.premortem.render_modals import mitigation_modal, note_view, override_mo
 from bot.premortem.render_plan import ACTION_OVERRIDE, owner_dm
 from bot.premortem.service import PremortemService, closed_sentence
 from bot.premortem.state import mitigation_of
+from bot.presence.render import back_text
 from bot.teams import Team
 from bot.words import quoted
 from storage import premortem as repo
@@ -158,7 +160,7 @@ async def save(
     mitigation = mitigation_of(saved.row)
     told = ""
     if saved.created or saved.previous_owner != data.owner:
-        told = await _dm_owner(svc, pm, mitigation)
+        told = await dm_owner(svc, pm, mitigation)
     await svc.refresh(workspace_id, premortem_id)
     if not saved.created:
         await _update_dm(svc, pm, saved.row.id)
@@ -166,7 +168,16 @@ async def save(
     return note_view("Saved", f"{verb} the mitigation for *{title}*.{told}")
 
 
-async def _dm_owner(svc: PremortemService, pm: Premortem, mitigation: Mitigation) -> str:
+async def dm_owner(svc: PremortemService, pm: Premortem, mitigation: Mitigation) -> str:
+    """DM the owner their mitigation, or, when they are away, hold it until they are back; what to tell the
+    person who saved it."""
+    tz = mitigation.owner_tz
+    away = await owner_away.hold_if_away(svc, pm.workspace_id, mitigation.id, mitigation.owner, tz)
+    if away is not None:
+        return (
+            f" {bk.mention(mitigation.owner)} is {back_text(away.until, tz)}; they get it by DM when they are "
+            "back."
+        )
     pm = await svc.load(pm.workspace_id, pm.id)
     try:
         channel, ts = await svc.dm(

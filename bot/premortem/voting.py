@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot import blocks as bk
 from bot.calibration import service as calibration
 from bot.errors import UserError
+from bot.launch import horizon as launch_horizon
 from bot.premortem.grouping import Group, split_parts
 from bot.premortem.model import Premortem
 from bot.premortem.render import mentions
@@ -138,5 +139,6 @@ async def close(svc: PremortemService, workspace_id: str, premortem_id: int, use
     if closed:
         log.info("pre-mortem voting closed", extra={"premortem": premortem_id, "top": len(top)})
         voted = await svc.load(workspace_id, premortem_id)
-        await calibration.predict(svc.rt, voted, await svc.board(voted, team), team)
+        until = await launch_horizon.until_for(svc.rt, workspace_id, premortem_id)  # a launch's T+30
+        await calibration.predict(svc.rt, voted, await svc.board(voted, team), team, until)
     await svc.refresh(workspace_id, premortem_id)
