@@ -9,8 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-# Re-exported for branches written before the redactor moved to common/ (import it from common.redact).
-from common.redact import redactor as redactor
+from common.redact import redactor
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
