@@ -22,6 +22,7 @@ import logging
 import resource
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
@@ -236,3 +237,16 @@ class GuardedHttpProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
     def _idle(self) -> bool:
         cycle = getattr(self, "cycle", None)
         return cycle is not None and bool(cycle.response_complete)
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is (or declares itself) over `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)

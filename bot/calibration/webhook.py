@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.calibration import service
 from bot.digest.roster import workspace_teams
 from bot.errors import UserError
-from bot.limits import MAX_BODY_BYTES
+from bot.limits import MAX_BODY_BYTES, read_limited
 
 if TYPE_CHECKING:
     from bot.calibration.config import AlertLabels
@@ -53,18 +53,6 @@ class Notification(BaseModel):
     version: str = Field(max_length=8)
     status: str = Field(max_length=16)
     alerts: list[Alert] = Field(max_length=MAX_ALERTS)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def authorized(header: str, token: str) -> bool:
@@ -137,7 +125,7 @@ def install(app: FastAPI, rt: Runtime) -> None:
             return PlainTextResponse(
                 "missing or wrong bearer token", status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
-        body = await _read_limited(request, MAX_BODY_BYTES)
+        body = await read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return PlainTextResponse("request body too large", status_code=413)
         try:

@@ -18,7 +18,7 @@ from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.limits import MAX_BODY_BYTES
+from bot.limits import MAX_BODY_BYTES, read_limited
 from bot.payloads import (
     ENTERPRISE_NOT_SUPPORTED,
     encode_like,
@@ -136,18 +136,6 @@ async def dispatch(
     return response, str(outcome)
 
 
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 def events_router(state: AppState) -> APIRouter:
     """The route Slack posts commands, interactions and events to (HTTP, OAuth and local modes)."""
     router = APIRouter()
@@ -173,7 +161,7 @@ def events_router(state: AppState) -> APIRouter:
         return PlainTextResponse(reason, status_code=status, headers={"x-scalebot-outcome": outcome})
 
     async def _handle(request: Request) -> Response:
-        body = await _read_limited(request, MAX_BODY_BYTES)
+        body = await read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _refuse(413, "request body too large", "too_large")
         if body.startswith(b"ssl_check=1") or b"&ssl_check=1" in body:
