@@ -21,7 +21,7 @@ from bot.digest.model import SectionKind, Week
 from bot.digest.post import Outcome, Poster
 from bot.digest.roster import workspace_teams
 from bot.digest.schedule import Schedule, effective, zone_is_set
-from bot.digest.sections import Provider, collect
+from bot.digest.sections import Provider, collect, default_providers
 from bot.digest.zone import workspace_timezone
 from bot.errors import UserError
 from storage import digest as repo
@@ -76,7 +76,9 @@ async def build(
     options = {"concurrency": concurrency} if concurrency else {}
     collected = await collect(rt, teams, week, as_of, providers=providers, **options)
     row = await rt.db.run(installations.find_installation, workspace_id)
-    return assemble(workspace_id, week, as_of, collected, row.workspace_name if row else None)
+    name = row.workspace_name if row else None
+    # the agenda and dependencies of a thousand teams take tens of milliseconds: off the event loop
+    return await asyncio.to_thread(assemble, workspace_id, week, as_of, collected, name)
 
 
 @contextlib.asynccontextmanager
@@ -175,3 +177,8 @@ async def send_week(
         },
     )
     return outcome
+
+
+# Every capability's provider is imported now, as the app starts, not by the first digest: that import
+# (the storage models and services behind them, some 150 ms) would run on the event loop mid-digest.
+default_providers()
