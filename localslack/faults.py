@@ -126,6 +126,11 @@ class Faults:
                     planned.error = injection.error
         return planned
 
+    def left(self, method: str, kind: str) -> int:
+        """How many calls `method`'s injections of `kind` are still waiting for (0: all have arrived)."""
+        with self._lock:
+            return sum(i.remaining for i in self._queue.get(method, []) if i.kind == kind)
+
     def _take(self, method: str, kind: str) -> Injection | None:
         for injection in self._queue.get(method, []):
             if injection.kind == kind and injection.remaining > 0:

@@ -235,6 +235,10 @@ class FakeSlack(FakeSlackReads):
         """The next `times` calls (after letting `after` through) wait `seconds` before being handled."""
         self.faults.stall_next(method, seconds, times, after)
 
+    def stalls_left(self, method: str) -> int:
+        """How many calls `stall_next` is still waiting for on `method` (0: the stalled ones arrived)."""
+        return self.faults.left(method, "stall")
+
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
         self.faults.set_message_rate(per_channel_per_second)

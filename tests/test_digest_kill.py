@@ -155,9 +155,10 @@ def test_a_manager_digest_posted_by_a_killed_poster_is_found_again_not_sent_twic
     proc = start_poster(env)
     rt = runtime(env, datetime.now(UTC))
 
-    def in_flight() -> bool:
+    def in_flight() -> bool:  # its intent stored and its request held by Slack (not merely about to go)
         rows = rt.db.call(repo.posts, "T0001", "2026-W48")
-        return any(r.kind == "manager" and r.ts is None and r.error is None for r in rows)
+        stored = any(r.kind == "manager" and r.ts is None and r.error is None for r in rows)
+        return stored and fake.stalls_left("chat.postMessage") == 0
 
     try:
         wait(in_flight, 60, "a manager's digest in flight")
@@ -187,7 +188,8 @@ def test_a_canvas_created_by_a_killed_poster_is_found_again_never_created_twice(
 
     def creating() -> bool:
         row = rt.db.call(digest_canvas.get_canvas, "T0001")
-        return row is not None and row.canvas_id is None
+        stored = row is not None and row.canvas_id is None
+        return stored and fake.stalls_left("conversations.canvases.create") == 0
 
     try:
         wait(creating, 60, "the canvas being created")
