@@ -25,7 +25,6 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -94,9 +93,10 @@ def _pool(key: str, limit: int, verify: ssl.SSLContext) -> _Pool:
 
 
 def _url(url: str, params: Mapping[str, str] | None) -> URL:
-    if params:
-        url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-    return URL(url, encoded=True)
+    """`url` with `params` added to its query, each value form-encoded (a PromQL query's `{`, `"`, `&`,
+    `+` and spaces arrive as written)."""
+    found = URL(url)
+    return found.update_query(params) if params else found
 
 
 def _as_httpx(exc: BaseException, timeout: float) -> httpx.TransportError:

@@ -121,11 +121,12 @@ async def _run(source: Source, ask: Ask, key: str, cache: Cache, ttl: float, cou
         raise SourceError(f"answered something I could not read (error id {error_id})") from None
     count("ok")
     try:
-        body = _body(result)
+        # One encoding serves both entries: the answer to this question (`decode` ignores `read_at`) and
+        # the last good answer to it at any time (`last_good` reads `read_at`).
+        raw = json.dumps({**_body(result), "read_at": ask.at.timestamp()}).encode()
         if ttl > 0:
-            await cache.set(key, json.dumps(body).encode(), ttl)
-        body["read_at"] = ask.at.timestamp()
-        await cache.set(ask.last_key(source), json.dumps(body).encode(), LAST_GOOD_SECONDS)
+            await cache.set(key, raw, ttl)
+        await cache.set(ask.last_key(source), raw, LAST_GOOD_SECONDS)
     except Exception:
         log.debug("metrics cache write failed", exc_info=True)
     return result
