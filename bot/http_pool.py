@@ -4,7 +4,7 @@ alive between reads and bounded in number, each answer handed back as an `httpx.
 failure as httpx's own exception, so the outbound policy (`bot.outbound.send`) and the sources' parsers
 see exactly what an httpx client would give them.
 
-    response = await http_pool.request(key, 8, "GET", url, params=..., headers=..., read_timeout=10, verify=ctx)
+    answer = await http_pool.request(key, 8, "GET", url, params=..., read_timeout=10, verify=context)
 
 Why aiohttp underneath: a weekly digest of a thousand teams sends some six thousand reads, and on the
 bench (`bench/digest.py`; figures in docs/performance.md) httpx's client spent about 1 ms of CPU on each
@@ -99,12 +99,12 @@ def _url(url: str, params: Mapping[str, str] | None) -> URL:
     return found.update_query(params) if params else found
 
 
-def _as_httpx(exc: BaseException, timeout: float) -> httpx.TransportError:
+def _as_httpx(exc: BaseException, read: float, connect: float) -> httpx.TransportError:
     """The httpx exception an httpx client would have raised for `exc`."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(f"no connection within {timeout:g} s")
+        return httpx.ConnectTimeout(f"no connection within {connect:g} s")
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return httpx.ReadTimeout(f"no answer within {timeout:g} s")
+        return httpx.ReadTimeout(f"no answer within {read:g} s")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(str(exc.os_error) or "could not connect")
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
@@ -151,7 +151,7 @@ async def request(
             raw = [(name, value) for name, value in answer.raw_headers if name.lower() not in _DROPPED]
             return httpx.Response(answer.status, headers=raw, content=body)
     except (TimeoutError, aiohttp.ClientError) as exc:
-        raise _as_httpx(exc, read_timeout) from exc
+        raise _as_httpx(exc, read_timeout, connect_timeout) from exc
 
 
 async def close_all() -> None:
