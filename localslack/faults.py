@@ -92,6 +92,11 @@ class Faults:
     def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
         self._push(method, Injection("stall", times, seconds=seconds, skip=after))
 
+    def left(self, method: str) -> int:
+        """How many calls of `method` its injections are still waiting for (0 once each has hit its call)."""
+        with self._lock:
+            return sum(i.remaining + i.skip for i in self._queue.get(method, []))
+
     def clear(self) -> None:
         """No injections, no posting rate, and the default chat.update limit with full buckets."""
         with self._lock:

@@ -235,6 +235,10 @@ class FakeSlack(FakeSlackReads):
         """The next `times` calls (after letting `after` through) wait `seconds` before being handled."""
         self.faults.stall_next(method, seconds, times, after)
 
+    def faults_left(self, method: str) -> int:
+        """How many calls of `method` the injected faults still wait for: 0 once a stalled call has arrived."""
+        return self.faults.left(method)
+
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""
         self.faults.set_message_rate(per_channel_per_second)
