@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import socket
 import subprocess
@@ -35,6 +36,7 @@ from starlette.routing import Route
 from bot.config import AppConfig
 from bot.digest import service
 from bot.digest.model import Week
+from bot.process import tune_gc
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from localslack import FakeSlack
@@ -108,6 +110,11 @@ class SourceProcess:
                     raise RuntimeError("the simulated source did not start") from None
                 time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """The source process's CPU so far (user + system), from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -128,6 +135,30 @@ class RateLimitInjector(threading.Thread):
         while not self.stop.wait(self.every):
             self.fake.rate_limit_next("chat.postMessage", retry_after=1)
             self.injected += 1
+
+
+class StallWatch:
+    """How late the event loop runs a 5 ms timer while the digest is built and posted: what a Slack
+    request arriving meanwhile would wait before its handler could start (the ack budget is 3 s)."""
+
+    TICK = 0.005
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.TICK
+            await asyncio.sleep(self.TICK)
+            self.late.append(max(0.0, loop.time() - due))
+
+    def worst(self) -> float:
+        return max(self.late, default=0.0)
+
+    def p99(self) -> float:
+        ordered = sorted(self.late)
+        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
 
 
 def config(teams: int, prom_url: str, concurrency: int, managers: int) -> AppConfig:
@@ -156,7 +187,7 @@ def config(teams: int, prom_url: str, concurrency: int, managers: int) -> AppCon
     )
 
 
-async def run(args: argparse.Namespace, fake: FakeSlack, prom_url: str, tmp: Path) -> dict[str, Any]:
+async def run(args: argparse.Namespace, fake: FakeSlack, source: SourceProcess, tmp: Path) -> dict[str, Any]:
     ws = fake.workspace("T0001")
     settings = Settings(  # type: ignore[call-arg]
         slack_bot_token=ws.bot_token,
@@ -165,7 +196,7 @@ async def run(args: argparse.Namespace, fake: FakeSlack, prom_url: str, tmp: Pat
         database_url=f"sqlite:///{tmp / 'bench.sqlite3'}",
         log_level="WARNING",
     )
-    rt = build_runtime(settings, config=config(args.teams, prom_url, args.concurrency, args.managers))
+    rt = build_runtime(settings, config=config(args.teams, source.url, args.concurrency, args.managers))
     await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, rt.db)
     await rt.db.run(
         installations.save_installation,
@@ -185,15 +216,18 @@ async def run(args: argparse.Namespace, fake: FakeSlack, prom_url: str, tmp: Pat
     real_build = service.build
 
     async def timed_build(*a: Any, **kw: Any) -> Any:
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, source_cpu = time.perf_counter(), time.process_time(), source.cpu_seconds()
         try:
             return await real_build(*a, **kw)
         finally:
             timings["collect"] = time.perf_counter() - started
             timings["collect_cpu"] = time.process_time() - cpu
+            timings["source_cpu"] = source.cpu_seconds() - source_cpu
 
     service.build = timed_build  # type: ignore[assignment]
     started = time.perf_counter()
+    stalls = StallWatch()
+    watching = asyncio.create_task(stalls.run())
     outcome = await asyncio.wait_for(
         service.send_week(
             rt, "T0001", Week.of(now, "UTC"), now, reason="now", concurrency=args.teams_at_once
@@ -201,6 +235,14 @@ async def run(args: argparse.Namespace, fake: FakeSlack, prom_url: str, tmp: Pat
         args.timeout,
     )
     timings["total"] = time.perf_counter() - started
+    watching.cancel()
+    timings["stall_max"], timings["stall_p99"] = stalls.worst(), stalls.p99()
+    timings["queries"] = sum(
+        sample.value
+        for metric in rt.telemetry.source_queries.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
     await rt.close()
     return {"outcome": outcome, **timings}
 
@@ -221,6 +263,7 @@ def main() -> None:
             slow_prometheus(args.latency), host="127.0.0.1", port=args.serve_source, log_level="warning"
         )
         return
+    tune_gc()  # the process settings `scalebot serve` and `scalebot scheduler` start with
     prom = SourceProcess(args.latency)
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as tmp:
         ws = fake.add_workspace("T0001")
@@ -232,7 +275,7 @@ def main() -> None:
         injector = RateLimitInjector(fake)
         injector.start()
         try:
-            result = asyncio.run(run(args, fake, prom.url, Path(tmp)))
+            result = asyncio.run(run(args, fake, prom, Path(tmp)))
         finally:
             injector.stop.set()
             prom.stop()
@@ -255,10 +298,17 @@ def main() -> None:
         f"{args.managers} managers"
     )
     print(f"  wall:     {result['total']:.1f} s to build and post it all (target ≤ 120 s)")
+    sent = int(result["queries"])
     print(
         f"  collect:  {result['collect']:.1f} s against the ideal {ideal:.2f} s "
         f"({result['collect'] / ideal:.1f}×; total source latency {queries * args.latency:g} s / concurrency "
         f"{args.concurrency}); CPU {result['collect_cpu'] / args.teams * 1000:.1f} ms per team"
+    )
+    print(
+        f"            {sent} queries sent ({sent / args.teams:g} per team: availability reads its value and "
+        f"its daily trend apart), a floor of {sent * args.latency / args.concurrency:.2f} s; the simulated "
+        f"source used {result['source_cpu']:.1f} s of CPU meanwhile (on this machine's "
+        f"{os.cpu_count()} cores)"
     )
     print(
         f"  post:     {post_time:.1f} s against the floor of {channel_floor} s (the parent and "
@@ -274,6 +324,10 @@ def main() -> None:
         f"  429s answered: {len(answered_429)} ({injector.injected} injected, the rest from the fake's limits)"
     )
     print(f"  peak RSS: {peak_rss_mb:.0f} MiB")
+    print(
+        f"  event loop: a 5 ms timer ran at most {result['stall_max'] * 1000:.0f} ms late "
+        f"(p99 {result['stall_p99'] * 1000:.0f} ms) while the digest was built and posted"
+    )
     if outcome.managers != args.managers or len(canvases) != 1:
         raise SystemExit("wrong number of managers' digests or canvases")
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot.configbase import redact
 from bot.logs import configure_logging
+from bot.process import tune_gc
 from bot.settings import Mode, Settings, SettingsError, load_settings
 from bot.words import plural
 from bot.yamlfile import ConfigFileError
@@ -78,6 +79,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    tune_gc()
     import uvicorn
 
     from bot.app import create_app
@@ -121,6 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    tune_gc()
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_run_scheduler(settings))
@@ -147,6 +150,7 @@ async def _run_scheduler(settings: Settings) -> None:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
+    tune_gc()
     settings = _settings()
     configure_logging("WARNING", settings.log_format)
     return asyncio.run(_jobs(settings, args.run))

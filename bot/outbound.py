@@ -31,6 +31,7 @@ milliseconds, linear.app/developers/rate-limiting).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -346,14 +347,24 @@ async def send(
         error = state.outcome.exception() if state.outcome else None
         return error.wait if isinstance(error, _Again) else 0.0
 
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(_Again),
-        wait=wait,
-        stop=lambda _state: counts["errors"] > policy.retries,
-        reraise=True,
-    )
+    async def attempts() -> httpx.Response:
+        try:
+            return await once()  # most calls: one request, without setting up the retry machinery
+        except _Again as first:
+            if counts["errors"] > policy.retries:
+                raise
+            await asyncio.sleep(first.wait)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Again),
+            wait=wait,
+            stop=lambda _state: counts["errors"] > policy.retries,
+            reraise=True,
+        )
+        answer: httpx.Response = await retrying(once)
+        return answer
+
     try:
-        response: httpx.Response = await retrying(once)
+        response = await attempts()
     except _Again as last:
         if last.response is not None:
             return last.response

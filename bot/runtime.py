@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from bot import http_pool
 from bot.config import AppConfig, load_and_check
 from bot.settings import Mode, Settings
 from bot.slack_api import InstrumentedWebClient, SlackClients, WorkspaceInactiveError
@@ -123,6 +124,7 @@ class Runtime:
         return self.stopped_reason
 
     async def close(self) -> None:
+        await http_pool.close_all()
         await self.slack.close()
         await self.cache.close()
         self.db.close()

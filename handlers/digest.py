@@ -7,11 +7,11 @@ week's digest, so the scheduled run of the same week edits it in place instead o
 from __future__ import annotations
 
 from bot import blocks as bk
-from bot.digest import render
+from bot.digest import service
 from bot.digest.jobs import ensure_workspace
 from bot.digest.model import Week
 from bot.digest.roster import workspace_teams
-from bot.digest.service import build, schedule_for, send_week
+from bot.digest.service import schedule_for, send_week
 from bot.errors import PermissionDenied
 from handlers.base import Ctx, Listeners, is_admin
 from handlers.router import Subcommand
@@ -27,13 +27,9 @@ def check_args(args: str) -> str | None:
 
 
 async def preview(ctx: Ctx) -> None:
-    rt = ctx.rt
-    schedule = await schedule_for(rt, ctx.workspace_id)
-    now = ctx.now
-    digest = await build(rt, ctx.workspace_id, Week.of(now, schedule.timezone), now)
-    payload = render.preview_message(digest, schedule.channel)
+    payload = await service.preview(ctx.rt, ctx.client, ctx.workspace_id, ctx.now)
     await ctx.ephemeral(payload["text"], payload["blocks"])
-    await ensure_workspace(rt, ctx.workspace_id)
+    await ensure_workspace(ctx.rt, ctx.workspace_id)
 
 
 async def send_now(ctx: Ctx) -> None:

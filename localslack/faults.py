@@ -92,11 +92,6 @@ class Faults:
     def stall_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
         self._push(method, Injection("stall", times, seconds=seconds, skip=after))
 
-    def left(self, method: str) -> int:
-        """How many calls of `method` its injections are still waiting for (0 once each has hit its call)."""
-        with self._lock:
-            return sum(i.remaining + i.skip for i in self._queue.get(method, []))
-
     def clear(self) -> None:
         """No injections, no posting rate, and the default chat.update limit with full buckets."""
         with self._lock:
@@ -130,6 +125,11 @@ class Faults:
                 else:
                     planned.error = injection.error
         return planned
+
+    def left(self, method: str, kind: str) -> int:
+        """How many calls `method`'s injections of `kind` are still waiting for (0: all have arrived)."""
+        with self._lock:
+            return sum(i.remaining for i in self._queue.get(method, []) if i.kind == kind)
 
     def _take(self, method: str, kind: str) -> Injection | None:
         for injection in self._queue.get(method, []):

@@ -235,9 +235,9 @@ class FakeSlack(FakeSlackReads):
         """The next `times` calls (after letting `after` through) wait `seconds` before being handled."""
         self.faults.stall_next(method, seconds, times, after)
 
-    def faults_left(self, method: str) -> int:
-        """How many calls of `method` the injected faults still wait for: 0 once a stalled call has arrived."""
-        return self.faults.left(method)
+    def stalls_left(self, method: str) -> int:
+        """How many calls `stall_next` is still waiting for on `method` (0: the stalled ones arrived)."""
+        return self.faults.left(method, "stall")
 
     def set_message_rate(self, per_channel_per_second: float | None) -> None:
         """Limit chat.postMessage per channel (Slack allows about 1 per second); None turns it off."""

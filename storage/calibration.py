@@ -127,6 +127,27 @@ def predictions(session: Session, workspace_id: str, channel_id: str) -> list[Pr
     )
 
 
+def workspace_record_rows(
+    session: Session, workspace_id: str
+) -> dict[str, tuple[list[PredictionRow], list[OutcomeRow]]]:
+    """Every team's predictions and outcomes by channel (each in the order `predictions` and `outcomes`
+    give), in two queries: the digest's calibration lines for the whole workspace."""
+    out: dict[str, tuple[list[PredictionRow], list[OutcomeRow]]] = {}
+    for prediction in session.exec(
+        select(PredictionRow)
+        .where(PredictionRow.workspace_id == workspace_id)
+        .order_by(col(PredictionRow.id))
+    ):
+        out.setdefault(prediction.channel_id, ([], []))[0].append(prediction)
+    for outcome in session.exec(
+        select(OutcomeRow)
+        .where(OutcomeRow.workspace_id == workspace_id)
+        .order_by(col(OutcomeRow.occurred_at), col(OutcomeRow.id))
+    ):
+        out.setdefault(outcome.channel_id, ([], []))[1].append(outcome)
+    return out
+
+
 def open_predictions_with_signal(
     session: Session, workspace_id: str, channel_id: str, now: datetime
 ) -> list[PredictionRow]:

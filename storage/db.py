@@ -34,15 +34,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine configured for the backend: WAL SQLite with a busy timeout, or pooled PostgreSQL."""
+def make_engine(url: str, workers: int = 8) -> Engine:
+    """An engine configured for the backend: WAL SQLite with a busy timeout, or pooled PostgreSQL; a
+    file database keeps a connection open for each of the `workers` threads (SQLAlchemy's default pool
+    keeps five and opens, configures and closes a sixth, seventh, … for every query beyond them)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            pool = {"pool_size": workers, "max_overflow": workers}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -54,7 +59,7 @@ class Database:
 
     def __init__(self, url: str, *, workers: int = 8) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, workers)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
     @property

@@ -143,6 +143,27 @@ def upcoming(
     return rows
 
 
+def upcoming_with_steps(
+    session: Session, workspace_id: str, first: date, last: date, channel_id: str | None = None
+) -> list[tuple[LaunchRow, list[LaunchStepRow]]]:
+    """`upcoming`, each launch with its steps (in two queries, however many launches)."""
+    rows = upcoming(session, workspace_id, first, last, channel_id)
+    ids = [row.id for row in rows if row.id is not None]
+    by_launch: dict[int, list[LaunchStepRow]] = {launch_id: [] for launch_id in ids}
+    if ids:
+        found = list(
+            session.exec(
+                select(LaunchStepRow)
+                .where(LaunchStepRow.workspace_id == workspace_id, col(LaunchStepRow.launch_id).in_(ids))
+                .order_by(col(LaunchStepRow.due_ts), col(LaunchStepRow.id))
+            )
+        )
+        _detach(session, found)
+        for step in found:
+            by_launch[step.launch_id].append(step)
+    return [(row, by_launch.get(row.id, []) if row.id is not None else []) for row in rows]
+
+
 def set_root(session: Session, workspace_id: str, launch_id: int, ts: str, permalink: str | None) -> None:
     session.execute(
         update(LaunchRow)

@@ -79,30 +79,16 @@ class Comparison:
     history: dict[date, float | None]  # one signal's value per week start, over the window
 
 
-def compare_and_keep(
-    session: Session,
-    workspace_id: str,
-    channel_id: str,
-    *,
-    last_week: tuple[datetime, datetime],
-    since: date,
-    signal: str,
-    keep: tuple[str, str, datetime, dict[str, dict[str, Any]]] | None = None,
+Keep = tuple[str, str, datetime, dict[str, dict[str, Any]]]  # (team name, source, read at, values)
+
+
+def compare(
+    rows: list[MetricsSnapshotRow], *, last_week: tuple[datetime, datetime], since: date, signal: str
 ) -> Comparison:
-    """For the digest, in one transaction: the latest snapshot read in `last_week` ([start, end), aware,
-    in the workspace's zone), else the latest one read before it since the week of `since`; `signal`'s
-    value per week since `since`; and `keep` = (team name, source, read at, values) kept as this week's
-    snapshot."""
+    """From a team's snapshots (at least those since the earlier of `since` and last week's start): the
+    latest read in `last_week` ([start, end), aware, in the workspace's zone), else the latest read
+    before it since the week of `since`; and `signal`'s value per week since `since`."""
     start, end = last_week
-    rows = list(
-        session.exec(
-            select(MetricsSnapshotRow).where(
-                MetricsSnapshotRow.workspace_id == workspace_id,
-                MetricsSnapshotRow.channel_id == channel_id,
-                col(MetricsSnapshotRow.week_start) >= min(since, week_start(start)),
-            )
-        )
-    )
     inside = [row for row in rows if start <= row.read_at < end]
     earlier = [row for row in rows if row.read_at < start and row.week_start >= since]
     previous = max(inside or earlier, key=lambda row: row.read_at, default=None)
@@ -111,17 +97,96 @@ def compare_and_keep(
         if row.week_start >= since:
             value = (row.values.get(signal) or {}).get("value")
             history[row.week_start] = float(value) if isinstance(value, int | float) else None
-    comparison = Comparison(
+    return Comparison(
         previous=previous.values if previous is not None else None,
         previous_read_at=previous.read_at if previous is not None else None,
         last_week=bool(inside),
         history=history,
     )
+
+
+def compare_and_keep(
+    session: Session,
+    workspace_id: str,
+    channel_id: str,
+    *,
+    last_week: tuple[datetime, datetime],
+    since: date,
+    signal: str,
+    keep: Keep | None = None,
+) -> Comparison:
+    """For one team's digest section, in one transaction: `compare` over its recent snapshots, and
+    `keep` kept as this week's snapshot."""
+    rows = list(
+        session.exec(
+            select(MetricsSnapshotRow).where(
+                MetricsSnapshotRow.workspace_id == workspace_id,
+                MetricsSnapshotRow.channel_id == channel_id,
+                col(MetricsSnapshotRow.week_start) >= min(since, week_start(last_week[0])),
+            )
+        )
+    )
+    comparison = compare(rows, last_week=last_week, since=since, signal=signal)
     if keep is not None:
         team_name, source, read_at, values = keep
         this_week = next((r for r in rows if r.week_start == week_start(read_at)), None)
         _keep(session, this_week, workspace_id, channel_id, team_name, source, read_at, values)
     return comparison
+
+
+def snapshots_since(session: Session, workspace_id: str, since: date) -> dict[str, list[MetricsSnapshotRow]]:
+    """Every team's snapshots from the week of `since` on, by channel, in one query (the digest reads
+    them once for all its teams)."""
+    rows = session.exec(
+        select(MetricsSnapshotRow).where(
+            MetricsSnapshotRow.workspace_id == workspace_id, col(MetricsSnapshotRow.week_start) >= since
+        )
+    )
+    out: dict[str, list[MetricsSnapshotRow]] = {}
+    for row in rows:
+        out.setdefault(row.channel_id, []).append(row)
+    return out
+
+
+def keep_many(session: Session, workspace_id: str, keeps: dict[str, Keep]) -> None:
+    """Keep each team's reading (`keeps` by channel) as its week's snapshot, in one transaction with one
+    read of the weeks' existing rows: what `save_snapshot` does for one team, for a whole digest."""
+    if not keeps:
+        return
+    weeks = {week_start(keep[2]) for keep in keeps.values()}
+    existing = {
+        (row.channel_id, row.week_start): row
+        for row in session.exec(
+            select(MetricsSnapshotRow).where(
+                MetricsSnapshotRow.workspace_id == workspace_id,
+                col(MetricsSnapshotRow.week_start).in_(weeks),
+            )
+        )
+    }
+    fresh: list[MetricsSnapshotRow] = []
+    for channel_id, (team_name, source, read_at, values) in keeps.items():
+        row = existing.get((channel_id, week_start(read_at)))
+        if row is not None:
+            _keep(session, row, workspace_id, channel_id, team_name, source, read_at, values)
+            continue
+        fresh.append(
+            MetricsSnapshotRow(
+                workspace_id=workspace_id,
+                channel_id=channel_id,
+                week_start=week_start(read_at),
+                team_name=team_name[:80],
+                source=source[:80],
+                read_at=read_at,
+                values_json=_clean(values),
+            )
+        )
+    try:
+        with session.begin_nested():  # the new weeks' rows in one statement
+            session.add_all(fresh)
+    except IntegrityError:  # someone kept a reading of the same week meanwhile: one by one
+        for row in fresh:
+            keep = (row.team_name, row.source, row.read_at, json.loads(row.values_json))
+            _keep(session, None, workspace_id, row.channel_id, *keep)
 
 
 def save_snapshot(

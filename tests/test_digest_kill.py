@@ -155,10 +155,10 @@ def test_a_manager_digest_posted_by_a_killed_poster_is_found_again_not_sent_twic
     proc = start_poster(env)
     rt = runtime(env, datetime.now(UTC))
 
-    def in_flight() -> bool:  # recorded as being sent, and the post stalled in Slack (see the canvas's test)
+    def in_flight() -> bool:  # its intent stored and its request held by Slack (not merely about to go)
         rows = rt.db.call(repo.posts, "T0001", "2026-W48")
-        sending = any(r.kind == "manager" and r.ts is None and r.error is None for r in rows)
-        return sending and fake.faults_left("chat.postMessage") == 0
+        stored = any(r.kind == "manager" and r.ts is None and r.error is None for r in rows)
+        return stored and fake.stalls_left("chat.postMessage") == 0
 
     try:
         wait(in_flight, 60, "a manager's digest in flight")
@@ -188,15 +188,11 @@ def test_a_canvas_created_by_a_killed_poster_is_found_again_never_created_twice(
 
     def creating() -> bool:
         row = rt.db.call(digest_canvas.get_canvas, "T0001")
-        return row is not None and row.canvas_id is None
-
-    def in_flight() -> bool:  # recorded as being created, and the create call stalled in Slack
-        return creating() and fake.faults_left("conversations.canvases.create") == 0
+        stored = row is not None and row.canvas_id is None
+        return stored and fake.stalls_left("conversations.canvases.create") == 0
 
     try:
-        # Killed only once the create has reached Slack: under load the poster could otherwise be killed
-        # between recording the row and sending the call, and no create would ever land (seen once).
-        wait(in_flight, 60, "the canvas being created")
+        wait(creating, 60, "the canvas being created")
     finally:
         kill(proc)
     wait(lambda: len(fake.canvases()) == 1, STALL + 5, "the stalled create landing")

@@ -237,6 +237,40 @@ def test_a_thousand_teams_fit_the_parent_message_and_the_preview() -> None:
     assert "*:rotating_light: Breached scaling triggers* (1000)" in shown and "more in the thread" in shown
 
 
+def test_the_preview_at_company_size_shows_the_parent_as_posted_and_the_teams_the_thread_will_hold() -> None:
+    """The preview is the parent as it would be posted (lists capped, "and N more" pointing at the
+    canvas) and the most urgent teams the thread would hold, not a line for every team."""
+    teams = []
+    for i in range(300):
+        over = i % 3 == 0  # 100 teams past the band, by a growing margin
+        teams.append(
+            digest_of(
+                team(f"Team {i:04d}", f"C{i:05d}"),
+                debt_facts=debt(0.31 + i / 1000, "over") if over else debt(0.25, "in band"),
+            )
+        )
+    digest = assemble("T1", WEEK, AS_OF, teams)
+    url = "https://acme.slack.com/docs/T1/F0CANVAS"
+    payload = preview_message(digest, "C0DIGEST", agenda_cap=5, reply_cap=20, canvas_url=url)
+    shown = "\n".join(_texts(payload["blocks"]))
+    assert len(payload["blocks"]) <= bk.MAX_MESSAGE_BLOCKS
+    assert "…and 95 more" in shown and f"<{url}|the readiness canvas>" in shown
+    assert "*The 20 most urgent teams* (a message each in the thread" in shown
+    assert "The thread has the charts and the 20 most urgent of the 300 teams" in shown
+    listed = re.findall(r"\*(Team \d{4})\*", shown.split("most urgent teams*", 1)[1])
+    urgent = [td.team.name for td in digest.reply_teams(20)]
+    assert listed == urgent and len(listed) == 20
+    assert urgent[0] == "Team 0297"  # furthest past the band first
+    # before the first digest there is no canvas yet: the preview says where the rows will be
+    first = "\n".join(_texts(preview_message(digest, "C0DIGEST", agenda_cap=5, reply_cap=20)["blocks"]))
+    assert "in the readiness canvas (the digest creates it in its channel)" in first
+    assert "in the thread" not in first.split("more", 1)[1].split("\n", 1)[0]
+    # a workspace with no more teams than the cap keeps one message per team
+    small = assemble("T1", WEEK, AS_OF, teams[:12])
+    few = "\n".join(_texts(preview_message(small, "C0DIGEST", agenda_cap=5, reply_cap=20)["blocks"]))
+    assert "*Teams* (one message each in the thread)" in few
+
+
 def test_user_text_is_escaped_and_a_team_with_many_mitigations_stays_within_limits() -> None:
     many = tuple(
         Mitigation(f"<!channel> part {i} & co", "x" * 400, "U0LEAD1", date(2026, 12, 1), "open")

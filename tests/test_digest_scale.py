@@ -138,6 +138,26 @@ def test_each_manager_gets_exactly_their_teams_and_the_parent_and_thread_are_cap
     assert big.db(digest_canvas.get_canvas, "T0001").canvas_id == canvas.id
 
 
+def test_the_preview_at_company_size_is_the_capped_parent_with_the_canvas_link_and_posts_nothing(
+    big: BotServer, fake: FakeSlack, seeded: Seeded
+) -> None:
+    send(big, NOW)
+    (canvas,) = fake.canvases()
+    posted = len(fake.calls("chat.postMessage"))
+    fake.actor().slash_command(seeded.team_id, seeded.member, seeded.channel, "digest preview")
+    preview = fake.wait_for(
+        lambda: next((e for e in fake.ephemerals(seeded.member) if "Preview" in e["text"]), None), timeout=60
+    )
+    shown = text_of(preview)
+    assert f"/docs/T0001/{canvas.id}|the readiness canvas>" in shown
+    assert "…and 95 more in <" in shown  # the parent's lists, capped as posted
+    assert "*The 20 most urgent teams* (a message each in the thread" in shown
+    listed = shown.split("most urgent teams*", 1)[1]
+    assert len(re.findall(r"^• \*Team \d{3}\* ·", listed, flags=re.M)) == 20
+    assert len(preview["blocks"]) <= 50
+    assert len(fake.calls("chat.postMessage")) == posted and len(fake.canvases()) == 1
+
+
 def test_the_canvas_is_edited_not_recreated_the_same_week_and_the_next(
     big: BotServer, fake: FakeSlack, seeded: Seeded
 ) -> None:

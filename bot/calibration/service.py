@@ -208,11 +208,20 @@ async def withdraw(rt: Runtime, team: Team, outcome_id: int, user_id: str, admin
 async def team_record(rt: Runtime, team: Team) -> rules.Record:
     predicted = await rt.db.run(repo.predictions, team.workspace_id, team.channel_id)
     happened = await rt.db.run(repo.outcomes, team.workspace_id, team.channel_id)
+    return _record(rt, team.name, predicted, happened)
+
+
+async def workspace_records(rt: Runtime, workspace_id: str, teams: Sequence[Team]) -> dict[str, rules.Record]:
+    """`team_record` of each of `teams` (by channel), from two queries for the whole workspace."""
+    rows = await rt.db.run(repo.workspace_record_rows, workspace_id)
+    return {team.channel_id: _record(rt, team.name, *rows.get(team.channel_id, ([], []))) for team in teams}
+
+
+def _record(
+    rt: Runtime, name: str, predicted: Sequence[repo.PredictionRow], happened: Sequence[repo.OutcomeRow]
+) -> rules.Record:
     return rules.record(
-        team.name,
-        [prediction_of(p) for p in predicted],
-        [outcome_of(o) for o in happened],
-        rt.clock.now(),
+        name, [prediction_of(p) for p in predicted], [outcome_of(o) for o in happened], rt.clock.now()
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.digest.agenda import AgendaItem, AgendaKind, Dependency, agenda, dependencies
+from bot.digest.agenda import AgendaItem, AgendaKind, Dependency, agenda, dependencies, teams_by_urgency
 from bot.digest.model import SectionKind, TeamDigest, Week
 from bot.digest.sections import unavailable_count
 
@@ -29,6 +29,15 @@ class Digest:
 
     def team(self, channel_id: str) -> TeamDigest | None:
         return next((t for t in self.teams if t.team.channel_id == channel_id), None)
+
+    def reply_teams(self, cap: int) -> list[TeamDigest]:
+        """The teams with a message in the thread: every team when there are no more than `cap`; else
+        the `cap` most urgent on the agenda (the rule in docs/digest.md)."""
+        if len(self.teams) <= cap:
+            return list(self.teams)
+        by_channel = {t.team.channel_id: t for t in self.teams}
+        chosen = teams_by_urgency(self.agenda)[:cap]
+        return [by_channel[c] for c in chosen if c in by_channel]
 
 
 def assemble(

@@ -17,7 +17,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.digest import canvas, changes, render, render_team
-from bot.digest.agenda import teams_by_urgency
 from bot.digest.assemble import Digest
 from bot.digest.charts import Chart
 from bot.digest.found import Tag, find_parent, thread_messages
@@ -188,10 +187,7 @@ class Poster:
 
     def reply_teams(self) -> list[Any]:
         """Every team when there are no more than the cap; else the cap's most urgent on the agenda."""
-        if len(self.digest.teams) <= self.schedule.reply_cap:
-            return list(self.digest.teams)
-        chosen = teams_by_urgency(self.digest.agenda)[: self.schedule.reply_cap]
-        return [td for c in chosen if (td := self.digest.team(c)) is not None]
+        return self.digest.reply_teams(self.schedule.reply_cap)
 
     async def teams_into(
         self,

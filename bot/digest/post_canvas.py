@@ -59,6 +59,16 @@ def _error(exc: SlackApiError) -> str:
     return str((exc.response or {}).get("error") or "slack error")
 
 
+async def canvas_url(client: InstrumentedWebClient, workspace_id: str, canvas_id: str) -> str | None:
+    """The canvas's link (`<workspace URL>/docs/<team>/<canvas>`), or None when Slack will not say the
+    workspace's URL."""
+    try:
+        base = str((await client.auth_test()).get("url") or "")
+    except SlackApiError:
+        return None
+    return f"{base.rstrip('/')}/docs/{workspace_id}/{canvas_id}" if base else None
+
+
 class CanvasWriter:
     def __init__(self, rt: Runtime, client: InstrumentedWebClient, workspace_id: str, channel: str) -> None:
         self.rt, self.client, self.ws, self.channel = rt, client, workspace_id, channel
@@ -79,11 +89,7 @@ class CanvasWriter:
         return (str(own) if own else None), tabs
 
     async def _url(self, canvas_id: str) -> str | None:
-        try:
-            base = str((await self.client.auth_test()).get("url") or "")
-        except SlackApiError:
-            return None
-        return f"{base.rstrip('/')}/docs/{self.ws}/{canvas_id}" if base else None
+        return await canvas_url(self.client, self.ws, canvas_id)
 
     async def _recover(self, row: repo.DigestCanvasRow) -> str | None:
         """The canvas an earlier run created but did not record: in the channel, and not the person's."""

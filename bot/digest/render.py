@@ -40,10 +40,13 @@ class Extras:
     compare: bool = False  # show "what changed since last week" (`changes` None: nothing to compare)
     changes: Changes | None = None
     replies: int | None = None  # teams with a thread reply when capped (None: every team has one)
+    canvas_pending: bool = False  # a preview before the canvas exists: the first digest creates it
 
     @property
     def more_where(self) -> str:
         """Where the items past a cap are."""
+        if self.canvas_pending and not self.canvas_url:
+            return "in the readiness canvas (the digest creates it in its channel)"
         if self.canvas_url:
             return "in " + bk.link(self.canvas_url, "the readiness canvas")
         if self.canvas_note:
@@ -220,16 +223,37 @@ def dm_message(
     return bk.message(text, blocks)
 
 
-def preview_message(digest: Digest, channel_id: str | None) -> dict[str, Any]:
-    """The parent as it would be posted, and one line per team, for the person who asked only."""
-    blocks = parent_blocks(digest)
+def preview_message(
+    digest: Digest,
+    channel_id: str | None,
+    *,
+    agenda_cap: int | None = None,
+    reply_cap: int | None = None,
+    canvas_url: str | None = None,
+) -> dict[str, Any]:
+    """The parent as it would be posted (its lists capped at `agenda_cap`, its thread holding at most
+    `reply_cap` teams; None: uncapped), and one line per team that would have a message in the thread,
+    most urgent first when capped, for the person who asked only."""
+    replies = digest.reply_teams(reply_cap) if reply_cap is not None else list(digest.teams)
+    capped = len(replies) < len(digest.teams)
+    extras = Extras(
+        agenda_cap=agenda_cap if agenda_cap is not None else len(digest.agenda) or 1,
+        canvas_url=canvas_url,
+        replies=len(replies) if capped else None,
+        canvas_pending=canvas_url is None,
+    )
+    blocks = parent_blocks(digest, extras=extras)
     blocks.append(bk.divider())
-    lines = [summary_text(td, digest.as_of) for td in digest.teams[:MAX_PREVIEW_TEAM_LINES]]
+    lines = [summary_text(td, digest.as_of) for td in replies[:MAX_PREVIEW_TEAM_LINES]]
     if lines:
-        more = len(digest.teams) - len(lines)
-        blocks.append(
-            bk.section("*Teams* (one message each in the thread)\n" + _bullets(lines, more_hint=""))
+        more = len(replies) - len(lines)
+        heading = (
+            f"*The {plural(len(replies), 'most urgent team')}* (a message each in the thread; every "
+            f"team's row is {extras.more_where})"
+            if capped
+            else "*Teams* (one message each in the thread)"
         )
+        blocks.append(bk.section(heading + "\n" + _bullets(lines, more_hint="")))
         if more > 0:
             blocks.append(bk.context(f"…and {more} more teams."))
     where = (

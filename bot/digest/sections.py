@@ -8,7 +8,10 @@ or overruns its time becomes `unavailable(reason)` for that team and section onl
 A provider module may also define `async def prefetch(rt, workspace_id, teams, week, as_of)`: what it
 reads for every team of the workspace in a few queries, once per digest, instead of a round trip per
 team. Its answer is `batched(kind)` while the teams are collected (None outside a collection, or when the
-prefetch failed: the provider then reads its team alone).
+prefetch failed: the provider then reads its team alone). With a prefetch, it may define
+`async def finish(rt, workspace_id, batched)` too: run once after every team is collected, to write what
+the sections gathered in the batch (the metrics readings kept as the week's snapshots) in one
+transaction instead of one per team.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Provider = Callable[["Runtime", Team, Week, datetime], Awaitable[Section[Any]]]
 Prefetch = Callable[["Runtime", str, Sequence[Team], Week, datetime], Awaitable[Any]]
+Finish = Callable[["Runtime", str, Any], Awaitable[None]]
 
 _batch: contextvars.ContextVar[dict[SectionKind, Any] | None] = contextvars.ContextVar(
     "digest_batch", default=None
@@ -71,15 +75,28 @@ def default_providers() -> dict[SectionKind, Provider]:
     return providers
 
 
-def _prefetchers(chosen: Mapping[SectionKind, Provider]) -> dict[SectionKind, Prefetch]:
-    """The prefetch of each chosen provider that is its capability's own (a test's stand-in has none)."""
-    out: dict[SectionKind, Prefetch] = {}
+def _hooks(chosen: Mapping[SectionKind, Provider], name: str) -> dict[SectionKind, Any]:
+    """The `name` hook (prefetch, finish) of each chosen provider that is its capability's own (a test's
+    stand-in has none)."""
+    out: dict[SectionKind, Any] = {}
     for kind, provider in chosen.items():
         module = importlib.import_module(getattr(provider, "__module__", "") or "builtins")
-        prefetch = getattr(module, "prefetch", None)
-        if prefetch is not None and getattr(module, "section", None) is provider:
-            out[kind] = prefetch
+        hook = getattr(module, name, None)
+        if hook is not None and getattr(module, "section", None) is provider:
+            out[kind] = hook
     return out
+
+
+async def _finish(
+    rt: Runtime, workspace_id: str, finishers: Mapping[SectionKind, Finish], batch: Any
+) -> None:
+    for kind, finish in finishers.items():
+        if kind not in batch:
+            continue
+        try:
+            await finish(rt, workspace_id, batch[kind])
+        except Exception:  # what was collected is still worth posting
+            log.warning("digest section could not keep what it read", extra={"section": kind}, exc_info=True)
 
 
 async def _prefetch(
@@ -88,7 +105,8 @@ async def _prefetch(
     if not teams:
         return {}
     workspace_id = teams[0].workspace_id
-    kinds = list(_prefetchers(chosen).items())
+    prefetchers: dict[SectionKind, Prefetch] = _hooks(chosen, "prefetch")
+    kinds = list(prefetchers.items())
     results = await asyncio.gather(
         *(prefetch(rt, workspace_id, teams, week, as_of) for _, prefetch in kinds), return_exceptions=True
     )
@@ -113,7 +131,8 @@ async def _one(
     section_seconds: float,
 ) -> Section[Any]:
     try:
-        return await asyncio.wait_for(provider(rt, team, week, as_of), section_seconds)
+        async with asyncio.timeout(section_seconds):
+            return await provider(rt, team, week, as_of)
     except TimeoutError:
         return unavailable(kind, f"no answer within {section_seconds:g} s")
     except UserError as exc:
@@ -156,16 +175,20 @@ async def collect(
     """Every team's sections, in the order of `teams`."""
     chosen = providers if providers is not None else default_providers()
     limit = asyncio.Semaphore(concurrency)
-    token = _batch.set(await _prefetch(rt, teams, week, as_of, chosen))
+    batch = await _prefetch(rt, teams, week, as_of, chosen)
+    token = _batch.set(batch)
 
     async def bounded(team: Team) -> TeamDigest:
         async with limit:
             return await team_digest(rt, team, week, as_of, chosen, section_seconds)
 
     try:
-        return list(await asyncio.gather(*(bounded(t) for t in teams)))
+        collected = list(await asyncio.gather(*(bounded(t) for t in teams)))
     finally:
         _batch.reset(token)
+    if teams:
+        await _finish(rt, teams[0].workspace_id, _hooks(chosen, "finish"), batch)
+    return collected
 
 
 def unavailable_count(teams: Iterable[TeamDigest]) -> dict[SectionKind, int]:

@@ -13,17 +13,19 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.digest import charts
+from bot.digest import charts, render
 from bot.digest.assemble import Digest, assemble
 from bot.digest.model import SectionKind, Week
 from bot.digest.post import Outcome, Poster
+from bot.digest.post_canvas import canvas_url
 from bot.digest.roster import workspace_teams
 from bot.digest.schedule import Schedule, effective, zone_is_set
-from bot.digest.sections import Provider, collect
+from bot.digest.sections import Provider, collect, default_providers
 from bot.digest.zone import workspace_timezone
 from bot.errors import UserError
+from bot.slack_api import InstrumentedWebClient
 from storage import digest as repo
 from storage import digest_canvas, installations
 
@@ -76,7 +78,27 @@ async def build(
     options = {"concurrency": concurrency} if concurrency else {}
     collected = await collect(rt, teams, week, as_of, providers=providers, **options)
     row = await rt.db.run(installations.find_installation, workspace_id)
-    return assemble(workspace_id, week, as_of, collected, row.workspace_name if row else None)
+    name = row.workspace_name if row else None
+    # the agenda and dependencies of a thousand teams take tens of milliseconds: off the event loop
+    return await asyncio.to_thread(assemble, workspace_id, week, as_of, collected, name)
+
+
+async def preview(
+    rt: Runtime, client: InstrumentedWebClient, workspace_id: str, now: datetime
+) -> dict[str, Any]:
+    """This week's digest as `/scale-check digest preview` shows it: the parent as it would be posted
+    (capped lists, the canvas's link when it exists) and the teams the thread would hold."""
+    schedule = await schedule_for(rt, workspace_id)
+    digest = await build(rt, workspace_id, Week.of(now, schedule.timezone), now)
+    row = await rt.db.run(digest_canvas.get_canvas, workspace_id)
+    url = await canvas_url(client, workspace_id, row.canvas_id) if row and row.canvas_id else None
+    return render.preview_message(
+        digest,
+        schedule.channel,
+        agenda_cap=schedule.agenda_cap,
+        reply_cap=schedule.reply_cap,
+        canvas_url=url,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -175,3 +197,8 @@ async def send_week(
         },
     )
     return outcome
+
+
+# Every capability's provider is imported now, as the app starts, not by the first digest: that import
+# (the storage models and services behind them, some 150 ms) would run on the event loop mid-digest.
+default_providers()

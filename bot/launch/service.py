@@ -81,10 +81,14 @@ class LaunchService:
     ) -> list[Launch]:
         """Active launches from yesterday (anywhere in the world it may still be today) to `days` ahead."""
         today = self.rt.clock.now().date()
-        rows = await self.rt.db.run(
-            repo.upcoming, workspace_id, today - timedelta(days=1), today + timedelta(days=days), channel_id
+        found = await self.rt.db.run(
+            repo.upcoming_with_steps,
+            workspace_id,
+            today - timedelta(days=1),
+            today + timedelta(days=days),
+            channel_id,
         )
-        return [launch_of(r, await self.rt.db.run(repo.steps, workspace_id, r.id)) for r in rows if r.id]
+        return [launch_of(row, steps) for row, steps in found if row.id]
 
     # --- people -----------------------------------------------------------------------------------
 

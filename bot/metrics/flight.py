@@ -66,9 +66,13 @@ def _value(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)  # "nan", "inf", "-inf": JSON has no such numbers
 
 
-def encode(result: Result) -> bytes:
+def _body(result: Result) -> dict[str, Any]:
     series = [[dict(s.labels), [[t, _value(v)] for t, v in s.points]] for s in result.series]
-    return json.dumps({"series": series, "warnings": list(result.warnings)}).encode()
+    return {"series": series, "warnings": list(result.warnings)}
+
+
+def encode(result: Result) -> bytes:
+    return json.dumps(_body(result)).encode()
 
 
 def decode(raw: bytes) -> Result:
@@ -117,18 +121,14 @@ async def _run(source: Source, ask: Ask, key: str, cache: Cache, ttl: float, cou
         raise SourceError(f"answered something I could not read (error id {error_id})") from None
     count("ok")
     try:
+        body = _body(result)
         if ttl > 0:
-            await cache.set(key, encode(result), ttl)
-        await cache.set(ask.last_key(source), _stamped(result, ask.at), LAST_GOOD_SECONDS)
+            await cache.set(key, json.dumps(body).encode(), ttl)
+        body["read_at"] = ask.at.timestamp()
+        await cache.set(ask.last_key(source), json.dumps(body).encode(), LAST_GOOD_SECONDS)
     except Exception:
         log.debug("metrics cache write failed", exc_info=True)
     return result
-
-
-def _stamped(result: Result, at: datetime) -> bytes:
-    body = json.loads(encode(result))
-    body["read_at"] = at.timestamp()
-    return json.dumps(body).encode()
 
 
 async def last_good(source: Source, ask: Ask, cache: Cache) -> tuple[Result, datetime] | None:

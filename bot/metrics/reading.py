@@ -149,7 +149,8 @@ async def _fetch(
 
     remaining = deadline - asyncio.get_running_loop().time()
     try:
-        return await asyncio.wait_for(flight.fetch(source, ask, rt.cache, ttl, count), max(remaining, 0.01))
+        async with asyncio.timeout(max(remaining, 0.01)):
+            return await flight.fetch(source, ask, rt.cache, ttl, count)
     except SourceRateLimited as exc:  # the last good figure, marked stale, with when to ask again
         last = await flight.last_good(source, ask, rt.cache)
         if last is None:

@@ -10,6 +10,8 @@ that was taken."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from bot.digest.model import (
     not_set_up,
     unavailable,
 )
+from bot.digest.sections import batched
 from bot.metrics.render import (
     fmt_multiple,
     fmt_value,
@@ -119,16 +122,48 @@ def p95_weeks(
     return tuple((w, current if w == this_week else history.get(w)) for w in weeks)
 
 
+@dataclass
+class Snapshots:
+    """The whole workspace's recent snapshots, read once per digest (`prefetch`), and the readings its
+    sections keep as this week's (written once, by `finish`)."""
+
+    since: date
+    rows: dict[str, list[metrics_repo.MetricsSnapshotRow]]
+    keeps: dict[str, metrics_repo.Keep] = field(default_factory=dict)
+
+
+def _window_start(week: Week, since: date) -> date:
+    return min(since, metrics_repo.week_start(week.minus(1).start))
+
+
+async def prefetch(rt: Runtime, workspace_id: str, teams: Sequence[Team], week: Week, as_of: datetime) -> Any:
+    """Every team's snapshots over the chart's weeks (and last week's), in one query."""
+    since = _window_start(week, metrics_repo.week_start(as_of) - timedelta(weeks=CHART_WEEKS))
+    return Snapshots(since, await rt.db.run(metrics_repo.snapshots_since, workspace_id, since))
+
+
+async def finish(rt: Runtime, workspace_id: str, snapshots: Snapshots) -> None:
+    """Keep every team's reading as its week's snapshot, in one transaction."""
+    await rt.db.run(metrics_repo.keep_many, workspace_id, snapshots.keeps)
+
+
 async def _compare_and_keep(
     rt: Runtime,
     team: Team,
     week: Week,
     since: date,
-    keep: tuple[str, str, datetime, dict[str, dict[str, Any]]] | None,
+    keep: metrics_repo.Keep | None,
 ) -> metrics_repo.Comparison:
-    """Last week's reading, the p95 history and keeping this reading, in one database round trip (a
-    digest of a thousand teams makes a thousand of them)."""
+    """Last week's reading, the p95 history, and keeping this reading: from the digest's batch when the
+    workspace's snapshots were read at once (the reading is kept when every team is done), else in one
+    database round trip of the team's own."""
     last_week = (week.minus(1).start, week.start)
+    every: Snapshots | None = batched("metrics")
+    if every is not None and every.since <= _window_start(week, since):
+        if keep is not None:
+            every.keeps[team.channel_id] = keep
+        rows = every.rows.get(team.channel_id, [])
+        return metrics_repo.compare(rows, last_week=last_week, since=since, signal=P95)
     try:
         return await rt.db.run(
             metrics_repo.compare_and_keep,

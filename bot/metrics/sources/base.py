@@ -6,10 +6,8 @@ points over `[at - history, at]`. Values are floats and may be NaN or ±Inf (sho
 
 from __future__ import annotations
 
-import asyncio
 import math
 import ssl
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import outbound
+from bot import http_pool, outbound
 
 Point = tuple[float, float]  # (Unix seconds, value)
 
@@ -93,19 +91,6 @@ def ssl_context() -> ssl.SSLContext:
     return _SSL_CONTEXT
 
 
-_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def semaphore(identity: str, limit: int) -> asyncio.Semaphore:
-    """The bound on concurrent requests to one source, per event loop."""
-    per_loop = _semaphores.setdefault(asyncio.get_running_loop(), {})
-    if identity not in per_loop:
-        per_loop[identity] = asyncio.Semaphore(limit)
-    return per_loop[identity]
-
-
 @dataclass(frozen=True)
 class HttpPolicy:
     timeout: float
@@ -155,32 +140,39 @@ async def send(
     params: Mapping[str, str] | None = None,
     json: Any = None,
     headers: Mapping[str, str] | None = None,
-    auth: httpx.Auth | None = None,
 ) -> httpx.Response:
     """One request under the outbound policy (`bot.outbound`: retries after a 5xx or a connection
-    error, rate limits honoured to the vendor's reset), with connect/read timeouts and a bound on
-    concurrency per source. Returns the last response (maybe a 5xx); raises `SourceRateLimited` when
-    the reset is past `policy.wait_within`, `SourceError` when no response came."""
-    timeout = httpx.Timeout(policy.timeout, connect=min(policy.timeout, 2.0))
-    limit = semaphore(identity, policy.max_concurrency)
+    error, rate limits honoured to the vendor's reset), on the source's pooled connections
+    (`bot.http_pool`, at most `policy.max_concurrency` at once), with connect/read timeouts. Returns
+    the last response (maybe a 5xx); raises `SourceRateLimited` when the reset is past
+    `policy.wait_within`, `SourceError` when no response came."""
     rules = outbound.Policy(
         timeout=policy.timeout,
         retries=policy.retries,
         backoff=policy.backoff,
         wait_within=policy.wait_within,
     )
-    async with httpx.AsyncClient(timeout=timeout, verify=ssl_context(), follow_redirects=False) as client:
 
-        async def call() -> httpx.Response:
-            async with limit:
-                return await client.request(method, url, params=params, json=json, headers=headers, auth=auth)
+    async def call() -> httpx.Response:
+        return await http_pool.request(
+            identity,
+            policy.max_concurrency,
+            method,
+            url,
+            read_timeout=policy.timeout,
+            connect_timeout=min(policy.timeout, 2.0),
+            verify=ssl_context(),
+            params=params,
+            json=json,
+            headers=headers,
+        )
 
-        try:
-            return await outbound.send(call, policy=rules, limits=limits, service=service, key=identity)
-        except outbound.RateLimited as exc:
-            raise SourceRateLimited(exc) from None
-        except httpx.TransportError as exc:
-            raise SourceError(_transport_reason(exc, policy.timeout)) from None
+    try:
+        return await outbound.send(call, policy=rules, limits=limits, service=service, key=identity)
+    except outbound.RateLimited as exc:
+        raise SourceRateLimited(exc) from None
+    except httpx.TransportError as exc:
+        raise SourceError(_transport_reason(exc, policy.timeout)) from None
 
 
 class HttpSource:

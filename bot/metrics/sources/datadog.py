@@ -10,6 +10,7 @@ own rollup is sent as written and Datadog picks the interval (the caller average
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -58,7 +59,7 @@ class DatadogClient(base.HttpSource):
             "DD-APPLICATION-KEY": secret(config.app_key_env),
         }
 
-    @property
+    @functools.cached_property  # the credentials never change: hashed once
     def identity(self) -> str:
         keys = credential_id(self.headers["DD-API-KEY"], self.headers["DD-APPLICATION-KEY"])
         return f"datadog|{self.base}|{keys}"

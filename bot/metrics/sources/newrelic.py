@@ -10,6 +10,7 @@ its bucket (`endTimeSeconds`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,7 +58,7 @@ class NewRelicClient(base.HttpSource):
         self.url = str(config.url)
         self.headers = {"Content-Type": "application/json", "API-Key": secret(config.user_key_env)}
 
-    @property
+    @functools.cached_property  # the credentials never change: hashed once
     def identity(self) -> str:
         return f"newrelic|{self.url}|{self.config.account_id}|{credential_id(self.headers['API-Key'])}"
 

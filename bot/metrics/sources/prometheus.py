@@ -4,6 +4,8 @@ error; warnings; NaN and ±Inf sent as strings; empty results)."""
 
 from __future__ import annotations
 
+import base64
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,19 +31,17 @@ class PrometheusClient(base.HttpSource):
         self.config = config
         self.base = str(config.url).rstrip("/")
         self.headers = {"Accept": "application/json", **config.headers}
-        self.auth: httpx.Auth | None = None
         if config.bearer_token_env:
             self.headers["Authorization"] = f"Bearer {secret(config.bearer_token_env)}"
         elif config.basic_auth:
             password = secret(config.basic_auth.password_env)
-            self.auth = httpx.BasicAuth(config.basic_auth.username, password)
-        # Every header sent (a bearer token, a tenant, a custom auth header) and basic auth name the
+            pair = f"{config.basic_auth.username}:{password}".encode()
+            self.headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+        # Every header sent (a bearer token, basic auth, a tenant, a custom auth header) names the
         # credentials in the identity, hashed.
         self._secrets = [f"{k}={v}" for k, v in sorted(self.headers.items())]
-        if config.basic_auth and self.auth is not None:
-            self._secrets.append(f"basic={config.basic_auth.username}:{password}")
 
-    @property
+    @functools.cached_property  # the credentials never change: hashed once
     def identity(self) -> str:
         org = self.config.headers.get("X-Scope-OrgID", "")
         return f"prometheus|{self.base}|{org}|{credential_id(*self._secrets)}"
@@ -69,9 +69,7 @@ class PrometheusClient(base.HttpSource):
                 "step": f"{step_s:g}",
             }
             path = "/api/v1/query_range"
-        response = await self.request(
-            "GET", self.base + path, params=params, headers=self.headers, auth=self.auth
-        )
+        response = await self.request("GET", self.base + path, params=params, headers=self.headers)
         return parse_response(response, self.credentials_key)
 
 
