@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,25 @@ RECORDED_METHODS: set[str] = set()
 def remember_secret(*values: str | None) -> None:
     """Note a secret the test configured; no log line of the run may contain it."""
     CONFIGURED_SECRETS.update(v for v in values if v)
+
+
+def _utf8_safe(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings written as `\\udXXX` (as the log handler does)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: _utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_utf8_safe(v) for v in value)
+    return value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Generator[None, Any, Any]:
+    # An xdist worker sends each report to the controller as UTF-8; a test that logs a lone surrogate
+    # on purpose (test_log_injection) would otherwise crash the worker instead of reporting.
+    data = yield
+    return _utf8_safe(data) if hasattr(config, "workerinput") else data
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,21 +6,25 @@
 
 A failed check fails the run (exit status 1) and says which check and why. Loaded from tests/conftest.py
 (`pytest_plugins`); the recording itself (CONFIGURED_SECRETS, RECORDED_METHODS, the log directory) is
-done by conftest's fixtures.
+done by conftest's fixtures. With pytest-xdist (`-n N`) the workers record and the controller checks, once,
+over every worker's records and log directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.manifest import BOT_SCOPES
 
 TESTS = Path(__file__).resolve().parent
+# The key under which an xdist worker hands its records to the controller.
+WORKER_OUTPUT = "scalebot_run_wide"
 
 # Slack's documented scopes per Web API method (https://api.slack.com/methods). `conversations.info`
 # and `.members` need channels:read for public and groups:read for private team channels.
@@ -99,11 +103,18 @@ def manifest_problems() -> list[str]:
 
 
 class RunWide:
-    """The plugin: counts what ran, then checks the whole run when the session finishes."""
+    """The plugin: counts what ran, then checks the whole run when the session finishes.
+
+    Under pytest-xdist each worker records its own secrets, Web API methods and log directory and hands
+    them to the controller (`workeroutput`); the controller, which sees every test's report, makes the
+    checks once over all of them and fails the run. A worker makes no checks of its own.
+    """
 
     def __init__(self) -> None:
         self.ran: set[str] = set()
         self.deselected = 0
+        self.collected: set[str] = set()  # the controller's: every worker's collected test ids
+        self.workers: dict[str, dict[str, Any] | None] = {}  # worker id -> what it recorded
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -112,29 +123,60 @@ class RunWide:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.ran.add(report.nodeid)
 
-    def whole_suite_ran(self, session: pytest.Session) -> bool:
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        self.collected.update(ids)
+        self.workers.setdefault(node.gateway.id, None)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        self.workers[node.gateway.id] = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+
+    def whole_suite_ran(self, collected: Iterable[str], deselected: int) -> bool:
         """Every test module was collected, nothing was deselected, and every collected test ran."""
-        files = {Path(str(item.path)).name for item in session.items}
+        ids = set(collected)
+        files = {Path(nodeid.split("::", 1)[0]).name for nodeid in ids}
         every_file = {p.name for p in TESTS.glob("test_*.py")} <= files
-        every_test = {item.nodeid for item in session.items} <= self.ran
-        return every_file and every_test and self.deselected == 0
+        return every_file and ids <= self.ran and deselected == 0
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.ran or exitstatus == pytest.ExitCode.INTERRUPTED:
-            return  # nothing ran (collection only, or stopped by hand): nothing to check
         from tests.conftest import CONFIGURED_SECRETS, LOG_DIR_ENV, RECORDED_METHODS
 
-        failures: list[str] = []
         log_dir = os.environ.get(LOG_DIR_ENV)
-        if log_dir is None:
-            failures.append(f"{LOG_DIR_ENV} is not set: the run's log capture never started")
+        if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks
+            session.config.workeroutput[WORKER_OUTPUT] = {  # type: ignore[attr-defined]
+                "log_dir": log_dir,
+                "secrets": sorted(CONFIGURED_SECRETS),
+                "methods": sorted(RECORDED_METHODS),
+                "deselected": self.deselected,
+            }
+            return
+        if not self.ran or exitstatus == pytest.ExitCode.INTERRUPTED:
+            return  # nothing ran (collection only, or stopped by hand): nothing to check
+
+        failures: list[str] = []
+        if session.config.pluginmanager.has_plugin("dsession"):  # the xdist controller
+            secrets, methods, log_dirs, deselected = set(), set(), [], 0
+            for worker, output in sorted(self.workers.items()):
+                if output is None:
+                    failures.append(f"worker {worker} ended without handing over what it recorded")
+                    continue
+                secrets.update(output["secrets"])
+                methods.update(output["methods"])
+                log_dirs.append(output["log_dir"])
+                deselected = max(deselected, output["deselected"])  # every worker deselects the same
+            collected = self.collected
         else:
-            failures += [f"secrets in the logs: {p}" for p in secret_leaks(Path(log_dir), CONFIGURED_SECRETS)]
-        whole = self.whole_suite_ran(session)
-        failures += [
-            f"manifest scopes: {p}" for p in scope_problems(RECORDED_METHODS, BOT_SCOPES, whole_suite=whole)
-        ]
+            secrets, methods, log_dirs = set(CONFIGURED_SECRETS), set(RECORDED_METHODS), [log_dir]
+            collected, deselected = {item.nodeid for item in session.items}, self.deselected
+        for directory in log_dirs:
+            if directory is None:
+                failures.append(f"{LOG_DIR_ENV} is not set: the run's log capture never started")
+            else:
+                failures += [f"secrets in the logs: {p}" for p in secret_leaks(Path(directory), secrets)]
+        whole = self.whole_suite_ran(collected, deselected)
+        failures += [f"manifest scopes: {p}" for p in scope_problems(methods, BOT_SCOPES, whole_suite=whole)]
         failures += [f"manifest: {p}" for p in manifest_problems()]
         if not failures:
             return
