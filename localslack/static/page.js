@@ -291,12 +291,21 @@ function closeDialog() {
   closingHere = false;
 }
 
+// Views closed here: a state fetched before the close reached the server still holds the view, and
+// drawing it would open the modal again (and lose where the focus goes back to). A view id is never reused;
+// a close the server did not take is forgotten, so the view shows again when the server does.
+const closedViews = new Set();
+
 /** Close the modal now and tell the app; whatever the app shows next (a view below, nothing) follows. */
 export async function closeModal({ back = false } = {}) {
   const form = $("form.modal", panes.modal);
   if (!back) closeDialog();
   if (!form) return;
-  const outcome = await act("close", { view_id: form.dataset.viewId });
+  const viewId = form.dataset.viewId;
+  closedViews.add(viewId);
+  const outcome = await act("close", { view_id: viewId });
+  // The server never heard of it (away, an error): its state may show the view again, and it will.
+  if (outcome.error) closedViews.delete(viewId);
   if (!back || outcome.error) closeDialog();
   delete etags.modal; // the next state brings the modal pane as the server has it now
   poll(0);
@@ -309,11 +318,18 @@ panes.modal.addEventListener("close", () => {
 
 function showModal(before) {
   const dialog = panes.modal;
-  const form = $("form", dialog);
+  let form = $("form", dialog);
+  if (form && closedViews.has(form.dataset.viewId)) {
+    panes.modal.innerHTML = ""; // the server has not heard of the close yet: the next state follows
+    form = null;
+  }
   if (!form) {
+    const wasOpen = dialog.open || opener !== null;
     closeDialog();
-    const back = find(panes.thread, opener) || find(panes.main, opener) || input;
-    back.focus();
+    if (wasOpen) {
+      const back = find(panes.thread, opener) || find(panes.main, opener) || input;
+      back.focus();
+    }
     opener = null;
     return;
   }
