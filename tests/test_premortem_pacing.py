@@ -128,6 +128,7 @@ def test_an_update_still_refused_after_the_clients_retries_is_drawn_again(
         timeout=15,
         message="the vote is drawn once Slack lets the update through",
     )
+
     # All four 429s were met (the client's three retries, then the redraw) and an update got through after
     # them; the thread's other messages may be updated in between, so the order is not fixed. The vote
     # may show first through the click's response_url, so the update is awaited, not assumed.
